@@ -1,0 +1,74 @@
+import middy from '@middy/core';
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
+import { createDynamoDocumentClient, createS3Client } from '../../src/adapters/aws-clients';
+import { DynamoFeatureTable } from '../../src/adapters/dynamo-feature-table';
+import { observability } from '../../src/adapters/observability';
+import { S3Lake } from '../../src/adapters/s3-lake';
+import { loadRuntimeConfig } from '../../src/config/runtime';
+import { ingestBatch, type IngestDeps, type StreamRecord } from '../../src/ingest/ingest-batch';
+
+const { logger, metrics } = observability('event-consumer');
+
+let deps: IngestDeps | undefined;
+/** Clients and config are built once per container, on first use (and rebuilt by tests via `resetConsumer`). */
+function dependencies(): IngestDeps {
+  if (!deps) {
+    const config = loadRuntimeConfig();
+    deps = {
+      lake: new S3Lake(createS3Client(), config.LAKE_BUCKET),
+      table: new DynamoFeatureTable(createDynamoDocumentClient(), config.FEATURES_TABLE),
+      recentLimit: config.RECENT_ITEMS_LIMIT,
+    };
+  }
+  return deps;
+}
+
+/** Lets tests and the local runner swap the environment (or inject failing clients) between invocations. */
+export function resetConsumer(override?: IngestDeps): void {
+  deps = override;
+}
+
+/** `eventID` is `<shardId>:<sequenceNumber>`. */
+export function toStreamRecord(record: KinesisStreamRecord): StreamRecord {
+  const shardId = record.eventID.slice(0, record.eventID.lastIndexOf(':')) || 'shardId-unknown';
+  return {
+    shardId,
+    sequenceNumber: record.kinesis.sequenceNumber,
+    arrivalMs: Math.round(record.kinesis.approximateArrivalTimestamp * 1000),
+    data: Buffer.from(record.kinesis.data, 'base64'),
+  };
+}
+
+async function consume(event: KinesisStreamEvent, context: Context) {
+  const outcome = await ingestBatch(event.Records.map(toStreamRecord), dependencies());
+  const { stats, failures } = outcome;
+  metrics.addMetric('RecordsReceived', MetricUnit.Count, stats.records);
+  metrics.addMetric('EventsQuarantined', MetricUnit.Count, stats.quarantined);
+  metrics.addMetric('RecordsAlreadyApplied', MetricUnit.Count, stats.alreadyApplied);
+  metrics.addMetric('BronzeObjectsWritten', MetricUnit.Count, stats.bronzeObjects);
+  metrics.addMetric('FeatureRowsWritten', MetricUnit.Count, stats.featureRowsWritten);
+  metrics.addMetric('RecordsFailed', MetricUnit.Count, failures.size);
+  logger.info('batch ingested', { ...stats, failed: failures.size });
+  if (failures.size > 0) logger.warn('records will be retried', { failures: Object.fromEntries([...failures].slice(0, 20)) });
+
+  // Powertools turns the per-record outcome into the partial batch response Lambda expects; if every
+  // record failed it throws, so the event source mapping bisects the batch.
+  const processor = new BatchProcessor(EventType.KinesisDataStreams);
+  return processPartialResponse(
+    event,
+    (record: KinesisStreamRecord) => {
+      const reason = failures.get(record.kinesis.sequenceNumber);
+      if (reason) throw new Error(reason);
+    },
+    processor,
+    { context },
+  );
+}
+
+export const handler = middy(consume)
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics, { captureColdStartMetric: true }));

@@ -1,0 +1,13 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+
+/** CloudWatch metrics namespace of the whole pipeline (EMF, written by Powertools). */
+export const METRICS_NAMESPACE = 'ServerlessRecsys';
+
+/** Structured JSON logger and EMF metrics for one function, named after its job. */
+export function observability(serviceName: string): { logger: Logger; metrics: Metrics } {
+  return {
+    logger: new Logger({ serviceName }),
+    metrics: new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE, serviceName }),
+  };
+}

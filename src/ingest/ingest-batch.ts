@@ -1,0 +1,219 @@
+import { parseEventPayload, type UserEvent, type FieldError } from '../domain/events';
+import { applyItemEvents, applyUserEvents, DEFAULT_RECENT_LIMIT } from '../domain/features';
+import { bronzeKeyFor, compareSequenceNumbers, partitionDate, type BronzeKind } from '../domain/lake-layout';
+import {
+  itemPk,
+  lakeWatermarkPk,
+  realtimeSk,
+  rowId,
+  userPk,
+  type FeatureTable,
+  type FeatureTableRow,
+  type ItemFeatureRow,
+  type LakeWatermarkRow,
+  type LakeWriter,
+  type RowKey,
+  type UserFeatureRow,
+} from './ports';
+
+/** A Kinesis record as the consumer sees it, free of the Lambda event shape. */
+export interface StreamRecord {
+  shardId: string;
+  sequenceNumber: string;
+  /** When Kinesis accepted the record (epoch ms); decides the Bronze partition. */
+  arrivalMs: number;
+  data: Uint8Array;
+}
+
+export interface IngestDeps {
+  lake: LakeWriter;
+  table: FeatureTable;
+  recentLimit?: number;
+  /** Lake watermark rows expire after this long; keep it above the event source's maximum record age. */
+  watermarkTtlSeconds?: number;
+  now?: () => number;
+}
+
+export interface IngestOutcome {
+  /** Sequence numbers whose processing must be retried, with why. */
+  failures: Map<string, string>;
+  stats: {
+    records: number;
+    valid: number;
+    quarantined: number;
+    /** Records skipped everywhere because an earlier delivery already applied them. */
+    alreadyApplied: number;
+    bronzeObjects: number;
+    featureRowsWritten: number;
+  };
+}
+
+interface Parsed {
+  record: StreamRecord;
+  event?: UserEvent;
+  raw?: unknown;
+  errors?: FieldError[];
+  reason?: string;
+}
+
+const DEFAULT_WATERMARK_TTL_SECONDS = 8 * 24 * 3600;
+
+/**
+ * Lands one batch of stream records: Bronze objects (one per partition and shard), quarantine for bad
+ * records, and real-time features coalesced per user and item. Every row and every Bronze partition
+ * carries the highest sequence number it already holds, so a redelivered record changes nothing.
+ * Failures are reported per record: exactly those whose Bronze object or feature rows could not be written.
+ */
+export async function ingestBatch(records: readonly StreamRecord[], deps: IngestDeps): Promise<IngestOutcome> {
+  const recentLimit = deps.recentLimit ?? DEFAULT_RECENT_LIMIT;
+  const now = deps.now ?? Date.now;
+  const failures = new Map<string, string>();
+  const parsed = records.map(parseRecord);
+
+  // Group by destination: Bronze partitions, and feature rows (each owned by the record's shard).
+  const lakeGroups = groupBy(parsed, (p) => {
+    const kind: BronzeKind = p.event ? 'events' : 'quarantine';
+    const dt = partitionDate(p.record.arrivalMs);
+    return { pk: lakeWatermarkPk(p.record.shardId), sk: `${kind}#${dt}`, kind, dt, shardId: p.record.shardId };
+  });
+  const valid = parsed.filter((p): p is Parsed & { event: UserEvent } => p.event !== undefined);
+  const userGroups = groupBy(valid, (p) => ({ pk: userPk(p.event.userId), sk: realtimeSk(p.record.shardId) }));
+  const itemGroups = groupBy(valid, (p) => ({ pk: itemPk(p.event.itemId), sk: realtimeSk(p.record.shardId) }));
+  const allKeys = [...lakeGroups.values(), ...userGroups.values(), ...itemGroups.values()].map((g) => g.key);
+  const current = await deps.table.getRows(allKeys.map(({ pk, sk }) => ({ pk, sk })));
+
+  const rowsToWrite: FeatureTableRow[] = [];
+  /** Which records each written row carries, so a failed row fails exactly those records. */
+  const recordsOfRow = new Map<string, string[]>();
+  let bronzeObjects = 0;
+  let alreadyApplied = 0;
+
+  // Bronze first: a record counts as landed only once its partition object is in the lake.
+  await Promise.all(
+    [...lakeGroups].map(async ([id, { key, items }]) => {
+      const { kind, dt, shardId } = key;
+      const wm = current.get(id)?.wm;
+      const fresh = items.filter((p) => wm === undefined || compareSequenceNumbers(p.record.sequenceNumber, wm) > 0);
+      if (fresh.length === 0) return;
+      const first = fresh[0]!.record.sequenceNumber;
+      const last = fresh[fresh.length - 1]!.record.sequenceNumber;
+      const objectKey = bronzeKeyFor({ kind, dt, shardId, firstSequenceNumber: first });
+      const body = fresh.map((p) => JSON.stringify(kind === 'events' ? bronzeLine(p) : quarantineLine(p))).join('\n') + '\n';
+      try {
+        await deps.lake.putObject(objectKey, body, 'application/x-ndjson');
+      } catch (err) {
+        for (const p of fresh) failures.set(p.record.sequenceNumber, `bronze write failed: ${(err as Error).message}`);
+        return;
+      }
+      bronzeObjects += 1;
+      const row: LakeWatermarkRow = {
+        pk: key.pk,
+        sk: key.sk,
+        entity: 'lake',
+        wm: last,
+        objectKey,
+        expiresAt: Math.floor(now() / 1000) + (deps.watermarkTtlSeconds ?? DEFAULT_WATERMARK_TTL_SECONDS),
+      };
+      rowsToWrite.push(row);
+      recordsOfRow.set(rowId(row), fresh.map((p) => p.record.sequenceNumber));
+    }),
+  );
+
+  const foldInto = <R extends UserFeatureRow | ItemFeatureRow>(
+    groups: Map<string, { key: RowKey; items: (Parsed & { event: UserEvent })[] }>,
+    build: (prev: R | undefined, events: UserEvent[], shardId: string, key: RowKey, wm: string) => R,
+  ) => {
+    for (const [id, group] of groups) {
+      const prev = current.get(id) as R | undefined;
+      const fresh = group.items.filter((p) => prev === undefined || compareSequenceNumbers(p.record.sequenceNumber, prev.wm) > 0);
+      if (fresh.length === 0) continue;
+      const wm = fresh[fresh.length - 1]!.record.sequenceNumber;
+      rowsToWrite.push(build(prev, fresh.map((p) => p.event), fresh[0]!.record.shardId, group.key, wm));
+      recordsOfRow.set(id, fresh.map((p) => p.record.sequenceNumber));
+    }
+  };
+  foldInto<UserFeatureRow>(userGroups, (prev, events, shardId, key, wm) => ({
+    ...key,
+    entity: 'user',
+    shardId,
+    wm,
+    features: applyUserEvents(prev?.features, events, recentLimit),
+  }));
+  foldInto<ItemFeatureRow>(itemGroups, (prev, events, shardId, key, wm) => ({
+    ...key,
+    entity: 'item',
+    shardId,
+    wm,
+    features: applyItemEvents(prev?.features, events),
+  }));
+
+  // Records skipped by every destination were delivered before: nothing to do for them.
+  const touched = new Set([...recordsOfRow.values()].flat());
+  for (const p of parsed) if (!touched.has(p.record.sequenceNumber) && !failures.has(p.record.sequenceNumber)) alreadyApplied += 1;
+
+  const { failed } = rowsToWrite.length ? await deps.table.putRows(rowsToWrite) : { failed: new Set<string>() };
+  for (const id of failed) {
+    for (const seq of recordsOfRow.get(id) ?? []) if (!failures.has(seq)) failures.set(seq, `feature table write failed for ${id.replace('\u0000', ' ')}`);
+  }
+
+  return {
+    failures,
+    stats: {
+      records: records.length,
+      valid: valid.length,
+      quarantined: parsed.length - valid.length,
+      alreadyApplied,
+      bronzeObjects,
+      featureRowsWritten: rowsToWrite.filter((r) => r.entity !== 'lake' && !failed.has(rowId(r))).length,
+    },
+  };
+}
+
+function parseRecord(record: StreamRecord): Parsed {
+  const text = Buffer.from(record.data).toString('utf8');
+  const result = parseEventPayload(text);
+  if (result.ok) return { record, event: result.event, raw: JSON.parse(text) as unknown };
+  return { record, errors: result.errors, reason: result.message };
+}
+
+/** Bronze keeps the event as the producer sent it, plus where it came from in the stream. */
+function bronzeLine(p: Parsed): Record<string, unknown> {
+  return {
+    ...(p.raw as Record<string, unknown>),
+    _ingest: { shardId: p.record.shardId, sequenceNumber: p.record.sequenceNumber, arrivalTime: new Date(p.record.arrivalMs).toISOString() },
+  };
+}
+
+/** A quarantined record keeps its original bytes (as text when UTF-8, else base64) and why it was refused. */
+function quarantineLine(p: Parsed): Record<string, unknown> {
+  const bytes = Buffer.from(p.record.data);
+  const text = bytes.toString('utf8');
+  const isText = Buffer.from(text, 'utf8').equals(bytes);
+  return {
+    reason: p.reason,
+    errors: p.errors,
+    ...(isText ? { data: text } : { dataBase64: bytes.toString('base64') }),
+    shardId: p.record.shardId,
+    sequenceNumber: p.record.sequenceNumber,
+    arrivalTime: new Date(p.record.arrivalMs).toISOString(),
+  };
+}
+
+/** Groups records by destination row, each group in stream order (lowest sequence number first). */
+function groupBy<T extends Parsed, K extends RowKey>(items: readonly T[], keyOf: (t: T) => K): Map<string, { key: K; items: T[] }> {
+  const out = new Map<string, { key: K; items: T[] }>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const id = rowId(key);
+    let group = out.get(id);
+    if (!group) {
+      group = { key, items: [] };
+      out.set(id, group);
+    }
+    group.items.push(item);
+  }
+  for (const group of out.values()) {
+    group.items.sort((a, b) => compareSequenceNumbers(a.record.sequenceNumber, b.record.sequenceNumber));
+  }
+  return out;
+}

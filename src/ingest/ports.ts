@@ -1,0 +1,42 @@
+import type { ItemFeatures, UserFeatures } from '../domain/features';
+
+/** Where Bronze objects go. The S3 adapter implements it; so could anything with put semantics. */
+export interface LakeWriter {
+  putObject(key: string, body: string, contentType: string): Promise<void>;
+}
+
+/**
+ * Keys of the feature table. Every aggregate row is owned by exactly one Kinesis shard (`sk`), so one
+ * consumer invocation at a time writes it and no conditional writes or transactions are needed.
+ */
+export interface RowKey {
+  pk: string;
+  sk: string;
+}
+
+export interface WatermarkedRow {
+  /** Highest sequence number of this row's shard already folded into the row. */
+  wm: string;
+}
+
+export type UserFeatureRow = RowKey & WatermarkedRow & { entity: 'user'; shardId: string; features: UserFeatures };
+export type ItemFeatureRow = RowKey & WatermarkedRow & { entity: 'item'; shardId: string; features: ItemFeatures };
+/** Records which part of a shard already reached a Bronze partition, so redeliveries are not written twice. */
+export type LakeWatermarkRow = RowKey & WatermarkedRow & { entity: 'lake'; objectKey: string; expiresAt: number };
+export type FeatureTableRow = UserFeatureRow | ItemFeatureRow | LakeWatermarkRow;
+
+export interface FeatureTable {
+  /** Reads rows by key; missing rows are simply absent from the map (keyed by `rowId`). */
+  getRows(keys: readonly RowKey[]): Promise<Map<string, FeatureTableRow>>;
+  /** Writes rows; resolves with the ids of rows that could not be written (after retries). */
+  putRows(rows: readonly FeatureTableRow[]): Promise<{ failed: Set<string> }>;
+}
+
+export const rowId = (k: RowKey): string => `${k.pk}\u0000${k.sk}`;
+
+export const userPk = (userId: string) => `U#${userId}`;
+export const itemPk = (itemId: string) => `I#${itemId}`;
+/** Sort key of the speed-layer row a shard owns. The nightly job writes the batch truth under `EXACT`. */
+export const realtimeSk = (shardId: string) => `RT#${shardId}`;
+export const EXACT_SK = 'EXACT';
+export const lakeWatermarkPk = (shardId: string) => `CTL#lake#${shardId}`;
