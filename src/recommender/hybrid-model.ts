@@ -1,0 +1,312 @@
+import type { ModelMetadata } from './metadata';
+import { TopK } from './top-k';
+import type { ItemMeta, Recommendation, RecommendOptions, ScoredItem } from './types';
+
+/**
+ * Everything a trained model consists of, as flat typed arrays (this is exactly what the artifact
+ * stores). Item and user ids are indexed 0..n-1; lists are in CSR form (ptr[i]..ptr[i+1]).
+ */
+export interface ModelState {
+  metadata: ModelMetadata;
+  itemIds: string[];
+  userIds: string[];
+  /** Training history per user: item indices. */
+  userPtr: Int32Array;
+  userItems: Int32Array;
+  /** Top-K collaborative neighbours per item (outgoing weights, best first). */
+  nbrPtr: Int32Array;
+  nbrIdx: Int32Array;
+  nbrW: Float32Array;
+  /** Training interactions per item (popularity and how much the content signal counts). */
+  itemCounts: Float32Array;
+  genreNames: string[];
+  /** Genre indices per item. */
+  genrePtr: Int32Array;
+  genreIdx: Int32Array;
+  /** Titles per item ('' when unknown). */
+  titles: string[];
+}
+
+/** Tie-breaker weight of popularity: orders items the signals cannot tell apart, never reorders others. */
+const POPULARITY_TIE_BREAK = 1e-6;
+
+/**
+ * A trained hybrid recommender: item-based collaborative neighbours, a genre-profile content score for
+ * rarely seen items, and popularity for users it knows nothing about. Immutable; safe to share across
+ * requests (one scratch buffer, so not across threads).
+ *
+ * @example
+ * const model = trainHybridModel(interactions, { items });
+ * model.recommend('42', 10).items; // [{ itemId: '50', score: 0.93 }, ...]
+ */
+export class HybridModel {
+  readonly metadata: ModelMetadata;
+  /** @internal flat arrays, read by the serializer. */
+  readonly state: ModelState;
+
+  private readonly itemIndex: Map<string, number>;
+  private userIndexCache: Map<string, number> | undefined;
+  private readonly popularOrder: Int32Array;
+  private readonly popNorm: Float64Array;
+  /** How much the content score counts per item: contentWeight / (1 + n / threshold). */
+  private readonly contentFactor: Float64Array;
+  /** 1/√(number of genres) per item, 0 for items without genres. */
+  private readonly genreNorm: Float64Array;
+  private readonly hasContent: boolean;
+  private readonly scores: Float64Array;
+  private readonly stamp: Int32Array;
+  private generation = 0;
+
+  constructor(state: ModelState) {
+    this.state = state;
+    this.metadata = state.metadata;
+    const n = state.itemIds.length;
+    this.itemIndex = new Map();
+    for (let i = 0; i < n; i++) this.itemIndex.set(state.itemIds[i], i);
+
+    const counts = state.itemCounts;
+    this.popularOrder = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => counts[b] - counts[a] || a - b);
+    const maxCount = n > 0 ? Math.max(1, counts[this.popularOrder[0]]) : 1;
+    this.popNorm = new Float64Array(n);
+    for (let i = 0; i < n; i++) this.popNorm[i] = counts[i] / maxCount;
+
+    const { contentWeight, contentColdThreshold } = state.metadata.config;
+    this.genreNorm = new Float64Array(n);
+    this.contentFactor = new Float64Array(n);
+    let anyGenres = false;
+    for (let i = 0; i < n; i++) {
+      const g = state.genrePtr[i + 1] - state.genrePtr[i];
+      if (g > 0) {
+        anyGenres = true;
+        this.genreNorm[i] = 1 / Math.sqrt(g);
+        this.contentFactor[i] = contentWeight / (1 + counts[i] / contentColdThreshold);
+      }
+    }
+    this.hasContent = anyGenres && contentWeight > 0;
+    this.scores = new Float64Array(n);
+    this.stamp = new Int32Array(n);
+  }
+
+  get itemCount(): number {
+    return this.state.itemIds.length;
+  }
+
+  get userCount(): number {
+    return this.state.userIds.length;
+  }
+
+  hasUser(userId: string): boolean {
+    return this.userIndex().has(userId);
+  }
+
+  hasItem(itemId: string): boolean {
+    return this.itemIndex.has(itemId);
+  }
+
+  /** Item ids the model can recommend, in index order. */
+  items(): readonly string[] {
+    return this.state.itemIds;
+  }
+
+  /** User ids seen in training, in index order. */
+  users(): readonly string[] {
+    return this.state.userIds;
+  }
+
+  /** Item ids in this user's training history (empty for an unknown user). */
+  historyOf(userId: string): string[] {
+    const u = this.userIndex().get(userId);
+    if (u === undefined) return [];
+    const { userPtr, userItems, itemIds } = this.state;
+    const out: string[] = [];
+    for (let p = userPtr[u]; p < userPtr[u + 1]; p++) out.push(itemIds[userItems[p]]);
+    return out;
+  }
+
+  itemMeta(itemId: string): ItemMeta | undefined {
+    const i = this.itemIndex.get(itemId);
+    if (i === undefined) return undefined;
+    const { genrePtr, genreIdx, genreNames, titles } = this.state;
+    const genres: string[] = [];
+    for (let p = genrePtr[i]; p < genrePtr[i + 1]; p++) genres.push(genreNames[genreIdx[p]]);
+    const meta: ItemMeta = { itemId, genres };
+    if (titles[i]) meta.title = titles[i];
+    return meta;
+  }
+
+  /** Most interacted-with items, most popular first; score is the share of the top item's count. */
+  popular(k: number, options: { exclude?: Iterable<string> } = {}): ScoredItem[] {
+    const gen = this.nextGeneration();
+    if (options.exclude) this.markIds(options.exclude, gen);
+    const out: ScoredItem[] = [];
+    for (let r = 0; r < this.popularOrder.length && out.length < k; r++) {
+      const i = this.popularOrder[r];
+      if (this.stamp[i] === gen) continue;
+      out.push({ itemId: this.state.itemIds[i], score: this.popNorm[i] });
+    }
+    return out;
+  }
+
+  /**
+   * Top-k items for a user. The history is the training history merged with `options.history` (fresh
+   * events); a user with no usable history gets popular items (strategy 'popular').
+   */
+  recommend(userId: string, k: number, options: RecommendOptions = {}): Recommendation {
+    const history = this.historyIndices(userId, options.history);
+    const excludeSeen = options.excludeSeen ?? true;
+    if (history.length === 0) {
+      const exclude: string[] = options.exclude ? [...options.exclude] : [];
+      if (excludeSeen && options.history) for (const e of options.history) exclude.push(e.itemId);
+      return { strategy: 'popular', items: this.popular(k, { exclude }) };
+    }
+    const n = this.itemCount;
+    const scores = this.scores;
+    scores.fill(0);
+    const { nbrPtr, nbrIdx, nbrW } = this.state;
+    for (const i of history) {
+      for (let p = nbrPtr[i], end = nbrPtr[i + 1]; p < end; p++) scores[nbrIdx[p]] += nbrW[p];
+    }
+    let maxAbs = 0;
+    for (let j = 0; j < n; j++) {
+      const a = Math.abs(scores[j]);
+      if (a > maxAbs) maxAbs = a;
+    }
+    const cfScale = maxAbs > 0 ? 1 / maxAbs : 0;
+    if (cfScale !== 1) for (let j = 0; j < n; j++) scores[j] *= cfScale;
+    if (this.hasContent) this.addContentScores(history, scores);
+    for (let j = 0; j < n; j++) scores[j] += POPULARITY_TIE_BREAK * this.popNorm[j];
+
+    const gen = this.nextGeneration();
+    if (excludeSeen) for (const i of history) this.stamp[i] = gen;
+    if (options.exclude) this.markIds(options.exclude, gen);
+    const top = new TopK(k);
+    const stamp = this.stamp;
+    for (let j = 0; j < n; j++) {
+      if (stamp[j] === gen) continue;
+      if (scores[j] > top.threshold()) top.push(scores[j], j);
+    }
+    const { indices, scores: best } = top.drain();
+    return {
+      strategy: 'personalized',
+      items: indices.map((j, r) => ({ itemId: this.state.itemIds[j], score: best[r] })),
+    };
+  }
+
+  /**
+   * Items related to an item ("more like this"): its collaborative neighbours, blended with genre
+   * similarity in proportion to how rarely the item has been seen. Unknown item: [].
+   */
+  similar(itemId: string, k: number): ScoredItem[] {
+    const i = this.itemIndex.get(itemId);
+    if (i === undefined || k <= 0) return [];
+    const n = this.itemCount;
+    const { nbrPtr, nbrIdx, nbrW, genrePtr, genreIdx, itemCounts } = this.state;
+    const { similarContentWeight, contentColdThreshold } = this.metadata.config;
+    const scores = this.scores;
+    scores.fill(0);
+    let maxW = 0;
+    for (let p = nbrPtr[i]; p < nbrPtr[i + 1]; p++) maxW = Math.max(maxW, nbrW[p]);
+    const cold = this.genreNorm[i] > 0 ? similarContentWeight / (1 + itemCounts[i] / contentColdThreshold) : 0;
+    if (maxW > 0) for (let p = nbrPtr[i]; p < nbrPtr[i + 1]; p++) scores[nbrIdx[p]] = (nbrW[p] / maxW) * (1 - cold);
+    if (cold > 0) {
+      const mine = this.scratchGenreVector(i);
+      for (let j = 0; j < n; j++) {
+        if (this.genreNorm[j] === 0) continue;
+        let dot = 0;
+        for (let p = genrePtr[j]; p < genrePtr[j + 1]; p++) dot += mine[genreIdx[p]];
+        if (dot > 0) scores[j] += cold * dot * this.genreNorm[j] * this.genreNorm[i];
+      }
+    }
+    const top = new TopK(k);
+    for (let j = 0; j < n; j++) {
+      if (j === i) continue;
+      const s = scores[j] + POPULARITY_TIE_BREAK * this.popNorm[j];
+      if (scores[j] > 0 && s > top.threshold()) top.push(s, j);
+    }
+    const { indices, scores: best } = top.drain();
+    return indices.map((j, r) => ({ itemId: this.state.itemIds[j], score: best[r] }));
+  }
+
+  private addContentScores(history: number[], scores: Float64Array): void {
+    const { genrePtr, genreIdx, genreNames } = this.state;
+    const profile = new Float64Array(genreNames.length);
+    for (const i of history) {
+      const w = this.genreNorm[i];
+      for (let p = genrePtr[i]; p < genrePtr[i + 1]; p++) profile[genreIdx[p]] += w;
+    }
+    let norm = 0;
+    for (const v of profile) norm += v * v;
+    if (norm === 0) return;
+    const inv = 1 / Math.sqrt(norm);
+    const n = this.itemCount;
+    for (let j = 0; j < n; j++) {
+      const f = this.contentFactor[j];
+      if (f === 0) continue;
+      let dot = 0;
+      for (let p = genrePtr[j]; p < genrePtr[j + 1]; p++) dot += profile[genreIdx[p]];
+      scores[j] += f * dot * inv * this.genreNorm[j];
+    }
+  }
+
+  private scratchGenreVector(i: number): Float64Array {
+    const { genrePtr, genreIdx, genreNames } = this.state;
+    const v = new Float64Array(genreNames.length);
+    for (let p = genrePtr[i]; p < genrePtr[i + 1]; p++) v[genreIdx[p]] = 1;
+    return v;
+  }
+
+  private historyIndices(userId: string, fresh: RecommendOptions['history']): number[] {
+    const u = this.userIndex().get(userId);
+    const out: number[] = [];
+    const gen = this.nextGeneration();
+    if (u !== undefined) {
+      const { userPtr, userItems } = this.state;
+      for (let p = userPtr[u]; p < userPtr[u + 1]; p++) {
+        const i = userItems[p];
+        if (this.stamp[i] !== gen) {
+          this.stamp[i] = gen;
+          out.push(i);
+        }
+      }
+    }
+    if (fresh) {
+      const minRating = this.metadata.config.minRating;
+      for (const e of fresh) {
+        if (e.userId !== undefined && e.userId !== userId) continue;
+        if (e.rating < minRating) continue;
+        const i = this.itemIndex.get(e.itemId);
+        if (i !== undefined && this.stamp[i] !== gen) {
+          this.stamp[i] = gen;
+          out.push(i);
+        }
+      }
+    }
+    return out;
+  }
+
+  private markIds(ids: Iterable<string>, gen: number): void {
+    for (const id of ids) {
+      const i = this.itemIndex.get(id);
+      if (i !== undefined) this.stamp[i] = gen;
+    }
+  }
+
+  private nextGeneration(): number {
+    if (this.generation >= 0x7ffffffe) {
+      this.stamp.fill(0);
+      this.generation = 0;
+    }
+    return ++this.generation;
+  }
+
+  private userIndex(): Map<string, number> {
+    // Built on first use so a cold start that only serves popular items never pays for it.
+    if (!this.userIndexCache) {
+      const m = new Map<string, number>();
+      const ids = this.state.userIds;
+      for (let u = 0; u < ids.length; u++) m.set(ids[u], u);
+      this.userIndexCache = m;
+    }
+    return this.userIndexCache;
+  }
+}
