@@ -1,0 +1,68 @@
+import type { Node } from 'constructs';
+import { DEFAULT_NAMES } from '../src/config/runtime';
+
+/**
+ * Everything a user can set with `cdk deploy -c key=value` (or in cdk.json "context"), with defaults.
+ * Physical names are left to CloudFormation unless given, so two deployments never collide.
+ */
+export interface RecsysConfig {
+  stackName: string;
+  /** Prefix of generated physical names where a name is needed (metrics, alarms, dashboards). */
+  namePrefix: string;
+  lakeBucketName?: string;
+  featuresTableName?: string;
+  eventsStreamName?: string;
+  /** Provisioned shards of the event stream; 0 selects on-demand capacity. */
+  streamShards: number;
+  streamRetentionHours: number;
+  consumerBatchSize: number;
+  consumerBatchingWindowSeconds: number;
+  consumerMaxRetries: number;
+  consumerMaxRecordAgeHours: number;
+  /** Days before Bronze objects move to Infrequent Access, Glacier Instant Retrieval, and expire. */
+  bronzeInfrequentAccessDays: number;
+  bronzeGlacierDays: number;
+  bronzeExpirationDays: number;
+  quarantineExpirationDays: number;
+  logRetentionDays: number;
+  /** `true` lets `cdk destroy` delete the bucket and table with their data (development stacks only). */
+  destroyOnRemoval: boolean;
+}
+
+const num = (node: Node, key: string, fallback: number, min: number, max: number): number => {
+  const raw: unknown = node.tryGetContext(key);
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`context ${key} must be a number from ${min} to ${max} (got ${String(raw)})`);
+  return n;
+};
+const str = (node: Node, key: string): string | undefined => {
+  const raw: unknown = node.tryGetContext(key);
+  return raw === undefined || raw === '' ? undefined : String(raw);
+};
+const bool = (node: Node, key: string, fallback: boolean): boolean => {
+  const raw: unknown = node.tryGetContext(key);
+  return raw === undefined ? fallback : raw === true || raw === 'true';
+};
+
+export function readConfig(node: Node): RecsysConfig {
+  return {
+    stackName: str(node, 'stackName') ?? 'Recsys',
+    namePrefix: str(node, 'namePrefix') ?? DEFAULT_NAMES.prefix,
+    lakeBucketName: str(node, 'lakeBucketName'),
+    featuresTableName: str(node, 'featuresTableName'),
+    eventsStreamName: str(node, 'eventsStreamName'),
+    streamShards: num(node, 'streamShards', DEFAULT_NAMES.eventsStreamShards, 0, 500),
+    streamRetentionHours: num(node, 'streamRetentionHours', 24, 24, 8760),
+    consumerBatchSize: num(node, 'consumerBatchSize', 1000, 1, 10_000),
+    consumerBatchingWindowSeconds: num(node, 'consumerBatchingWindowSeconds', 5, 0, 300),
+    consumerMaxRetries: num(node, 'consumerMaxRetries', 10, 0, 10_000),
+    consumerMaxRecordAgeHours: num(node, 'consumerMaxRecordAgeHours', 24, 1, 168),
+    bronzeInfrequentAccessDays: num(node, 'bronzeInfrequentAccessDays', 30, 30, 3650),
+    bronzeGlacierDays: num(node, 'bronzeGlacierDays', 90, 31, 3650),
+    bronzeExpirationDays: num(node, 'bronzeExpirationDays', 730, 32, 36500),
+    quarantineExpirationDays: num(node, 'quarantineExpirationDays', 90, 1, 3650),
+    logRetentionDays: num(node, 'logRetentionDays', 30, 1, 3653),
+    destroyOnRemoval: bool(node, 'destroyOnRemoval', false),
+  };
+}

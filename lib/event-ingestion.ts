@@ -1,0 +1,89 @@
+import { Duration } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { Construct } from 'constructs';
+import type { RecsysConfig } from './config';
+import { PipelineFunction } from './node-function';
+
+export interface EventIngestionProps {
+  config: RecsysConfig;
+  bucket: s3.IBucket;
+  table: dynamodb.ITable;
+  metricsNamespace: string;
+}
+
+/**
+ * Kinesis stream → consumer Lambda → Bronze objects and real-time features. The event source mapping is
+ * configured as AWS Solutions Constructs' aws-kinesisstreams-lambda does: partial batch responses, bisect
+ * on error, bounded retries and record age, and an SQS queue for what still cannot be processed.
+ */
+export class EventIngestion extends Construct {
+  readonly stream: kinesis.Stream;
+  readonly consumer: PipelineFunction;
+  readonly deadLetterQueue: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: EventIngestionProps) {
+    super(scope, id);
+    const { config } = props;
+
+    this.stream = new kinesis.Stream(this, 'Stream', {
+      streamName: config.eventsStreamName,
+      encryption: kinesis.StreamEncryption.MANAGED,
+      retentionPeriod: Duration.hours(config.streamRetentionHours),
+      ...(config.streamShards === 0
+        ? { streamMode: kinesis.StreamMode.ON_DEMAND }
+        : { streamMode: kinesis.StreamMode.PROVISIONED, shardCount: config.streamShards }),
+    });
+
+    this.deadLetterQueue = new sqs.Queue(this, 'ConsumerDlq', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+
+    this.consumer = new PipelineFunction(this, 'Consumer', {
+      entry: 'lambdas/consumer/index.ts',
+      description: 'Lands Kinesis events in Bronze S3 and keeps real-time features in DynamoDB',
+      serviceName: 'event-consumer',
+      metricsNamespace: props.metricsNamespace,
+      logRetentionDays: config.logRetentionDays,
+      memorySize: 1024,
+      timeout: Duration.minutes(2),
+      environment: {
+        LAKE_BUCKET: props.bucket.bucketName,
+        FEATURES_TABLE: props.table.tableName,
+      },
+    });
+
+    // Least privilege: write Bronze objects only, and read/write feature rows in batches only.
+    props.bucket.grantPut(this.consumer, 'bronze/*');
+    this.consumer.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'],
+        resources: [props.table.tableArn],
+      }),
+    );
+
+    this.consumer.addEventSource(
+      new sources.KinesisEventSource(this.stream, {
+        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+        batchSize: config.consumerBatchSize,
+        maxBatchingWindow: Duration.seconds(config.consumerBatchingWindowSeconds),
+        reportBatchItemFailures: true,
+        bisectBatchOnError: true,
+        retryAttempts: config.consumerMaxRetries,
+        maxRecordAge: Duration.hours(config.consumerMaxRecordAgeHours),
+        // One invocation per shard at a time: each feature row has a single writer, which is what lets the
+        // consumer skip conditional writes. Raise throughput with shards, not parallelization.
+        parallelizationFactor: 1,
+        onFailure: new sources.SqsDlq(this.deadLetterQueue),
+        metricsConfig: { metrics: [lambda.MetricType.EVENT_COUNT] },
+      }),
+    );
+  }
+}

@@ -1,0 +1,41 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '../src/adapters/observability';
+import type { RecsysConfig } from './config';
+import { DataLake } from './data-lake';
+import { EventIngestion } from './event-ingestion';
+import { FeatureStore } from './feature-store';
+
+export interface RecsysStackProps extends StackProps {
+  config: RecsysConfig;
+}
+
+/** The whole pipeline, read top to bottom like the architecture diagram. */
+export class RecsysStack extends Stack {
+  readonly lake: DataLake;
+  readonly features: FeatureStore;
+  readonly ingestion: EventIngestion;
+
+  constructor(scope: Construct, id: string, props: RecsysStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+
+    this.lake = new DataLake(this, 'DataLake', config);
+    this.features = new FeatureStore(this, 'FeatureStore', config);
+    this.ingestion = new EventIngestion(this, 'Ingestion', {
+      config,
+      bucket: this.lake.bucket,
+      table: this.features.table,
+      metricsNamespace: METRICS_NAMESPACE,
+    });
+
+    // [serving] the recommend API construct is added here (lib/recommend-api.ts).
+
+    // [retraining] the nightly retraining construct is added here (lib/nightly-retraining.ts).
+
+    new CfnOutput(this, 'LakeBucketName', { value: this.lake.bucket.bucketName });
+    new CfnOutput(this, 'FeaturesTableName', { value: this.features.table.tableName });
+    new CfnOutput(this, 'EventsStreamName', { value: this.ingestion.stream.streamName });
+    new CfnOutput(this, 'ConsumerDeadLetterQueueUrl', { value: this.ingestion.deadLetterQueue.queueUrl });
+  }
+}
