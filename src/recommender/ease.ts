@@ -85,7 +85,7 @@ export function invertSpdInPlace(a: Float64Array, n: number, onProgress?: (fract
 /**
  * EASE (Steck, 2019): B = I - P·diag(1/diag(P)) with P = (XᵀX + λI)⁻¹, diagonal forced to zero; the
  * score of item j for a user is Σ_{i in history} B[i, j]. Rows of B are pruned to the `neighbors`
- * largest weights. Items with no interactions get empty rows.
+ * weights largest in magnitude. Items with no interactions get empty rows.
  * Cost: O(Σ_u |h_u|²) to build the Gram matrix, O(n³) time and 8·n² bytes for n active items.
  */
 export function trainEase(
@@ -117,7 +117,8 @@ export function trainEase(
   }
   for (let i = 0; i < n; i++) g[i * n + i] += lambda;
   invertSpdInPlace(g, n, (fr) => onProgress?.('invert', fr));
-  // B[i, j] = -P[i, j] / P[j, j]; keep the top weights of each row i.
+  // B[i, j] = -P[i, j] / P[j, j]; keep the largest |weights| of each row i. Negative weights carry
+  // signal too ("users who have i rarely want j"): keeping them beat keeping the top positives on ML-100K.
   const invDiag = new Float64Array(n);
   for (let j = 0; j < n; j++) invDiag[j] = 1 / g[j * n + j];
   const builder = new NeighbourBuilder(items, Math.min(neighbors, n));
@@ -133,10 +134,14 @@ export function trainEase(
       continue;
     }
     const row = di * n;
-    for (let j = 0; j < n; j++) rowVals[j] = -g[row + j] * invDiag[j];
+    for (let j = 0; j < n; j++) rowVals[j] = Math.abs(g[row + j] * invDiag[j]);
     rowVals[di] = 0;
     const count = selectTopK(rowVals, candidates, n, neighbors, outIdx, outW);
-    for (let c = 0; c < count; c++) mapped[c] = active[outIdx[c]];
+    for (let c = 0; c < count; c++) {
+      const j = outIdx[c];
+      mapped[c] = active[j];
+      outW[c] = -g[row + j] * invDiag[j];
+    }
     builder.addRow(mapped, outW, count);
     if ((i & 255) === 0) onProgress?.('neighbours', i / items);
   }
