@@ -60,8 +60,8 @@ export async function readStreamAsLambdaEvents(
       const page = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: batchSize }));
       const records = page.Records ?? [];
       if (records.length > 0) events.push({ Records: records.map((r) => toLambdaKinesisRecord(r, shardId, arn)) });
-      if (records.length === 0 || page.MillisBehindLatest === 0) iterator = records.length === 0 ? undefined : page.NextShardIterator;
-      else iterator = page.NextShardIterator;
+      // Only an empty page means the end: kinesalite reports MillisBehindLatest 0 even with records left.
+      iterator = records.length === 0 ? undefined : page.NextShardIterator;
     }
   }
   return events;

@@ -1,0 +1,180 @@
+import { GetRecordsCommand, GetShardIteratorCommand, type KinesisClient, type ShardIteratorType } from '@aws-sdk/client-kinesis';
+import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
+import { listShardIds, streamArnFor, toLambdaKinesisRecord } from './kinesis-reader';
+
+export type KinesisHandler = (event: KinesisStreamEvent, context: Context) => Promise<KinesisStreamBatchResponse | void>;
+
+/** What Lambda's on-failure destination receives for a batch it gave up on. */
+export interface FailedBatchRecord {
+  reason: 'RetryAttemptsExhausted';
+  shardId: string;
+  startSequenceNumber: string;
+  endSequenceNumber: string;
+  batchSize: number;
+  error: string;
+  at: string;
+}
+
+export interface PollerOptions {
+  kinesis: KinesisClient;
+  stream: string;
+  handler: KinesisHandler;
+  functionName?: string;
+  batchSize?: number;
+  /** Retries of a failing batch (or piece of one) before it goes to `onFailure`, as `MaximumRetryAttempts`. */
+  maxRetries?: number;
+  /** Split a batch in two when the function errors, as `BisectBatchOnFunctionError`. */
+  bisectOnError?: boolean;
+  /** Wait between polls of an empty shard. */
+  idleMs?: number;
+  /** Where the batch goes when retries are exhausted (Lambda's on-failure destination). */
+  onFailure?: (failed: FailedBatchRecord) => void | Promise<void>;
+  /** Last processed sequence number per shard, to resume after it (e.g. from `.local/`). */
+  checkpoints?: Record<string, string>;
+  onCheckpoint?: (shardId: string, sequenceNumber: string) => void | Promise<void>;
+  onBatch?: (info: { shardId: string; records: number; failed: number; attempt: number }) => void;
+}
+
+export interface PollerStats {
+  invocations: number;
+  recordsDelivered: number;
+  recordsSucceeded: number;
+  retries: number;
+  bisects: number;
+  sentToDlq: number;
+}
+
+function context(functionName: string): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${process.env.AWS_REGION ?? 'us-east-1'}:000000000000:function:${functionName}`,
+    memoryLimitInMB: '1024',
+    awsRequestId: crypto.randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => 120_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+const lowest = (seqs: string[]) => seqs.reduce((m, s) => (BigInt(s) < BigInt(m) ? s : m));
+
+/**
+ * Plays Lambda's Kinesis event source mapping on this machine: one poller per shard, batches of records
+ * handed to the handler as real `KinesisStreamEvent`s, partial batch responses honoured (retry from the
+ * lowest failed record), function errors bisected, retries bounded, exhausted batches sent to `onFailure`.
+ */
+export class EventSourcePoller {
+  readonly stats: PollerStats = { invocations: 0, recordsDelivered: 0, recordsSucceeded: 0, retries: 0, bisects: 0, sentToDlq: 0 };
+  private running = false;
+  private loops: Promise<void>[] = [];
+  private readonly checkpoints: Record<string, string>;
+
+  constructor(private readonly options: PollerOptions) {
+    this.checkpoints = { ...options.checkpoints };
+  }
+
+  /** Starts polling every shard; returns at once. */
+  async start(): Promise<void> {
+    this.running = true;
+    const shards = await listShardIds(this.options.kinesis, this.options.stream);
+    this.loops = shards.map((shardId) => this.pollShard(shardId));
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.allSettled(this.loops);
+  }
+
+  /** Processes everything currently in the stream, then returns (for scripts and tests). */
+  async drain(): Promise<PollerStats> {
+    const shards = await listShardIds(this.options.kinesis, this.options.stream);
+    this.running = true;
+    await Promise.all(shards.map((shardId) => this.pollShard(shardId, true)));
+    this.running = false;
+    return this.stats;
+  }
+
+  private async iterator(shardId: string): Promise<string | undefined> {
+    const after = this.checkpoints[shardId];
+    const type: ShardIteratorType = after ? 'AFTER_SEQUENCE_NUMBER' : 'TRIM_HORIZON';
+    const out = await this.options.kinesis.send(
+      new GetShardIteratorCommand({ StreamName: this.options.stream, ShardId: shardId, ShardIteratorType: type, StartingSequenceNumber: after }),
+    );
+    return out.ShardIterator;
+  }
+
+  private async pollShard(shardId: string, untilCaughtUp = false): Promise<void> {
+    const arn = streamArnFor(this.options.stream);
+    let iterator = await this.iterator(shardId);
+    while (this.running && iterator) {
+      const page = await this.options.kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: this.options.batchSize ?? 100 }));
+      iterator = page.NextShardIterator;
+      const records = (page.Records ?? []).map((r) => toLambdaKinesisRecord(r, shardId, arn));
+      if (records.length > 0) {
+        await this.deliver(shardId, records);
+        const last = records[records.length - 1]!.kinesis.sequenceNumber;
+        this.checkpoints[shardId] = last;
+        await this.options.onCheckpoint?.(shardId, last);
+      }
+      // Only an empty page means caught up: kinesalite reports MillisBehindLatest 0 even with records left.
+      if (records.length === 0) {
+        if (untilCaughtUp) return;
+        await new Promise((r) => setTimeout(r, this.options.idleMs ?? 250));
+      }
+    }
+  }
+
+  /** Delivers one batch until it succeeds or its retries are exhausted, bisecting on function errors. */
+  private async deliver(shardId: string, batch: KinesisStreamRecord[], attempt = 0): Promise<void> {
+    const maxRetries = this.options.maxRetries ?? 10;
+    let records = batch;
+    for (let tries = attempt; records.length > 0; tries++) {
+      this.stats.invocations += 1;
+      this.stats.recordsDelivered += records.length;
+      let failedIds: string[];
+      let error = '';
+      try {
+        const res = await this.options.handler({ Records: records }, context(this.options.functionName ?? 'consumer'));
+        failedIds = (res?.batchItemFailures ?? []).map((f) => f.itemIdentifier);
+      } catch (err) {
+        error = (err as Error).message;
+        if ((this.options.bisectOnError ?? true) && records.length > 1 && tries < maxRetries) {
+          this.stats.bisects += 1;
+          const half = Math.ceil(records.length / 2);
+          await this.deliver(shardId, records.slice(0, half), tries + 1);
+          await this.deliver(shardId, records.slice(half), tries + 1);
+          return;
+        }
+        failedIds = records.map((r) => r.kinesis.sequenceNumber);
+      }
+      this.options.onBatch?.({ shardId, records: records.length, failed: failedIds.length, attempt: tries });
+      if (failedIds.length === 0) {
+        this.stats.recordsSucceeded += records.length;
+        return;
+      }
+      const from = BigInt(lowest(failedIds));
+      const succeeded = records.filter((r) => BigInt(r.kinesis.sequenceNumber) < from);
+      this.stats.recordsSucceeded += succeeded.length;
+      records = records.filter((r) => BigInt(r.kinesis.sequenceNumber) >= from);
+      if (tries >= maxRetries) {
+        this.stats.sentToDlq += records.length;
+        await this.options.onFailure?.({
+          reason: 'RetryAttemptsExhausted',
+          shardId,
+          startSequenceNumber: records[0]!.kinesis.sequenceNumber,
+          endSequenceNumber: records[records.length - 1]!.kinesis.sequenceNumber,
+          batchSize: records.length,
+          error: error || `${failedIds.length} records reported as failed`,
+          at: new Date().toISOString(),
+        });
+        return;
+      }
+      this.stats.retries += 1;
+    }
+  }
+}
