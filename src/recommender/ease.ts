@@ -1,11 +1,12 @@
 import { NeighbourBuilder, selectTopK, type InteractionMatrix, type NeighbourLists, type Progress } from './neighbours';
 
-/** Pivots eliminated together: the rank-b update streams the matrix once per block instead of once per pivot. */
+/** Pivots swept together: the rank-b update streams the matrix once per block instead of once per pivot. */
 const BLOCK = 48;
 
 /**
- * In-place inverse of a symmetric positive-definite n×n matrix (row-major) by blocked Gauss–Jordan
- * elimination. No pivoting is needed for SPD input. O(n³) time, O(n·BLOCK) extra memory.
+ * In-place inverse of a symmetric positive-definite n×n matrix (row-major, full storage) with the
+ * blocked sweep operator. The sweep keeps the matrix symmetric, so only the upper triangle is updated
+ * (n³/2 multiply-adds) and mirrored at the end. No pivoting is needed for SPD input.
  */
 export function invertSpdInPlace(a: Float64Array, n: number, onProgress?: (fraction: number) => void): void {
   const panel = new Float64Array(BLOCK * n);
@@ -14,8 +15,10 @@ export function invertSpdInPlace(a: Float64Array, n: number, onProgress?: (fract
   for (let k0 = 0; k0 < n; k0 += BLOCK) {
     const kb = Math.min(BLOCK, n - k0);
     const k1 = k0 + kb;
-    // 1. Invert the diagonal block (scalar Gauss–Jordan on a kb×kb copy).
-    for (let s = 0; s < kb; s++) for (let t = 0; t < kb; t++) kinv[s * kb + t] = a[(k0 + s) * n + k0 + t];
+    // 1. Invert the diagonal block (scalar Gauss–Jordan on a symmetric kb×kb copy of the upper triangle).
+    for (let s = 0; s < kb; s++) {
+      for (let t = s; t < kb; t++) kinv[s * kb + t] = kinv[t * kb + s] = a[(k0 + s) * n + k0 + t];
+    }
     for (let p = 0; p < kb; p++) {
       const piv = kinv[p * kb + p];
       if (!(piv > 0) || !Number.isFinite(piv)) throw new Error('matrix is not positive definite (increase easeLambda)');
@@ -30,24 +33,57 @@ export function invertSpdInPlace(a: Float64Array, n: number, onProgress?: (fract
         for (let t = 0; t < kb; t++) kinv[s * kb + t] -= g * kinv[p * kb + t];
       }
     }
-    // 2. Row panel R = Kinv · A[K, :], zero on the K columns so the rank-b update leaves them alone.
+    // 2. Panel R = Kinv · A[K, :] (zero on the K columns). A[K, j] for j < k0 lives in the upper
+    //    triangle as A[j, K].
     panel.fill(0, 0, kb * n);
+    for (let j = 0; j < k0; j++) {
+      const row = j * n + k0;
+      for (let s = 0; s < kb; s++) {
+        const v = a[row + s];
+        if (v === 0) continue;
+        for (let t = 0; t < kb; t++) panel[t * n + j] += kinv[t * kb + s] * v;
+      }
+    }
     for (let t = 0; t < kb; t++) {
       const pr = t * n;
       for (let s = 0; s < kb; s++) {
         const c = kinv[t * kb + s];
         if (c === 0) continue;
         const ar = (k0 + s) * n;
-        for (let j = 0; j < n; j++) panel[pr + j] += c * a[ar + j];
+        for (let j = k1; j < n; j++) panel[pr + j] += c * a[ar + j];
       }
-      for (let j = k0; j < k1; j++) panel[pr + j] = 0;
     }
-    // 3. Schur update of every other row: A[i, :] -= A[i, K] · R, then A[i, K] = -A[i, K] · Kinv.
+    // 3. Schur update of the upper triangle of every other row: A[i, j≥i] -= A[i, K] · R[:, j].
+    //    The swept row's K entries become R[:, i] (= A[i, K]·Kinv by symmetry).
     for (let i = 0; i < n; i++) {
       if (i >= k0 && i < k1) continue;
       const row = i * n;
-      for (let t = 0; t < kb; t++) f[t] = a[row + k0 + t];
+      if (i < k0) for (let t = 0; t < kb; t++) f[t] = a[row + k0 + t];
+      else for (let t = 0; t < kb; t++) f[t] = a[(k0 + t) * n + i];
       let t = 0;
+      for (; t + 7 < kb; t += 8) {
+        const f0 = f[t];
+        const f1 = f[t + 1];
+        const f2 = f[t + 2];
+        const f3 = f[t + 3];
+        const f4 = f[t + 4];
+        const f5 = f[t + 5];
+        const f6 = f[t + 6];
+        const f7 = f[t + 7];
+        const p0 = t * n;
+        const p1 = p0 + n;
+        const p2 = p1 + n;
+        const p3 = p2 + n;
+        const p4 = p3 + n;
+        const p5 = p4 + n;
+        const p6 = p5 + n;
+        const p7 = p6 + n;
+        for (let j = i; j < n; j++) {
+          a[row + j] -=
+            f0 * panel[p0 + j] + f1 * panel[p1 + j] + f2 * panel[p2 + j] + f3 * panel[p3 + j] +
+            f4 * panel[p4 + j] + f5 * panel[p5 + j] + f6 * panel[p6 + j] + f7 * panel[p7 + j];
+        }
+      }
       for (; t + 3 < kb; t += 4) {
         const f0 = f[t];
         const f1 = f[t + 1];
@@ -57,28 +93,32 @@ export function invertSpdInPlace(a: Float64Array, n: number, onProgress?: (fract
         const p1 = p0 + n;
         const p2 = p1 + n;
         const p3 = p2 + n;
-        for (let j = 0; j < n; j++) {
+        for (let j = i; j < n; j++) {
           a[row + j] -= f0 * panel[p0 + j] + f1 * panel[p1 + j] + f2 * panel[p2 + j] + f3 * panel[p3 + j];
         }
       }
       for (; t < kb; t++) {
         const ft = f[t];
         const pt = t * n;
-        for (let j = 0; j < n; j++) a[row + j] -= ft * panel[pt + j];
+        for (let j = i; j < n; j++) a[row + j] -= ft * panel[pt + j];
       }
-      for (let s = 0; s < kb; s++) {
-        let v = 0;
-        for (let q = 0; q < kb; q++) v += f[q] * kinv[q * kb + s];
-        a[row + k0 + s] = -v;
-      }
+      if (i < k0) for (let s = 0; s < kb; s++) a[row + k0 + s] = panel[s * n + i];
     }
-    // 4. The pivot rows become R, with Kinv on the diagonal block.
+    // 4. Pivot rows: R to the right of the block, -Kinv on it.
     for (let t = 0; t < kb; t++) {
       const row = (k0 + t) * n;
-      for (let j = 0; j < n; j++) a[row + j] = panel[t * n + j];
-      for (let s = 0; s < kb; s++) a[row + k0 + s] = kinv[t * kb + s];
+      for (let j = k1; j < n; j++) a[row + j] = panel[t * n + j];
+      for (let s = t; s < kb; s++) a[row + k0 + s] = -kinv[t * kb + s];
     }
     onProgress?.(k1 / n);
+  }
+  // Sweeping every pivot leaves -A⁻¹ in the upper triangle: negate and mirror.
+  for (let i = 0; i < n; i++) {
+    for (let j = i; j < n; j++) {
+      const v = -a[i * n + j];
+      a[i * n + j] = v;
+      a[j * n + i] = v;
+    }
   }
 }
 
