@@ -1,6 +1,7 @@
 import { parseEventPayload, type UserEvent, type FieldError } from '../domain/events';
 import { applyItemEvents, applyUserEvents, DEFAULT_RECENT_LIMIT } from '../domain/features';
 import { bronzeKeyFor, compareSequenceNumbers, partitionDate, type BronzeKind } from '../domain/lake-layout';
+import { distinctKeys, foldWatermarked, type Positioned } from './watermarked-rows';
 import {
   itemPk,
   lakeWatermarkPk,
@@ -76,11 +77,13 @@ export async function ingestBatch(records: readonly StreamRecord[], deps: Ingest
     const dt = partitionDate(p.record.arrivalMs);
     return { pk: lakeWatermarkPk(p.record.shardId), sk: `${kind}#${dt}`, kind, dt, shardId: p.record.shardId };
   });
-  const valid = parsed.filter((p): p is Parsed & { event: UserEvent } => p.event !== undefined);
-  const userGroups = groupBy(valid, (p) => ({ pk: userPk(p.event.userId), sk: realtimeSk(p.record.shardId) }));
-  const itemGroups = groupBy(valid, (p) => ({ pk: itemPk(p.event.itemId), sk: realtimeSk(p.record.shardId) }));
-  const allKeys = [...lakeGroups.values(), ...userGroups.values(), ...itemGroups.values()].map((g) => g.key);
-  const current = await deps.table.getRows(allKeys.map(({ pk, sk }) => ({ pk, sk })));
+  const valid: Positioned<UserEvent>[] = parsed.flatMap((p) =>
+    p.event ? [{ shardId: p.record.shardId, sequenceNumber: p.record.sequenceNumber, value: p.event }] : [],
+  );
+  const userKey = (p: Positioned<UserEvent>) => [{ pk: userPk(p.value.userId), sk: realtimeSk(p.shardId) }];
+  const itemKey = (p: Positioned<UserEvent>) => [{ pk: itemPk(p.value.itemId), sk: realtimeSk(p.shardId) }];
+  const lakeKeys = [...lakeGroups.values()].map(({ key }) => ({ pk: key.pk, sk: key.sk }));
+  const current = await deps.table.getRows([...lakeKeys, ...distinctKeys(valid, userKey), ...distinctKeys(valid, itemKey)]);
 
   const rowsToWrite: FeatureTableRow[] = [];
   /** Which records each written row carries, so a failed row fails exactly those records. */
@@ -119,33 +122,26 @@ export async function ingestBatch(records: readonly StreamRecord[], deps: Ingest
     }),
   );
 
-  const foldInto = <R extends UserFeatureRow | ItemFeatureRow>(
-    groups: Map<string, { key: RowKey; items: (Parsed & { event: UserEvent })[] }>,
-    build: (prev: R | undefined, events: UserEvent[], shardId: string, key: RowKey, wm: string) => R,
-  ) => {
-    for (const [id, group] of groups) {
-      const prev = current.get(id) as R | undefined;
-      const fresh = group.items.filter((p) => prev === undefined || compareSequenceNumbers(p.record.sequenceNumber, prev.wm) > 0);
-      if (fresh.length === 0) continue;
-      const wm = fresh[fresh.length - 1]!.record.sequenceNumber;
-      rowsToWrite.push(build(prev, fresh.map((p) => p.event), fresh[0]!.record.shardId, group.key, wm));
-      recordsOfRow.set(id, fresh.map((p) => p.record.sequenceNumber));
-    }
-  };
-  foldInto<UserFeatureRow>(userGroups, (prev, events, shardId, key, wm) => ({
-    ...key,
+  const users = foldWatermarked<UserEvent, UserFeatureRow>(valid, userKey, current, (prev, events, key, wm, shardId) => ({
+    pk: key.pk,
+    sk: key.sk,
     entity: 'user',
     shardId,
     wm,
     features: applyUserEvents(prev?.features, events, recentLimit),
   }));
-  foldInto<ItemFeatureRow>(itemGroups, (prev, events, shardId, key, wm) => ({
-    ...key,
+  const items = foldWatermarked<UserEvent, ItemFeatureRow>(valid, itemKey, current, (prev, events, key, wm, shardId) => ({
+    pk: key.pk,
+    sk: key.sk,
     entity: 'item',
     shardId,
     wm,
     features: applyItemEvents(prev?.features, events),
   }));
+  for (const folded of [users, items]) {
+    rowsToWrite.push(...folded.rows);
+    for (const [id, seqs] of folded.recordsOfRow) recordsOfRow.set(id, seqs);
+  }
 
   // Records skipped by every destination were delivered before: nothing to do for them.
   const touched = new Set([...recordsOfRow.values()].flat());
