@@ -25,12 +25,15 @@ export type ItemFeatureRow = RowKey & WatermarkedRow & { entity: 'item'; shardId
 export type LakeWatermarkRow = RowKey & WatermarkedRow & { entity: 'lake'; objectKey: string; expiresAt: number };
 export type FeatureTableRow = UserFeatureRow | ItemFeatureRow | LakeWatermarkRow;
 
-export interface FeatureTable {
+/** Batch access to rows of a `pk`/`sk` table. */
+export interface RowStore<R extends RowKey> {
   /** Reads rows by key; missing rows are simply absent from the map (keyed by `rowId`). */
-  getRows(keys: readonly RowKey[]): Promise<Map<string, FeatureTableRow>>;
+  getRows(keys: readonly RowKey[]): Promise<Map<string, R>>;
   /** Writes rows; resolves with the ids of rows that could not be written (after retries). */
-  putRows(rows: readonly FeatureTableRow[]): Promise<{ failed: Set<string> }>;
+  putRows(rows: readonly R[]): Promise<{ failed: Set<string> }>;
 }
+
+export type FeatureTable = RowStore<FeatureTableRow>;
 
 export const rowId = (k: RowKey): string => `${k.pk}\u0000${k.sk}`;
 
