@@ -9,7 +9,8 @@ import { DynamoFeatureTable } from '../../src/adapters/dynamo-feature-table';
 import { observability } from '../../src/adapters/observability';
 import { S3Lake } from '../../src/adapters/s3-lake';
 import { loadRuntimeConfig } from '../../src/config/runtime';
-import { ingestBatch, type IngestDeps, type StreamRecord } from '../../src/ingest/ingest-batch';
+import { ingestBatch, type IngestDeps } from '../../src/ingest/ingest-batch';
+import { toStreamRecord } from '../../src/adapters/kinesis-records';
 
 const { logger, metrics } = observability('event-consumer');
 
@@ -30,17 +31,6 @@ function dependencies(): IngestDeps {
 /** Lets tests and the local runner swap the environment (or inject failing clients) between invocations. */
 export function resetConsumer(override?: IngestDeps): void {
   deps = override;
-}
-
-/** `eventID` is `<shardId>:<sequenceNumber>`. */
-export function toStreamRecord(record: KinesisStreamRecord): StreamRecord {
-  const shardId = record.eventID.slice(0, record.eventID.lastIndexOf(':')) || 'shardId-unknown';
-  return {
-    shardId,
-    sequenceNumber: record.kinesis.sequenceNumber,
-    arrivalMs: Math.round(record.kinesis.approximateArrivalTimestamp * 1000),
-    data: Buffer.from(record.kinesis.data, 'base64'),
-  };
 }
 
 async function consume(event: KinesisStreamEvent, context: Context) {

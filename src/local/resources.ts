@@ -8,6 +8,8 @@ export interface ResourceNames {
   featuresTable: string;
   eventsStream: string;
   eventsStreamShards: number;
+  /** The analytics consumer's window table (same `pk`/`sk` keys), when analytics runs. */
+  analyticsTable?: string;
 }
 
 /**
@@ -18,7 +20,12 @@ export async function ensureResources(
   clients: { s3: S3Client; ddb: DynamoDBDocumentClient; kinesis: KinesisClient },
   names: ResourceNames,
 ): Promise<void> {
-  await Promise.all([ensureBucket(clients.s3, names.lakeBucket), ensureFeatureTable(clients.ddb, names.featuresTable), ensureStream(clients.kinesis, names.eventsStream, names.eventsStreamShards)]);
+  await Promise.all([
+    ensureBucket(clients.s3, names.lakeBucket),
+    ensureFeatureTable(clients.ddb, names.featuresTable),
+    ...(names.analyticsTable ? [ensureFeatureTable(clients.ddb, names.analyticsTable)] : []),
+    ensureStream(clients.kinesis, names.eventsStream, names.eventsStreamShards),
+  ]);
 }
 
 async function ensureBucket(s3: S3Client, bucket: string) {
@@ -29,7 +36,7 @@ async function ensureBucket(s3: S3Client, bucket: string) {
   }
 }
 
-/** Same key schema as the CDK table: `pk` (hash) + `sk` (range), strings, on demand. */
+/** Same key schema as the CDK tables (features, analytics): `pk` (hash) + `sk` (range), strings, on demand. */
 export async function ensureFeatureTable(ddb: DynamoDBDocumentClient, table: string) {
   try {
     await ddb.send(new DescribeTableCommand({ TableName: table }));

@@ -1,0 +1,45 @@
+import { parseEventPayload, eventTimeMs, type UserEvent } from '../domain/events';
+import type { RowStore } from '../ingest/ports';
+import { rowId } from '../ingest/ports';
+import { distinctKeys, foldWatermarked, type Positioned } from '../ingest/watermarked-rows';
+import type { StreamRecord } from '../ingest/ingest-batch';
+import { fromWindowRow, toWindowRow, windowRowKey, type WindowRow } from './window-rows';
+import { applyToWindow, emptyWindow, GRANULARITIES } from './windows';
+
+export interface AnalyticsOutcome {
+  failures: Map<string, string>;
+  stats: { records: number; events: number; ignoredInvalid: number; windowRowsWritten: number };
+}
+
+/**
+ * Folds a batch of stream records into minute, hour and day windows by event time, one row per window
+ * and shard. Rows remember the highest sequence number they hold, so replays never double count, and
+ * late events simply update their (older) window. Invalid records are ignored here: the ingestion
+ * consumer quarantines them.
+ */
+export async function ingestAnalyticsBatch(records: readonly StreamRecord[], table: RowStore<WindowRow>): Promise<AnalyticsOutcome> {
+  const events: Positioned<UserEvent>[] = [];
+  for (const r of records) {
+    const parsed = parseEventPayload(r.data);
+    if (parsed.ok) events.push({ shardId: r.shardId, sequenceNumber: r.sequenceNumber, value: parsed.event });
+  }
+  const keysOf = (p: Positioned<UserEvent>) => GRANULARITIES.map((g) => windowRowKey(g, eventTimeMs(p.value), p.shardId));
+  const current = await table.getRows(distinctKeys(events, keysOf));
+  const { rows, recordsOfRow } = foldWatermarked<UserEvent, WindowRow>(events, keysOf, current, (previous, values, key, watermark, shardId) => {
+    const { granularity, startMs } = keysOf({ shardId, sequenceNumber: watermark, value: values[0]! }).find((k) => k.pk === key.pk && k.sk === key.sk)!;
+    const base = previous ? fromWindowRow(previous) : emptyWindow(granularity, startMs);
+    return toWindowRow(applyToWindow(base, values), key, shardId, watermark);
+  });
+  const { failed } = rows.length ? await table.putRows(rows) : { failed: new Set<string>() };
+  const failures = new Map<string, string>();
+  for (const id of failed) for (const seq of recordsOfRow.get(id) ?? []) failures.set(seq, `analytics window write failed for ${id.replace('\u0000', ' ')}`);
+  return {
+    failures,
+    stats: {
+      records: records.length,
+      events: events.length,
+      ignoredInvalid: records.length - events.length,
+      windowRowsWritten: rows.filter((r) => !failed.has(rowId(r))).length,
+    },
+  };
+}

@@ -1,0 +1,110 @@
+import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { fromWindowRow, partitionOf, type WindowRow } from './window-rows';
+import { mergeWindows, spanMs, summarize, windowStart, type Granularity, type WindowAggregate, type WindowSummary } from './windows';
+
+/** The coarser period that one partition of each granularity holds. */
+const PARTITION_SPAN: Record<Granularity, (ms: number) => number> = {
+  minute: (ms) => windowStart(ms, 'hour') + 3_600_000,
+  hour: (ms) => windowStart(ms, 'day') + 86_400_000,
+  day: (ms) => {
+    const d = new Date(ms);
+    return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+  },
+};
+
+export interface SeriesPoint {
+  start: string;
+  events: number;
+  views: number;
+  purchases: number;
+  revenue: number;
+  activeUsers: number;
+}
+
+/** Reads window rows back, merging shards, for the analytics routes. */
+export class AnalyticsReader {
+  constructor(
+    private readonly ddb: DynamoDBDocumentClient,
+    readonly tableName: string,
+  ) {}
+
+  /** One merged aggregate per window of `granularity` that has data in [fromMs, toMs), oldest first. */
+  async windows(granularity: Granularity, fromMs: number, toMs: number): Promise<WindowAggregate[]> {
+    const first = windowStart(fromMs, granularity);
+    const byStart = new Map<number, WindowAggregate[]>();
+    for (let partStart = first; partStart < toMs; partStart = PARTITION_SPAN[granularity](partStart)) {
+      const partEnd = Math.min(PARTITION_SPAN[granularity](partStart), toMs);
+      const { pk, slot: lo } = partitionOf(granularity, Math.max(partStart, first));
+      const { slot: hi } = partitionOf(granularity, windowStart(partEnd - 1, granularity));
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await this.ddb.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
+            ExpressionAttributeValues: { ':pk': pk, ':lo': `${lo}#`, ':hi': `${hi}#\uffff` },
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        for (const item of (page.Items ?? []) as WindowRow[]) {
+          const start = Date.parse(item.start);
+          if (start < first || start >= toMs) continue;
+          const list = byStart.get(start) ?? [];
+          list.push(fromWindowRow(item));
+          byStart.set(start, list);
+        }
+        startKey = page.LastEvaluatedKey as Record<string, unknown> | undefined;
+      } while (startKey);
+    }
+    return [...byStart.entries()].sort((a, b) => a[0] - b[0]).map(([start, parts]) => mergeWindows(parts, granularity, start));
+  }
+
+  /** The last `windowMs` (whole minutes up to now): totals, top items and categories, and a per-minute series. */
+  async realtime(windowMs: number, nowMs = Date.now()): Promise<{ summary: WindowSummary; perMinute: SeriesPoint[] }> {
+    const toMs = windowStart(nowMs, 'minute') + 60_000;
+    const fromMs = toMs - Math.max(60_000, windowStart(windowMs, 'minute'));
+    const minutes = await this.windows('minute', fromMs, toMs);
+    const perMinute: SeriesPoint[] = [];
+    const byStart = new Map(minutes.map((w) => [Date.parse(w.start), w]));
+    for (let t = fromMs; t < toMs; t += 60_000) perMinute.push(point(byStart.get(t), t));
+    return { summary: summarize(mergeWindows(minutes, 'minute', fromMs), toMs), perMinute };
+  }
+
+  /** One summary per window of `granularity` in [fromMs, toMs), including empty windows. */
+  async trends(granularity: Granularity, fromMs: number, toMs: number, topK = 3): Promise<WindowSummary[]> {
+    const windows = await this.windows(granularity, fromMs, toMs);
+    const byStart = new Map(windows.map((w) => [Date.parse(w.start), w]));
+    const out: WindowSummary[] = [];
+    const span = spanMs(granularity);
+    for (let t = windowStart(fromMs, granularity); t < toMs; t += span) {
+      const w = byStart.get(t) ?? mergeWindows([], granularity, t);
+      out.push(summarize(w, t + span, topK));
+    }
+    return out;
+  }
+
+  /** Most popular items over the last `windowMs`, optionally in one category, read at the coarsest fitting granularity. */
+  async popularItems(windowMs: number, options: { category?: string; k?: number; nowMs?: number } = {}): Promise<WindowSummary['topItems']> {
+    const nowMs = options.nowMs ?? Date.now();
+    const granularity: Granularity = windowMs <= 3 * 3_600_000 ? 'minute' : windowMs <= 3 * 86_400_000 ? 'hour' : 'day';
+    const toMs = windowStart(nowMs, granularity) + spanMs(granularity);
+    const fromMs = toMs - Math.max(spanMs(granularity), windowStart(windowMs, granularity));
+    const merged = mergeWindows(await this.windows(granularity, fromMs, toMs), granularity, fromMs);
+    const k = options.k ?? 10;
+    return merged.items
+      .top(k, options.category ? (h) => h.label === options.category : undefined)
+      .map((h) => ({ itemId: h.key, score: h.count, ...(h.label ? { category: h.label } : {}) }));
+  }
+}
+
+function point(w: WindowAggregate | undefined, startMs: number): SeriesPoint {
+  if (!w) return { start: new Date(startMs).toISOString(), events: 0, views: 0, purchases: 0, revenue: 0, activeUsers: 0 };
+  return {
+    start: w.start,
+    events: Object.values(w.counts).reduce((a, b) => a + b, 0),
+    views: w.counts.view,
+    purchases: w.counts.purchase,
+    revenue: w.revenue,
+    activeUsers: w.activeUsers.count(),
+  };
+}

@@ -1,0 +1,83 @@
+import type { EventCounts } from '../domain/features';
+import type { RowKey, WatermarkedRow } from '../ingest/ports';
+import { HyperLogLog } from './hyperloglog';
+import { SpaceSaving, type HeavyHitter } from './space-saving';
+import { spanMs, windowStart, type Granularity, type WindowAggregate } from './windows';
+
+/**
+ * Analytics table layout. One row per window and shard; a partition holds one coarser period so a range
+ * is read with a few Queries: minutes under `M#<YYYY-MM-DDTHH>` (sk `<mm>#<shard>`), hours under
+ * `H#<YYYY-MM-DD>` (sk `<HH>#<shard>`), days under `D#<YYYY-MM>` (sk `<DD>#<shard>`).
+ */
+export interface WindowRow extends RowKey, WatermarkedRow {
+  entity: 'window';
+  granularity: Granularity;
+  start: string;
+  shardId: string;
+  counts: EventCounts;
+  revenue: number;
+  unitsSold: number;
+  hllPrecision: number;
+  activeUsers: Uint8Array;
+  purchasers: Uint8Array;
+  items: { capacity: number; total: number; entries: HeavyHitter[] };
+  categories: Record<string, number>;
+  expiresAt: number;
+}
+
+/** How long windows are kept (TTL): minutes a week, hours 90 days, days three years. */
+export const RETENTION_SECONDS: Record<Granularity, number> = { minute: 7 * 86_400, hour: 90 * 86_400, day: 3 * 365 * 86_400 };
+
+export function partitionOf(granularity: Granularity, startMs: number): { pk: string; slot: string } {
+  const iso = new Date(startMs).toISOString();
+  switch (granularity) {
+    case 'minute':
+      return { pk: `M#${iso.slice(0, 13)}`, slot: iso.slice(14, 16) };
+    case 'hour':
+      return { pk: `H#${iso.slice(0, 10)}`, slot: iso.slice(11, 13) };
+    case 'day':
+      return { pk: `D#${iso.slice(0, 7)}`, slot: iso.slice(8, 10) };
+  }
+}
+
+export function windowRowKey(granularity: Granularity, epochMs: number, shardId: string): RowKey & { granularity: Granularity; startMs: number } {
+  const startMs = windowStart(epochMs, granularity);
+  const { pk, slot } = partitionOf(granularity, startMs);
+  return { pk, sk: `${slot}#${shardId}`, granularity, startMs };
+}
+
+export function toWindowRow(w: WindowAggregate, key: RowKey, shardId: string, watermark: string): WindowRow {
+  const startMs = Date.parse(w.start);
+  return {
+    pk: key.pk,
+    sk: key.sk,
+    entity: 'window',
+    granularity: w.granularity,
+    start: w.start,
+    shardId,
+    wm: watermark,
+    counts: w.counts,
+    revenue: w.revenue,
+    unitsSold: w.unitsSold,
+    hllPrecision: w.activeUsers.precision,
+    activeUsers: w.activeUsers.registers,
+    purchasers: w.purchasers.registers,
+    items: w.items.toJSON(),
+    categories: w.categories,
+    expiresAt: Math.floor((startMs + spanMs(w.granularity)) / 1000) + RETENTION_SECONDS[w.granularity],
+  };
+}
+
+export function fromWindowRow(row: WindowRow): WindowAggregate {
+  return {
+    granularity: row.granularity,
+    start: row.start,
+    counts: { ...row.counts },
+    revenue: row.revenue,
+    unitsSold: row.unitsSold,
+    activeUsers: new HyperLogLog(row.hllPrecision, Uint8Array.from(row.activeUsers)),
+    purchasers: new HyperLogLog(row.hllPrecision, Uint8Array.from(row.purchasers)),
+    items: SpaceSaving.fromJSON(row.items),
+    categories: { ...row.categories },
+  };
+}
