@@ -12,6 +12,9 @@ export interface RecsysConfig {
   lakeBucketName?: string;
   featuresTableName?: string;
   eventsStreamName?: string;
+  analyticsTableName?: string;
+  /** Run the real-time shop analytics consumer (a second consumer of the stream). */
+  analyticsEnabled: boolean;
   /** Provisioned shards of the event stream; 0 selects on-demand capacity. */
   streamShards: number;
   streamRetentionHours: number;
@@ -52,6 +55,8 @@ export function readConfig(node: Node): RecsysConfig {
     lakeBucketName: str(node, 'lakeBucketName'),
     featuresTableName: str(node, 'featuresTableName'),
     eventsStreamName: str(node, 'eventsStreamName'),
+    analyticsTableName: str(node, 'analyticsTableName'),
+    analyticsEnabled: bool(node, 'analyticsEnabled', true),
     streamShards: num(node, 'streamShards', DEFAULT_NAMES.eventsStreamShards, 0, 500),
     streamRetentionHours: num(node, 'streamRetentionHours', 24, 24, 8760),
     consumerBatchSize: num(node, 'consumerBatchSize', 1000, 1, 10_000),

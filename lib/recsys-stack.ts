@@ -5,6 +5,7 @@ import type { RecsysConfig } from './config';
 import { DataLake } from './data-lake';
 import { EventIngestion } from './event-ingestion';
 import { FeatureStore } from './feature-store';
+import { ShopAnalytics } from './shop-analytics';
 
 export interface RecsysStackProps extends StackProps {
   config: RecsysConfig;
@@ -15,6 +16,7 @@ export class RecsysStack extends Stack {
   readonly lake: DataLake;
   readonly features: FeatureStore;
   readonly ingestion: EventIngestion;
+  readonly analytics?: ShopAnalytics;
 
   constructor(scope: Construct, id: string, props: RecsysStackProps) {
     super(scope, id, props);
@@ -28,6 +30,11 @@ export class RecsysStack extends Stack {
       table: this.features.table,
       metricsNamespace: METRICS_NAMESPACE,
     });
+
+    if (config.analyticsEnabled) {
+      this.analytics = new ShopAnalytics(this, 'Analytics', { config, stream: this.ingestion.stream, metricsNamespace: METRICS_NAMESPACE });
+      new CfnOutput(this, 'AnalyticsTableName', { value: this.analytics.table.tableName });
+    }
 
     // [serving] the recommend API construct is added here (lib/recommend-api.ts).
 

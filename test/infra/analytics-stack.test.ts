@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { Match } from 'aws-cdk-lib/assertions';
+import { synthStack } from '../support/synth';
+
+describe('shop analytics infrastructure', () => {
+  const { template, stack } = synthStack();
+
+  it('consumes the same stream through its own event source mapping, into its own table', () => {
+    const mappings = template.findResources('AWS::Lambda::EventSourceMapping');
+    expect(Object.keys(mappings)).toHaveLength(2);
+    const streams = new Set(Object.values(mappings).map((m) => JSON.stringify((m as { Properties: { EventSourceArn: unknown } }).Properties.EventSourceArn)));
+    expect(streams.size).toBe(1);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ ANALYTICS_TABLE: Match.anyValue(), POWERTOOLS_SERVICE_NAME: 'analytics-consumer' }) },
+    });
+    template.resourcePropertiesCountIs('AWS::DynamoDB::Table', { TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true } }, 2);
+  });
+
+  it('lets the analytics consumer touch only its window table', () => {
+    const role = stack.resolve((stack.analytics!.consumer.role!.node.defaultChild as unknown as { ref: string }).ref) as { Ref: string };
+    const policies = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([role]) } }));
+    const text = JSON.stringify(policies);
+    expect(text).toContain('dynamodb:BatchWriteItem');
+    expect(text).not.toContain('s3:');
+    expect(text).toContain(stack.resolve(stack.analytics!.table.tableArn)['Fn::GetAtt'][0]);
+    expect(text).not.toContain(stack.resolve(stack.features.table.tableArn)['Fn::GetAtt'][0]);
+  });
+
+  it('can be switched off', () => {
+    const { template: without } = synthStack({ analyticsEnabled: 'false' });
+    expect(Object.keys(without.findResources('AWS::Lambda::EventSourceMapping'))).toHaveLength(1);
+  });
+});
