@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import type { AnalyticsReader } from './analytics-reader';
+import { GRANULARITIES, spanMs, type Granularity } from './windows';
+
+/** An HTTP answer independent of API Gateway's shapes; the API router turns it into a proxy result. */
+export interface RouteAnswer {
+  status: number;
+  body: unknown;
+}
+
+export type Query = Record<string, string | undefined>;
+
+const MAX_WINDOW_MS = 31 * 86_400_000;
+/** The most windows one trends request may return. */
+export const MAX_TREND_POINTS = 1_500;
+const DURATION = /^(\d{1,4})(m|h|d)$/;
+const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+const badRequest = (field: string, message: string): RouteAnswer => ({
+  status: 400,
+  body: { error: { code: 'INVALID_PARAMETER', message: `${field} ${message}`, field } },
+});
+
+/** `5m`, `1h`, `7d` → milliseconds (1 minute to 31 days). */
+export function parseWindow(raw: string | undefined, fallback: string): number | string {
+  const m = DURATION.exec(raw ?? fallback);
+  if (!m) return 'must be a duration like 5m, 1h or 7d';
+  const ms = Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+  if (ms < 60_000 || ms > MAX_WINDOW_MS) return 'must be between 1m and 31d';
+  return ms;
+}
+
+const KSchema = z.coerce.number().int().min(1).max(100);
+
+function parseK(raw: string | undefined): number | string {
+  if (raw === undefined) return 10;
+  const k = KSchema.safeParse(raw);
+  return k.success ? k.data : 'must be an integer from 1 to 100';
+}
+
+function parseInstant(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const t = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
+  return Number.isFinite(t) ? t : NaN;
+}
+
+/** `GET /analytics/realtime?window=5m`: totals, conversion, top items and categories, and a per-minute series. */
+export async function realtimeRoute(query: Query, reader: AnalyticsReader, now = Date.now()): Promise<RouteAnswer> {
+  const window = parseWindow(query.window, '5m');
+  if (typeof window === 'string') return badRequest('window', window);
+  if (window > 24 * 3_600_000) return badRequest('window', 'must be at most 24h for realtime; use /analytics/trends for longer ranges');
+  const { summary, perMinute } = await reader.realtime(window, now);
+  return { status: 200, body: { window: query.window ?? '5m', ...summary, perMinute } };
+}
+
+/** `GET /analytics/trends?from=…&to=…&granularity=hour`: one summary per window. */
+export async function trendsRoute(query: Query, reader: AnalyticsReader, now = Date.now()): Promise<RouteAnswer> {
+  const granularity = (query.granularity ?? 'hour') as Granularity;
+  if (!GRANULARITIES.includes(granularity)) return badRequest('granularity', `must be one of ${GRANULARITIES.join(', ')}`);
+  const to = parseInstant(query.to) ?? now;
+  const from = parseInstant(query.from) ?? to - 24 * spanMs(granularity);
+  if (Number.isNaN(from)) return badRequest('from', 'must be an ISO-8601 date or epoch milliseconds');
+  if (Number.isNaN(to)) return badRequest('to', 'must be an ISO-8601 date or epoch milliseconds');
+  if (from >= to) return badRequest('from', 'must be before to');
+  const points = Math.ceil((to - from) / spanMs(granularity));
+  if (points > MAX_TREND_POINTS) return badRequest('granularity', `gives ${points} windows for this range; at most ${MAX_TREND_POINTS} (use a coarser granularity)`);
+  const series = await reader.trends(granularity, from, to);
+  return { status: 200, body: { granularity, from: new Date(from).toISOString(), to: new Date(to).toISOString(), points: series } };
+}
+
+/** `GET /analytics/items/popular?window=1h&category=…&k=10`. */
+export async function popularItemsRoute(query: Query, reader: AnalyticsReader, now = Date.now()): Promise<RouteAnswer> {
+  const window = parseWindow(query.window, '1h');
+  if (typeof window === 'string') return badRequest('window', window);
+  const k = parseK(query.k);
+  if (typeof k === 'string') return badRequest('k', k);
+  if (query.category !== undefined && (query.category.length === 0 || query.category.length > 128)) return badRequest('category', 'must be 1-128 characters');
+  const items = await reader.popularItems(window, { k, category: query.category, nowMs: now });
+  return { status: 200, body: { window: query.window ?? '1h', ...(query.category ? { category: query.category } : {}), items } };
+}
