@@ -1,6 +1,11 @@
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { LakeWriter } from '../ingest/ports';
 
+export type ConditionalGetResult =
+  | { status: 'changed'; body: Uint8Array; etag: string }
+  | { status: 'not-modified' }
+  | { status: 'missing' };
+
 /** The data lake bucket behind a small interface: put, get and list by prefix. */
 export class S3Lake implements LakeWriter {
   constructor(
@@ -26,6 +31,23 @@ export class S3Lake implements LakeWriter {
   async getText(key: string): Promise<string | undefined> {
     const bytes = await this.getBytes(key);
     return bytes === undefined ? undefined : Buffer.from(bytes).toString('utf8');
+  }
+
+  /**
+   * A conditional GET: with the ETag of the copy the caller already has, S3 answers 304 and sends no body
+   * when the object has not changed, which makes polling a small pointer object cheap.
+   */
+  async getIfChanged(key: string, etag?: string): Promise<ConditionalGetResult> {
+    try {
+      const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, IfNoneMatch: etag }));
+      const body = out.Body ? await out.Body.transformToByteArray() : new Uint8Array();
+      return { status: 'changed', body, etag: out.ETag ?? '' };
+    } catch (err) {
+      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+      if (e.$metadata?.httpStatusCode === 304 || e.name === 'NotModified' || e.name === '304') return { status: 'not-modified' };
+      if (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return { status: 'missing' };
+      throw err;
+    }
   }
 
   /** Every key under a prefix, following continuation tokens. */

@@ -1,0 +1,78 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { createDynamoDocumentClient, createS3Client } from '../../src/adapters/aws-clients';
+import { DynamoFeatureTable } from '../../src/adapters/dynamo-feature-table';
+import { observability } from '../../src/adapters/observability';
+import { S3Lake } from '../../src/adapters/s3-lake';
+import { servingLog } from '../../src/serving/powertools-log';
+import { createApiHandler, type ProxyHandler } from '../../src/serving/api-handler';
+import { loadReadApiConfig } from '../../src/serving/config';
+import { DynamoUserFeatureReader } from '../../src/serving/features-reader';
+import { S3ModelSource } from '../../src/serving/model-source';
+import { ModelStore } from '../../src/serving/model-store';
+import { ReadApi } from '../../src/serving/read-api';
+
+const { logger, metrics } = observability('recommend-api');
+const log = servingLog(logger);
+
+export interface ReadApiInstance {
+  store: ModelStore;
+  handle: ProxyHandler;
+}
+
+let instance: ReadApiInstance | undefined;
+
+/** Clients, the model store and the routes are built once per container, on first use. */
+function readApi(): ReadApiInstance {
+  if (!instance) {
+    const config = loadReadApiConfig();
+    const store = new ModelStore(new S3ModelSource(new S3Lake(createS3Client(), config.LAKE_BUCKET)), {
+      refreshSeconds: config.MODEL_REFRESH_SECONDS,
+      log,
+    });
+    const features = new DynamoUserFeatureReader(new DynamoFeatureTable(createDynamoDocumentClient(), config.FEATURES_TABLE));
+    const api = new ReadApi(store, features, {
+      freshEventsTimeoutMs: config.FRESH_EVENTS_TIMEOUT_MS,
+      log,
+      onRecommend: ({ strategy, freshEvents, freshUnavailable, modelLoaded }) => {
+        metrics.addMetric(strategy === 'personalized' ? 'PersonalizedAnswers' : 'PopularAnswers', MetricUnit.Count, 1);
+        metrics.addMetric('FreshEventsUsed', MetricUnit.Count, freshEvents);
+        if (freshUnavailable) metrics.addMetric('FreshEventsUnavailable', MetricUnit.Count, 1);
+        if (!modelLoaded) metrics.addMetric('AnswersWithoutModel', MetricUnit.Count, 1);
+      },
+    });
+    instance = { store, handle: createApiHandler(api.routes(), { corsAllowOrigin: config.CORS_ALLOW_ORIGIN, log }) };
+  }
+  return instance;
+}
+
+/** Lets tests and the local server rebuild the instance after changing the environment (or inject one). */
+export function resetReadApi(override?: ReadApiInstance): void {
+  instance = override;
+}
+
+/** The model store of this container (the local server and the bench read its health and load time). */
+export function readApiModelStore(): ModelStore {
+  return readApi().store;
+}
+
+async function handle(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  return readApi().handle(event);
+}
+
+export const handler = middy(handle)
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics, { captureColdStartMetric: true }));
+
+// In Lambda, start fetching the production model while the rest of the init phase runs; the first
+// request then waits for this same load instead of starting its own.
+if (process.env.AWS_LAMBDA_FUNCTION_NAME && !process.env.VITEST) {
+  try {
+    void readApi().store.get();
+  } catch (err) {
+    logger.error('read API could not start; requests will report the configuration error', { error: err as Error });
+  }
+}

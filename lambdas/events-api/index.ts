@@ -1,0 +1,55 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { createKinesisClient } from '../../src/adapters/aws-clients';
+import { observability } from '../../src/adapters/observability';
+import { servingLog } from '../../src/serving/powertools-log';
+import { createApiHandler, type ProxyHandler } from '../../src/serving/api-handler';
+import { loadEventsApiConfig } from '../../src/serving/config';
+import { KinesisEventPublisher, type EventPublisher } from '../../src/serving/event-publisher';
+import { EventsApi } from '../../src/serving/events-api';
+
+const { logger, metrics } = observability('events-api');
+const log = servingLog(logger);
+
+let handleRequest: ProxyHandler | undefined;
+
+function eventsApi(): ProxyHandler {
+  if (!handleRequest) {
+    const config = loadEventsApiConfig();
+    handleRequest = buildEventsHandler(new KinesisEventPublisher(createKinesisClient(), config.EVENTS_STREAM), config.CORS_ALLOW_ORIGIN);
+  }
+  return handleRequest;
+}
+
+function buildEventsHandler(publisher: EventPublisher, corsAllowOrigin: string): ProxyHandler {
+  const api = new EventsApi(publisher);
+  return createApiHandler(
+    {
+      postEvents: async (request) => {
+        const res = await api.post(request);
+        const body = JSON.parse(res.body) as { accepted?: number; rejected?: number; failed?: number };
+        metrics.addMetric('EventsAccepted', MetricUnit.Count, body.accepted ?? 0);
+        metrics.addMetric('EventsRejected', MetricUnit.Count, body.rejected ?? 0);
+        metrics.addMetric('EventsFailed', MetricUnit.Count, body.failed ?? 0);
+        return res;
+      },
+    },
+    { corsAllowOrigin, log },
+  );
+}
+
+/** Lets tests rebuild the handler after changing the environment, or inject a publisher. */
+export function resetEventsApi(publisher?: EventPublisher): void {
+  handleRequest = publisher ? buildEventsHandler(publisher, loadEventsApiConfig().CORS_ALLOW_ORIGIN) : undefined;
+}
+
+async function handle(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  return eventsApi()(event);
+}
+
+export const handler = middy(handle)
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics, { captureColdStartMetric: true }));

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+
+/**
+ * Configuration of the API functions, from the environment (set by lib/recommend-api.ts in AWS and by the
+ * local server here), validated once at cold start.
+ */
+const common = {
+  /** Allowed CORS origins: `*` or a comma-separated list. */
+  CORS_ALLOW_ORIGIN: z.string().min(1).default('*'),
+};
+
+const ReadApiConfigSchema = z.object({
+  ...common,
+  LAKE_BUCKET: z.string().min(3, 'LAKE_BUCKET must name the data lake bucket (models/ live there)'),
+  FEATURES_TABLE: z.string().min(3, 'FEATURES_TABLE must name the DynamoDB feature table'),
+  /** Re-check models/production.json at most this often; every instance serves a new version within it. */
+  MODEL_REFRESH_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+  /** How long a recommendation waits for the user's fresh events before answering without them. */
+  FRESH_EVENTS_TIMEOUT_MS: z.coerce.number().int().min(1).max(10_000).default(250),
+});
+
+const EventsApiConfigSchema = z.object({
+  ...common,
+  EVENTS_STREAM: z.string().min(1, 'EVENTS_STREAM must name the Kinesis event stream'),
+});
+
+export type ReadApiConfig = z.output<typeof ReadApiConfigSchema>;
+export type EventsApiConfig = z.output<typeof EventsApiConfigSchema>;
+
+type Env = Record<string, string | undefined>;
+
+function parse<T extends z.ZodType>(schema: T, env: Env): z.output<T> {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new Error(`Invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
+}
+
+export const loadReadApiConfig = (env: Env = process.env): ReadApiConfig => parse(ReadApiConfigSchema, env);
+export const loadEventsApiConfig = (env: Env = process.env): EventsApiConfig => parse(EventsApiConfigSchema, env);

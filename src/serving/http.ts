@@ -1,0 +1,81 @@
+import type { APIGatewayProxyResult } from 'aws-lambda';
+
+/** The request as the route implementations see it: no Lambda or API Gateway shapes. */
+export interface ApiRequest {
+  method: string;
+  /** Path as received, e.g. `/recommend/42`. */
+  path: string;
+  /** Path parameters of the matched route, URL-decoded (not yet validated). */
+  params: Record<string, string>;
+  /** Query string, one value per name (the last one when repeated). */
+  query: Record<string, string | undefined>;
+  /** Header names lower-cased. */
+  headers: Record<string, string | undefined>;
+  body: string | undefined;
+  requestId: string;
+}
+
+export type ApiResponse = APIGatewayProxyResult;
+
+/** The logging the serving code needs; the Lambda handlers adapt Powertools' logger to it. */
+export interface ServingLog {
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+  error(message: string, extra?: Record<string, unknown>): void;
+}
+
+/** A failure that maps to an HTTP status and the `{ error: { code, message } }` body. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    /** The field at fault (query parameter, path parameter or event field), when there is one. */
+    readonly field?: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): ApiResponse {
+  return { statusCode, headers: { 'Content-Type': JSON_TYPE, ...headers }, body: JSON.stringify(body) };
+}
+
+export function text(statusCode: number, body: string, headers: Record<string, string> = {}): ApiResponse {
+  return { statusCode, headers: { 'Content-Type': 'text/plain; charset=utf-8', ...headers }, body };
+}
+
+export function errorBody(code: string, message: string, field?: string): { error: { code: string; message: string; field?: string } } {
+  return { error: { code, message, ...(field ? { field } : {}) } };
+}
+
+export function errorResponse(err: HttpError, headers: Record<string, string> = {}): ApiResponse {
+  return json(err.status, { ...errorBody(err.code, err.message, err.field), ...err.extra }, headers);
+}
+
+/**
+ * The media type the client prefers among those offered (first offered wins ties and absent headers).
+ * `Accept: text/plain` picks text; `*\/*`, `application/*` or nothing picks the first offer.
+ */
+export function negotiate<T extends string>(accept: string | undefined, offers: readonly T[]): T {
+  if (!accept) return offers[0]!;
+  let best: { type: T; q: number; specificity: number } | undefined;
+  for (const part of accept.split(',')) {
+    const [range = '', ...params] = part.trim().toLowerCase().split(';');
+    const qParam = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    const q = qParam ? Number(qParam.slice(2)) : 1;
+    if (!Number.isFinite(q) || q <= 0) continue;
+    for (const offer of offers) {
+      const [type, subtype] = offer.split('/');
+      const [rType, rSub] = range.split('/');
+      const specificity = rType === type && rSub === subtype ? 2 : rType === type && rSub === '*' ? 1 : range === '*/*' ? 0 : -1;
+      if (specificity < 0) continue;
+      if (!best || q > best.q || (q === best.q && specificity > best.specificity)) best = { type: offer, q, specificity };
+    }
+  }
+  return best?.type ?? offers[0]!;
+}

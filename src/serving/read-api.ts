@@ -1,0 +1,140 @@
+import type { UserFeatures } from '../domain/features';
+import { freshInteractions } from './fresh-history';
+import type { UserFeatureReader } from './features-reader';
+import { HttpError, json, negotiate, text, type ApiRequest, type ApiResponse, type ServingLog } from './http';
+import type { LoadedModel, ModelStore } from './model-store';
+import { parseId, parseK } from './params';
+import type { RouteId } from './routes';
+
+export interface ScoredItemView {
+  itemId: string;
+  score: number;
+  title?: string;
+}
+
+export interface RecommendResponse {
+  userId: string;
+  modelVersion: string | null;
+  strategy: 'personalized' | 'popular';
+  items: ScoredItemView[];
+}
+
+export interface ReadApiOptions {
+  /** How long a recommendation waits for the user's fresh events before answering without them (ms). */
+  freshEventsTimeoutMs: number;
+  log?: ServingLog;
+  /** Called once per recommendation, for metrics. */
+  onRecommend?: (outcome: { strategy: 'personalized' | 'popular'; freshEvents: number; freshUnavailable: boolean; modelLoaded: boolean }) => void;
+}
+
+export type RouteImplementation = (request: ApiRequest) => Promise<ApiResponse>;
+
+/** Popular and similar lists change only with the model: let clients and CDNs keep them briefly. */
+const MODEL_DERIVED_CACHE = { 'Cache-Control': 'public, max-age=30' };
+const NO_STORE = { 'Cache-Control': 'no-store' };
+
+/**
+ * The read side of the API: recommendations, related and popular items, user features, model health and
+ * reload. Business logic only; the Lambda handler adds routing, errors and CORS.
+ */
+export class ReadApi {
+  constructor(
+    private readonly models: ModelStore,
+    private readonly features: UserFeatureReader,
+    private readonly options: ReadApiOptions,
+  ) {}
+
+  routes(): Partial<Record<RouteId, RouteImplementation>> {
+    return {
+      recommend: (r) => this.recommend(r),
+      similarItems: (r) => this.similar(r),
+      popularItems: (r) => this.popular(r),
+      userFeatures: (r) => this.userFeatures(r),
+      // Health runs the same bounded-staleness check as a recommendation, so it reports what would be served.
+      health: async () => {
+        await this.models.get();
+        return json(200, this.models.health(), NO_STORE);
+      },
+      adminReload: async () => json(200, await this.models.reload(), NO_STORE),
+    };
+  }
+
+  /** `GET /recommend/{userId}?k=10`: the model's ranking over training history plus the user's fresh events. */
+  async recommend(request: ApiRequest): Promise<ApiResponse> {
+    const userId = parseId('userId', request.params.userId);
+    const k = parseK(request.query.k);
+    const format = negotiate(request.headers.accept, ['application/json', 'text/plain'] as const);
+    const [loaded, fresh] = await Promise.all([this.models.get(), this.freshEvents(userId)]);
+    const body = this.rank(loaded, userId, k, fresh.recent);
+    this.options.onRecommend?.({ strategy: body.strategy, freshEvents: fresh.recent.length, freshUnavailable: fresh.unavailable, modelLoaded: Boolean(loaded) });
+    const headers = { ...NO_STORE, Vary: 'Accept' };
+    if (format === 'text/plain') return text(200, body.items.map((i) => i.itemId).join(','), headers);
+    return json(200, body, headers);
+  }
+
+  rank(loaded: LoadedModel | undefined, userId: string, k: number, recent: UserFeatures['recent']): RecommendResponse {
+    if (!loaded) return { userId, modelVersion: null, strategy: 'popular', items: [] };
+    const history = freshInteractions(userId, recent);
+    // Everything the user touched since the model was trained counts as seen, whatever its weight.
+    const { strategy, items } = loaded.model.recommend(userId, k, { history, exclude: history.map((h) => h.itemId) });
+    return { userId, modelVersion: loaded.version, strategy, items: items.map((i) => withTitle(loaded, i)) };
+  }
+
+  async similar(request: ApiRequest): Promise<ApiResponse> {
+    const itemId = parseId('itemId', request.params.itemId);
+    const k = parseK(request.query.k);
+    const loaded = await this.models.get();
+    if (!loaded) return json(200, { itemId, modelVersion: null, items: [] }, NO_STORE);
+    if (!loaded.model.hasItem(itemId)) throw new HttpError(404, 'ITEM_NOT_FOUND', `item ${itemId} is not in model ${loaded.version}`, 'itemId');
+    const items = loaded.model.similar(itemId, k).map((i) => withTitle(loaded, i));
+    return json(200, { itemId, modelVersion: loaded.version, items }, MODEL_DERIVED_CACHE);
+  }
+
+  async popular(request: ApiRequest): Promise<ApiResponse> {
+    const k = parseK(request.query.k);
+    const loaded = await this.models.get();
+    if (!loaded) return json(200, { modelVersion: null, items: [] }, NO_STORE);
+    const items = loaded.model.popular(k).map((i) => withTitle(loaded, i));
+    return json(200, { modelVersion: loaded.version, items }, MODEL_DERIVED_CACHE);
+  }
+
+  /** `GET /users/{userId}/features`: the speed layer and, once the nightly job has run, the exact row. */
+  async userFeatures(request: ApiRequest): Promise<ApiResponse> {
+    const userId = parseId('userId', request.params.userId);
+    const [realtime, exact] = await Promise.all([this.features.realtime(userId), this.features.exact(userId)]);
+    if (!realtime && !exact) throw new HttpError(404, 'USER_NOT_FOUND', `no features for user ${userId}`, 'userId');
+    return json(200, { userId, realtime: realtime ?? null, exact: exact ?? null }, NO_STORE);
+  }
+
+  /**
+   * The user's latest events. Freshness is worth a few milliseconds, not an outage: if the feature table
+   * is slow or failing, the answer comes from the model's training history alone.
+   */
+  private async freshEvents(userId: string): Promise<{ recent: UserFeatures['recent']; unavailable: boolean }> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const features = await Promise.race([
+        this.features.realtime(userId),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${this.options.freshEventsTimeoutMs} ms`)), this.options.freshEventsTimeoutMs);
+        }),
+      ]);
+      return { recent: features?.recent ?? [], unavailable: false };
+    } catch (err) {
+      this.options.log?.warn('fresh events unavailable; answering from the model alone', { userId, reason: (err as Error).message });
+      return { recent: [], unavailable: true };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function withTitle(loaded: LoadedModel, item: { itemId: string; score: number }): ScoredItemView {
+  const title = loaded.model.itemMeta(item.itemId)?.title;
+  return { itemId: item.itemId, score: round(item.score), ...(title ? { title } : {}) };
+}
+
+/** Six significant digits are plenty for a ranking score and keep the payload small. */
+function round(x: number): number {
+  return Number(x.toPrecision(6));
+}

@@ -1,0 +1,71 @@
+/**
+ * The one route table of the HTTP API. The Lambda handlers dispatch with it, the local server resolves
+ * path parameters with it, and the CDK construct creates one API Gateway resource and method per entry,
+ * so the three can never disagree.
+ */
+export type HttpMethod = 'GET' | 'POST';
+/** Which Lambda function serves a route: reads need the model in memory, writes need only Kinesis. */
+export type ApiFunctionName = 'read' | 'events';
+
+export type RouteId = 'recommend' | 'similarItems' | 'popularItems' | 'userFeatures' | 'postEvents' | 'adminReload' | 'health';
+
+export interface RouteSpec {
+  id: RouteId;
+  method: HttpMethod;
+  /** API Gateway resource path, parameters in braces. */
+  path: string;
+  function: ApiFunctionName;
+  /** `iam`: callers sign with SigV4 and need execute-api:Invoke (never public). */
+  auth: 'none' | 'iam';
+  summary: string;
+}
+
+export const ROUTES: readonly RouteSpec[] = [
+  { id: 'recommend', method: 'GET', path: '/recommend/{userId}', function: 'read', auth: 'none', summary: 'Top-k items for a user (?k=10)' },
+  { id: 'similarItems', method: 'GET', path: '/items/{itemId}/similar', function: 'read', auth: 'none', summary: 'Items related to an item (?k=10)' },
+  { id: 'popularItems', method: 'GET', path: '/items/popular', function: 'read', auth: 'none', summary: 'Most popular items (?k=10)' },
+  { id: 'userFeatures', method: 'GET', path: '/users/{userId}/features', function: 'read', auth: 'none', summary: "A user's real-time and nightly features" },
+  { id: 'postEvents', method: 'POST', path: '/events', function: 'events', auth: 'none', summary: '1-500 events onto the Kinesis stream' },
+  { id: 'adminReload', method: 'POST', path: '/admin/reload', function: 'read', auth: 'iam', summary: 'Re-check the production model now' },
+  { id: 'health', method: 'GET', path: '/health', function: 'read', auth: 'none', summary: 'Model version, load time, staleness bound' },
+];
+
+export type RouteMatch =
+  | { kind: 'match'; route: RouteSpec; params: Record<string, string> }
+  | { kind: 'method-not-allowed'; allow: HttpMethod[] }
+  | { kind: 'not-found' };
+
+/** `/a/b/` and `/a/b` are the same resource; an empty segment in the middle matches nothing. */
+const segments = (path: string) => (path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path).split('/').slice(1);
+
+function matchPath(pattern: string, path: string): Record<string, string> | undefined {
+  const want = segments(pattern);
+  const got = segments(path);
+  if (want.length !== got.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i]!;
+    const g = got[i]!;
+    if (w.startsWith('{') && w.endsWith('}')) {
+      if (g === '') return undefined;
+      params[w.slice(1, -1)] = g;
+    } else if (w !== g) return undefined;
+  }
+  return params;
+}
+
+/**
+ * Finds the route for a method and a raw (still percent-encoded) path. Static segments win over
+ * parameters, as in API Gateway. Parameters are returned raw; callers decode and validate them.
+ */
+export function matchRoute(method: string, path: string, routes: readonly RouteSpec[] = ROUTES): RouteMatch {
+  const candidates = routes
+    .map((route) => ({ route, params: matchPath(route.path, path) }))
+    .filter((c): c is { route: RouteSpec; params: Record<string, string> } => c.params !== undefined)
+    .sort((a, b) => Object.keys(a.params).length - Object.keys(b.params).length);
+  if (candidates.length === 0) return { kind: 'not-found' };
+  const upper = method.toUpperCase();
+  const hit = candidates.find((c) => c.route.method === upper || (upper === 'HEAD' && c.route.method === 'GET'));
+  if (hit) return { kind: 'match', route: hit.route, params: hit.params };
+  return { kind: 'method-not-allowed', allow: [...new Set(candidates.map((c) => c.route.method))] };
+}
