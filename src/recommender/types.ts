@@ -25,7 +25,7 @@ export interface Recommendation {
 }
 
 export interface RecommendOptions {
-  /** Fresh events for this user (e.g. from DynamoDB), merged with the training history. */
+  /** This user's fresh events (e.g. from DynamoDB), merged with the training history; items unknown to the model are ignored. */
   history?: Interaction[];
   /** Items never to return (e.g. out of stock). */
   exclude?: Iterable<string>;
