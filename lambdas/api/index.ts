@@ -1,12 +1,12 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { createDynamoDocumentClient, createS3Client } from '../../src/adapters/aws-clients';
 import { DynamoFeatureTable } from '../../src/adapters/dynamo-feature-table';
 import { observability } from '../../src/adapters/observability';
 import { S3Lake } from '../../src/adapters/s3-lake';
+import { publishMetrics } from '../../src/serving/publish-metrics';
 import { servingLog } from '../../src/serving/powertools-log';
 import { createApiHandler, type ProxyHandler } from '../../src/serving/api-handler';
 import { loadReadApiConfig } from '../../src/serving/config';
@@ -60,12 +60,15 @@ export function readApiModelStore(): ModelStore {
 }
 
 async function handle(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
-  return readApi().handle(event);
+  const res = await readApi().handle(event);
+  // One count per answer class, so every invocation flushes at least one metric.
+  metrics.addMetric(res.statusCode >= 500 ? 'Responses5xx' : res.statusCode >= 400 ? 'Responses4xx' : 'Responses2xx', MetricUnit.Count, 1);
+  return res;
 }
 
 export const handler = middy(handle)
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(logMetrics(metrics, { captureColdStartMetric: true }));
+  .use(publishMetrics(metrics));
 
 // In Lambda, start fetching the production model while the rest of the init phase runs; the first
 // request then waits for this same load instead of starting its own.

@@ -1,10 +1,10 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { createKinesisClient } from '../../src/adapters/aws-clients';
 import { observability } from '../../src/adapters/observability';
+import { publishMetrics } from '../../src/serving/publish-metrics';
 import { servingLog } from '../../src/serving/powertools-log';
 import { createApiHandler, type ProxyHandler } from '../../src/serving/api-handler';
 import { loadEventsApiConfig } from '../../src/serving/config';
@@ -47,9 +47,11 @@ export function resetEventsApi(publisher?: EventPublisher): void {
 }
 
 async function handle(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
-  return eventsApi()(event);
+  const res = await eventsApi()(event);
+  metrics.addMetric(res.statusCode >= 500 ? 'Responses5xx' : res.statusCode >= 400 ? 'Responses4xx' : 'Responses2xx', MetricUnit.Count, 1);
+  return res;
 }
 
 export const handler = middy(handle)
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(logMetrics(metrics, { captureColdStartMetric: true }));
+  .use(publishMetrics(metrics));

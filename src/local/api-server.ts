@@ -109,7 +109,7 @@ export async function startApiServer(options: StartApiServerOptions = {}): Promi
 }
 
 async function serve(req: IncomingMessage, res: ServerResponse, handlers: Record<ApiFunctionName, LambdaHandler>, maxBody: number, corsOrigin: string) {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  const url = rawUrl(req.url ?? '/');
   const method = (req.method ?? 'GET').toUpperCase();
   if (method === 'OPTIONS') {
     // API Gateway answers CORS preflights itself (a mock integration); so does this adapter.
@@ -141,7 +141,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, handlers: Record
 /** The proxy event API Gateway (REST, Lambda proxy integration) would send for this request. */
 export function toProxyEvent(
   req: Pick<IncomingMessage, 'headers' | 'socket'>,
-  url: URL,
+  url: { pathname: string; searchParams: URLSearchParams },
   method: string,
   body: Buffer,
   route: { resource: string; params: Record<string, string> } | undefined,
@@ -206,6 +206,16 @@ export function toProxyEvent(
       },
     },
   };
+}
+
+/**
+ * Path and query as sent. WHATWG URL parsing would resolve `..` and `%2E%2E` segments before routing and
+ * hide them from the handler's validation; API Gateway hands the path on as received.
+ */
+function rawUrl(url: string): { pathname: string; searchParams: URLSearchParams } {
+  const q = url.indexOf('?');
+  const path = q >= 0 ? url.slice(0, q) : url;
+  return { pathname: path.startsWith('/') ? path : `/${path}`, searchParams: new URLSearchParams(q >= 0 ? url.slice(q + 1) : '') };
 }
 
 function localContext(functionName: string, requestId: string): Context {
