@@ -1,14 +1,56 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { ItemFeatures, UserFeatures } from '../domain/features';
 import { mergeItemFeatures, mergeUserFeatures } from '../domain/features';
-import { itemPk, userPk, type FeatureTable, type FeatureTableRow } from '../ingest/ports';
+import { EXACT_SK, itemPk, rowId, userPk, type FeatureTable, type FeatureTableRow } from '../ingest/ports';
 import { DynamoRowStore } from './dynamo-row-store';
+
+/**
+ * The nightly batch truth for one user or item (`sk = EXACT`), recomputed from the whole Silver history.
+ * The real-time `RT#<shard>` rows stay the speed layer on top of it.
+ */
+export type ExactFeatureRow =
+  | { pk: string; sk: typeof EXACT_SK; entity: 'user'; features: UserFeatures; asOf: string; window: { from: string; to: string } }
+  | { pk: string; sk: typeof EXACT_SK; entity: 'item'; features: ItemFeatures; asOf: string; window: { from: string; to: string } };
+
+/** BatchWriteItem requests in flight at once when the nightly job rewrites every exact row. */
+const EXACT_WRITE_REQUESTS_IN_FLIGHT = 16;
 
 /**
  * The DynamoDB feature table (`pk`, `sk`): batch row access for the consumer, plus reads that merge a
  * user's or an item's per-shard real-time rows.
  */
 export class DynamoFeatureTable extends DynamoRowStore<FeatureTableRow> implements FeatureTable {
+  /**
+   * Writes the nightly exact features, 25 rows a request and a bounded number of requests at a time (the
+   * nightly job rewrites every user and item). It is their only writer, so puts are unconditional.
+   * Resolves with the ids (`rowId`) of rows that could not be written after retries.
+   */
+  async putExactFeatures(rows: readonly ExactFeatureRow[]): Promise<{ failed: Set<string> }> {
+    const store = new DynamoRowStore<ExactFeatureRow>(this.ddb, this.tableName, { backoffMs: this.backoffMs });
+    const failed = new Set<string>();
+    const slice = 25 * EXACT_WRITE_REQUESTS_IN_FLIGHT;
+    for (let i = 0; i < rows.length; i += slice) {
+      for (const id of (await store.putRows(rows.slice(i, i + slice))).failed) failed.add(id);
+    }
+    return { failed };
+  }
+
+  /** A user's exact (nightly) features, if the nightly job has computed them. */
+  async exactUserFeatures(userId: string): Promise<ExactFeatureRow | undefined> {
+    return this.exactRow(userPk(userId));
+  }
+
+  /** An item's exact (nightly) features, if the nightly job has computed them. */
+  async exactItemFeatures(itemId: string): Promise<ExactFeatureRow | undefined> {
+    return this.exactRow(itemPk(itemId));
+  }
+
+  private async exactRow(pk: string): Promise<ExactFeatureRow | undefined> {
+    const key = { pk, sk: EXACT_SK };
+    const store = new DynamoRowStore<ExactFeatureRow>(this.ddb, this.tableName);
+    return (await store.getRows([key])).get(rowId(key));
+  }
+
   /** A user's features across every shard row (speed layer), merged. */
   async userFeatures(userId: string): Promise<UserFeatures | undefined> {
     const rows = await this.realtimeRows(userPk(userId));

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { resolveHybridConfig, type HybridConfig } from '../recommender/index';
+
+const ratio = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
+
+const jsonObject = z
+  .string()
+  .default('{}')
+  .transform((text, ctx) => {
+    try {
+      const value: unknown = JSON.parse(text);
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not a JSON object');
+      return value as Partial<HybridConfig>;
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `must be a JSON object of recommender options (${(err as Error).message})` });
+      return z.NEVER;
+    }
+  });
+
+/**
+ * Settings of the nightly retraining steps, from the environment (CDK sets them on every retraining
+ * function; the local runner sets them in-process). Defaults are the documented ones.
+ */
+const RetrainingConfigSchema = z.object({
+  LAKE_BUCKET: z.string().min(3, 'LAKE_BUCKET must name the data lake bucket'),
+  FEATURES_TABLE: z.string().min(3).optional(),
+  /** Recent interactions kept in each exact user row, as in the real-time rows. */
+  RECENT_ITEMS_LIMIT: z.coerce.number().int().min(1).max(200).default(50),
+
+  /** A window whose invalid lines (schema/range errors, quarantined records) exceed this share fails. */
+  VALIDATION_MAX_INVALID_RATIO: ratio(0.05),
+  /** Share of repeated eventIds above which the producer is presumed broken (duplicates are dropped anyway). */
+  VALIDATION_MAX_DUPLICATE_RATIO: ratio(0.2),
+  /** Fewer valid events than this in the window fails the run. */
+  VALIDATION_MIN_EVENTS: z.coerce.number().int().min(1).default(1),
+  /** Events per day against the previous validated run: below min or above max fails. 0 disables. */
+  VALIDATION_MIN_VOLUME_RATIO: z.coerce.number().min(0).default(0.1),
+  VALIDATION_MAX_VOLUME_RATIO: z.coerce.number().min(0).default(50),
+
+  /** Days of event history the model is trained on, counted back from the window's end; 0 = all history. */
+  TRAINING_WINDOW_DAYS: z.coerce.number().int().min(0).max(36_500).default(0),
+  /** Recommender options (JSON, e.g. {"neighbors":100}) for the candidate. */
+  MODEL_CONFIG: jsonObject,
+
+  /** Share of each user's latest interactions held out for evaluation. */
+  EVAL_HOLDOUT_RATIO: z.coerce.number().gt(0).lt(1).default(0.2),
+  EVAL_K: z.coerce.number().int().min(1).max(100).default(10),
+  /** Metric the gate compares. */
+  GATE_METRIC: z.enum(['ndcg', 'map', 'precision', 'recall']).default('ndcg'),
+  /** The candidate may be this much (relative, 0.02 = 2 %) below production and still deploy. */
+  DEPLOY_TOLERANCE: ratio(0.02),
+
+  /** Base URL of the recommend API (…/prod); unset skips ReloadApi with a reason. */
+  API_BASE_URL: z.url().optional(),
+  /** How often every API instance re-checks models/production.json (the serving side's bound). */
+  MODEL_REFRESH_SECONDS: z.coerce.number().min(0).default(30),
+  /** Extra time ReloadApi waits beyond the refresh bound before it gives up. */
+  RELOAD_MARGIN_SECONDS: z.coerce.number().min(0).default(60),
+  RELOAD_POLL_INTERVAL_MS: z.coerce.number().int().min(0).default(2000),
+  /** Concurrent /health requests per poll, so several instances answer. */
+  RELOAD_PARALLEL_REQUESTS: z.coerce.number().int().min(1).max(50).default(4),
+  /** Consecutive answers reporting the new version needed to confirm the reload. */
+  RELOAD_CONSECUTIVE_ANSWERS: z.coerce.number().int().min(1).max(1000).default(12),
+  RELOAD_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1).default(5000),
+});
+
+export type RetrainingConfig = Omit<z.output<typeof RetrainingConfigSchema>, 'MODEL_CONFIG'> & { MODEL_CONFIG: Partial<HybridConfig> };
+
+export function loadRetrainingConfig(env: Record<string, string | undefined> = process.env): RetrainingConfig {
+  const parsed = RetrainingConfigSchema.safeParse(withoutEmpty(env));
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`Invalid configuration: ${problems}`);
+  }
+  // Reject unknown or nonsensical recommender options at start-up, not after an hour of training.
+  resolveHybridConfig(parsed.data.MODEL_CONFIG);
+  return parsed.data;
+}
+
+/** Empty variables count as unset (CDK and shells like to pass ""). */
+function withoutEmpty(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+}

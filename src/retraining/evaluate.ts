@@ -1,0 +1,142 @@
+import { modelKeys, parseProductionPointer, PRODUCTION_POINTER_KEY } from '../domain/model-registry';
+import {
+  deserializeModel,
+  evaluateRecommender,
+  popularityModel,
+  temporalSplit,
+  trainHybridModel,
+  type EvaluationResult,
+  type HybridConfig,
+  type Interaction,
+  type ItemMeta,
+  type ModelManifest,
+} from '../recommender/index';
+import { readSilverHistory } from './extract';
+import { gateDecision, type GateDecision } from './gate';
+import { itemCatalogue, toInteractions } from './interactions';
+import { getJson, putJson, type RetrainingLake } from './lake';
+import { trainingKey } from './layout';
+import type { TrainingRecord } from './train';
+
+export type GateMetric = 'ndcg' | 'map' | 'precision' | 'recall';
+
+export interface EvaluateRequest {
+  runId: string;
+  version: string;
+  holdoutRatio: number;
+  k: number;
+  metric: GateMetric;
+  tolerance: number;
+}
+
+export type Metrics = Pick<EvaluationResult, 'precision' | 'recall' | 'ndcg' | 'map' | 'coverage' | 'diversity' | 'users' | 'k'>;
+
+export interface EvaluationRecord {
+  version: string;
+  runId: string;
+  createdAt: string;
+  split: { method: 'per-user temporal hold-out'; holdoutRatio: number; trainInteractions: number; testInteractions: number; testUsers: number };
+  candidate: Metrics;
+  popularity: Metrics;
+  /**
+   * Production on the same split. Its artifact was trained on data inside this hold-out, so its recipe
+   * (recommender config) is retrained on the split's train part; `sameRecipe` when it equals the candidate's.
+   */
+  production: { version: string; sameRecipe: boolean; metrics: Metrics } | null;
+  gate: GateDecision;
+}
+
+export interface EvaluateResult {
+  evaluationKey: string;
+  productionVersion: string | null;
+  /** Headline metrics, `<name>@<k>`, stored with the deployment. */
+  headline: Record<string, number>;
+  gate: GateDecision;
+}
+
+/**
+ * Temporal hold-out evaluation of the candidate against production and popularity on one split:
+ * each user's latest interactions are held out, every model is trained on the rest, metrics at k.
+ * Also proves the stored artifact loads (checksum, layout) and answers.
+ */
+export async function evaluateCandidate(request: EvaluateRequest, lake: RetrainingLake, now: Date = new Date()): Promise<EvaluateResult> {
+  const keys = modelKeys(request.version);
+  const training = await getJson<TrainingRecord>(lake, trainingKey(request.version));
+  if (!training) throw new Error(`${trainingKey(request.version)} is missing: was ${request.version} trained by this pipeline?`);
+  const manifest = await getJson<ModelManifest>(lake, keys.manifest);
+  const payload = await lake.getBytes(keys.payload);
+  if (!manifest || !payload) throw new Error(`artifact ${keys.prefix} is incomplete (manifest or payload missing)`);
+  const artifact = deserializeModel({ manifest, payload });
+
+  const { rows } = await readSilverHistory(lake, training.silver.fromDt ?? undefined);
+  const interactions = toInteractions(rows);
+  const items = itemCatalogue(rows);
+  const anyUser = interactions[0]?.userId;
+  if (anyUser !== undefined && artifact.recommend(anyUser, request.k).items.length === 0) {
+    throw new Error(`artifact ${request.version} returns no recommendations for user ${anyUser}`);
+  }
+
+  const split = temporalSplit(interactions, { ratio: 1 - request.holdoutRatio });
+  const evaluate = (recommend: (userId: string, k: number) => { itemId: string; score: number }[]) =>
+    metricsOf(evaluateRecommender(recommend, split.train, split.test, { k: request.k, items }));
+  const candidateConfig = manifest.metadata.config;
+  const candidate = evaluate(recipeOnSplit(split.train, items, candidateConfig));
+  const popular = popularityModel(split.train);
+  const popularity = evaluate((u, k) => popular.recommend(u, k).items);
+
+  let production: EvaluationRecord['production'] = null;
+  const pointerText = await lake.getText(PRODUCTION_POINTER_KEY);
+  if (pointerText !== undefined) {
+    const pointer = parseProductionPointer(pointerText);
+    const prodManifest = await getJson<ModelManifest>(lake, pointer.manifestKey);
+    if (!prodManifest) throw new Error(`production points at ${pointer.version} but ${pointer.manifestKey} is missing`);
+    const sameRecipe = JSON.stringify(prodManifest.metadata.config) === JSON.stringify(candidateConfig);
+    production = {
+      version: pointer.version,
+      sameRecipe,
+      metrics: sameRecipe ? candidate : evaluate(recipeOnSplit(split.train, items, prodManifest.metadata.config)),
+    };
+  }
+
+  const gate = gateDecision({
+    metric: `${request.metric}@${request.k}`,
+    candidate: candidate[request.metric],
+    popularity: popularity[request.metric],
+    production: production ? production.metrics[request.metric] : null,
+    tolerance: request.tolerance,
+  });
+  const record: EvaluationRecord = {
+    version: request.version,
+    runId: request.runId,
+    createdAt: now.toISOString(),
+    split: {
+      method: 'per-user temporal hold-out',
+      holdoutRatio: request.holdoutRatio,
+      trainInteractions: split.train.length,
+      testInteractions: split.test.length,
+      testUsers: candidate.users,
+    },
+    candidate,
+    popularity,
+    production,
+    gate,
+  };
+  await putJson(lake, keys.evaluation, record);
+  const k = request.k;
+  return {
+    evaluationKey: keys.evaluation,
+    productionVersion: production?.version ?? null,
+    headline: { [`ndcg@${k}`]: candidate.ndcg, [`precision@${k}`]: candidate.precision, [`recall@${k}`]: candidate.recall, [`map@${k}`]: candidate.map, coverage: candidate.coverage },
+    gate,
+  };
+}
+
+/** A recommend function of `config` trained on the split's train part only. */
+function recipeOnSplit(train: Interaction[], items: ItemMeta[], config: HybridConfig) {
+  const model = trainHybridModel(train, { items, config });
+  return (userId: string, k: number) => model.recommend(userId, k).items;
+}
+
+function metricsOf(r: EvaluationResult): Metrics {
+  return { precision: r.precision, recall: r.recall, ndcg: r.ndcg, map: r.map, coverage: r.coverage, diversity: r.diversity, users: r.users, k: r.k };
+}

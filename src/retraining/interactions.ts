@@ -1,0 +1,48 @@
+import type { EventType } from '../domain/events';
+import type { Interaction, ItemMeta } from '../recommender/index';
+import type { SilverInteraction } from './silver';
+
+/**
+ * How much one event says about a user's interest in an item. Implicit events get fixed weights; a
+ * rating event counts as its own value (0.5–5).
+ */
+export const SIGNAL_WEIGHTS: Readonly<Record<Exclude<EventType, 'rating'>, number>> = {
+  view: 1,
+  click: 2,
+  add_to_cart: 3,
+  purchase: 5,
+};
+
+export const INTERACTION_MAPPING_DOC =
+  'one interaction per (user, item): rating = strongest signal (view 1, click 2, add_to_cart 3, purchase 5, rating = its value); timestamp = first contact';
+
+/**
+ * Events → the recommender's interactions: one per (user, item) pair, whose rating is the strongest signal
+ * the user ever gave that item and whose timestamp is the first contact, so a temporal hold-out asks the
+ * model for items the user discovered later. Output order is deterministic (user, then item).
+ */
+export function toInteractions(rows: readonly SilverInteraction[]): Interaction[] {
+  const pairs = new Map<string, Interaction>();
+  for (const row of rows) {
+    const strength = row.event_type === 'rating' ? (row.rating ?? 0) : SIGNAL_WEIGHTS[row.event_type];
+    const key = `${row.user_id}\u0000${row.item_id}`;
+    const pair = pairs.get(key);
+    if (!pair) pairs.set(key, { userId: row.user_id, itemId: row.item_id, rating: strength, timestamp: row.event_time_ms });
+    else {
+      if (strength > pair.rating) pair.rating = strength;
+      if (row.event_time_ms < pair.timestamp) pair.timestamp = row.event_time_ms;
+    }
+  }
+  return [...pairs.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
+}
+
+/** Item categories seen in events become the content signal's genres (latest category wins). */
+export function itemCatalogue(rows: readonly SilverInteraction[]): ItemMeta[] {
+  const latest = new Map<string, { at: number; category: string }>();
+  for (const row of rows) {
+    if (row.category === null) continue;
+    const seen = latest.get(row.item_id);
+    if (!seen || row.event_time_ms >= seen.at) latest.set(row.item_id, { at: row.event_time_ms, category: row.category });
+  }
+  return [...latest.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([itemId, { category }]) => ({ itemId, genres: [category] }));
+}

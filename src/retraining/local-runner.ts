@@ -1,0 +1,206 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Context } from 'aws-lambda';
+import type { StepHandler } from './lambda-step';
+
+/** The state machine definition, the same file CDK deploys. */
+export const RETRAINING_ASL_PATH = fileURLToPath(new URL('../../statemachines/nightly-retraining.asl.json', import.meta.url));
+
+/** `${…}` placeholders of the definition and the handler module of each function. */
+export const RETRAINING_FUNCTIONS = {
+  ValidateData: 'validate-data',
+  ExtractFeatures: 'extract-features',
+  TrainModel: 'train-model',
+  EvaluateModel: 'evaluate-model',
+  DeployModel: 'deploy-model',
+  ReloadApi: 'reload-api',
+  RecordRun: 'record-run',
+} as const;
+export type RetrainingFunction = keyof typeof RETRAINING_FUNCTIONS;
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+interface AslState {
+  Type: string;
+  Resource?: string;
+  Parameters?: { FunctionName?: string; [key: string]: Json | undefined };
+  Next?: string;
+  Default?: string;
+  Choices?: { Next: string }[];
+  Catch?: { Next: string; ErrorEquals: string[] }[];
+  Retry?: { ErrorEquals: string[] }[];
+  [key: string]: unknown;
+}
+export interface AslDefinition {
+  StartAt: string;
+  States: Record<string, AslState>;
+  [key: string]: unknown;
+}
+
+export function readRetrainingDefinition(): AslDefinition {
+  return JSON.parse(readFileSync(RETRAINING_ASL_PATH, 'utf8')) as AslDefinition;
+}
+
+/** Fills `${Name}` placeholders, as CloudFormation does with the state machine's definition substitutions. */
+export function substitute(definition: AslDefinition, values: Record<string, string>): AslDefinition {
+  const text = JSON.stringify(definition).replace(/\$\{([A-Za-z0-9]+)\}/g, (match, name: string) => {
+    const value = values[name];
+    if (value === undefined) throw new Error(`no substitution for ${match}`);
+    return value;
+  });
+  return JSON.parse(text) as AslDefinition;
+}
+
+/** The function a `lambda:invoke` Task calls, from its `${<Name>FunctionArn}` placeholder. */
+export function functionOfState(state: AslState): RetrainingFunction | undefined {
+  const m = /^\$\{([A-Za-z]+)FunctionArn\}$/.exec(String(state.Parameters?.FunctionName ?? ''));
+  return m && m[1]! in RETRAINING_FUNCTIONS ? (m[1] as RetrainingFunction) : undefined;
+}
+
+async function loadHandlers(): Promise<Record<RetrainingFunction, StepHandler>> {
+  const entries = await Promise.all(
+    (Object.entries(RETRAINING_FUNCTIONS) as [RetrainingFunction, string][]).map(async ([name, file]) => {
+      const mod = (await import(`../../lambdas/retraining/${file}.ts`)) as { handler: StepHandler };
+      return [name, mod.handler] as const;
+    }),
+  );
+  return Object.fromEntries(entries) as Record<RetrainingFunction, StepHandler>;
+}
+
+function localContext(functionName: string): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
+    memoryLimitInMB: '3008',
+    awsRequestId: `local-${Math.random().toString(36).slice(2)}`,
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => 900_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/** What a local run reports as it goes (the CLI prints these). */
+export type RunEvent =
+  | { type: 'entered'; state: string; at: number }
+  | { type: 'exited'; state: string; at: number; output: unknown }
+  | { type: 'failed'; state: string; at: number; error: string; cause: string }
+  | { type: 'retried'; state: string; at: number; attempt: number }
+  | { type: 'caught'; state: string; at: number };
+
+export interface LocalRunOptions {
+  executionName?: string;
+  /** Replace a function's handler (tests inject failures this way). */
+  handlers?: Partial<Record<RetrainingFunction, StepHandler>>;
+  onEvent?: (event: RunEvent) => void;
+  /** Wait between retries, instead of the definition's backoff (ms). */
+  retryIntervalMs?: number;
+}
+
+export interface LocalRunResult {
+  status: 'SUCCEEDED' | 'FAILED';
+  executionName: string;
+  output: Record<string, unknown> | null;
+  error: { name: string; message: string } | null;
+  /** Every state entered, in order: tests assert on the path taken, not only on the outcome. */
+  path: string[];
+  events: RunEvent[];
+  /** What the failure path published to SNS. */
+  notifications: { TopicArn: string; Subject?: string; Message: string }[];
+}
+
+let polyfilled = false;
+/** aws-local-stepfunctions needs Promise.withResolvers (Node 22); Node 20 lacks it. */
+function polyfillPromiseWithResolvers(): void {
+  if (polyfilled || typeof (Promise as { withResolvers?: unknown }).withResolvers === 'function') return;
+  Object.defineProperty(Promise, 'withResolvers', {
+    configurable: true,
+    writable: true,
+    value<T>() {
+      let resolve!: (value: T | PromiseLike<T>) => void;
+      let reject!: (reason?: unknown) => void;
+      const promise = new Promise<T>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      return { promise, resolve, reject };
+    },
+  });
+  polyfilled = true;
+}
+
+/**
+ * Runs statemachines/nightly-retraining.asl.json in-process with aws-local-stepfunctions: each
+ * `lambda:invoke` Task calls the real Lambda handler (same code as in AWS) with the resolved Payload, the
+ * SNS Task records its message. The environment decides which S3/DynamoDB the handlers reach.
+ */
+export async function runRetrainingLocally(input: Record<string, unknown> = {}, options: LocalRunOptions = {}): Promise<LocalRunResult> {
+  polyfillPromiseWithResolvers();
+  const { StateMachine } = await import('aws-local-stepfunctions');
+  const raw = readRetrainingDefinition();
+  const handlers = { ...(await loadHandlers()), ...options.handlers };
+  const executionName = options.executionName ?? `local-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}`;
+  const notifications: LocalRunResult['notifications'] = [];
+
+  const localHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
+  const retryOverrides: Record<string, number> = {};
+  for (const [name, state] of Object.entries(raw.States)) {
+    if (state.Retry && options.retryIntervalMs !== undefined) retryOverrides[name] = options.retryIntervalMs;
+    if (state.Type !== 'Task') continue;
+    if (state.Resource === 'arn:aws:states:::sns:publish') {
+      localHandlers[name] = async (params) => {
+        notifications.push(params as LocalRunResult['notifications'][number]);
+        return { MessageId: `local-${notifications.length}` };
+      };
+      continue;
+    }
+    const fn = functionOfState(state);
+    if (!fn) throw new Error(`state ${name} calls no known function`);
+    localHandlers[name] = async (params) => {
+      const payload = (params as { Payload?: unknown }).Payload;
+      return { Payload: await handlers[fn](payload, localContext(`local-${fn}`)), StatusCode: 200 };
+    };
+  }
+  const substitutions: Record<string, string> = { FailureTopicArn: 'arn:aws:sns:us-east-1:000000000000:recsys-retraining-failures' };
+  for (const fn of Object.keys(RETRAINING_FUNCTIONS)) substitutions[`${fn}FunctionArn`] = `arn:aws:lambda:us-east-1:000000000000:function:recsys-${fn}`;
+  const definition = substitute(raw, substitutions);
+
+  const machine = new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
+  const startTime = new Date().toISOString();
+  const execution = machine.run(input as never, {
+    overrides: { taskResourceLocalHandlers: localHandlers as never, retryIntervalOverrides: retryOverrides },
+    context: { Execution: { Id: `arn:aws:states:us-east-1:000000000000:execution:recsys-nightly-retraining:${executionName}`, Name: executionName, StartTime: startTime, Input: input as never } },
+  });
+
+  const events: RunEvent[] = [];
+  const path: string[] = [];
+  const emit = (e: RunEvent) => {
+    events.push(e);
+    if (e.type === 'entered') path.push(e.state);
+    options.onEvent?.(e);
+  };
+  const logDone = (async () => {
+    for await (const log of execution.eventLogs) {
+      const state = 'state' in log ? log.state.name : '';
+      if (log.type === 'StateEntered') emit({ type: 'entered', state, at: log.timestamp });
+      else if (log.type === 'StateExited') emit({ type: 'exited', state, at: log.timestamp, output: log.state.output ?? null });
+      else if (log.type === 'StateFailed') emit({ type: 'failed', state, at: log.timestamp, error: log.Error, cause: String(log.Cause) });
+      else if (log.type === 'StateRetried') emit({ type: 'retried', state, at: log.timestamp, attempt: log.retry.attempt });
+      else if (log.type === 'StateCaught') emit({ type: 'caught', state, at: log.timestamp });
+    }
+  })();
+
+  let output: Record<string, unknown> | null = null;
+  let error: LocalRunResult['error'] = null;
+  try {
+    output = (await execution.result) as Record<string, unknown>;
+  } catch (err) {
+    const cause = (err as { cause?: { name?: string; message?: string } }).cause;
+    error = { name: cause?.name ?? (err as Error).name, message: cause?.message ?? (err as Error).message };
+  }
+  await logDone;
+  return { status: error ? 'FAILED' : 'SUCCEEDED', executionName, output, error, path, events, notifications };
+}

@@ -1,0 +1,49 @@
+import { PassThrough } from 'node:stream';
+import parquet, { type ParquetFieldDefinition } from 'parquetjs-lite';
+import { parquetMetadata, parquetReadObjects } from 'hyparquet';
+
+export type ParquetColumns = Record<string, ParquetFieldDefinition>;
+
+const ROW_GROUP_SIZE = 20_000;
+
+/**
+ * Writes rows to a Parquet file in memory (parquetjs-lite, SNAPPY). Times are stored as INT64 epoch
+ * milliseconds: parquetjs-lite cannot read its own TIMESTAMP_MILLIS columns back.
+ */
+export async function writeParquet(columns: ParquetColumns, rows: Iterable<Record<string, unknown>>): Promise<Uint8Array> {
+  const schema = new parquet.ParquetSchema(Object.fromEntries(Object.entries(columns).map(([k, v]) => [k, { compression: 'SNAPPY', ...v }])));
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (c: Buffer) => chunks.push(c));
+  const ended = new Promise<void>((resolve, reject) => {
+    out.on('end', resolve);
+    out.on('error', reject);
+  });
+  const writer = await parquet.ParquetWriter.openStream(schema, out, { rowGroupSize: ROW_GROUP_SIZE });
+  for (const row of rows) await writer.appendRow(row);
+  await writer.close();
+  await ended;
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+export type ParquetValue = string | number | bigint | boolean | null;
+
+/** Reads every row of a Parquet file (hyparquet); INT64 values come back as bigint. */
+export async function readParquet(bytes: Uint8Array): Promise<Record<string, ParquetValue>[]> {
+  const file = toArrayBuffer(bytes);
+  return (await parquetReadObjects({ file })) as Record<string, ParquetValue>[];
+}
+
+/** Column names and physical types, as a reader sees them. */
+export function parquetColumns(bytes: Uint8Array): { name: string; type: string | undefined; optional: boolean }[] {
+  const meta = parquetMetadata(toArrayBuffer(bytes));
+  return meta.schema.slice(1).map((s) => ({ name: s.name, type: s.type, optional: s.repetition_type === 'OPTIONAL' }));
+}
+
+export function parquetRowCount(bytes: Uint8Array): number {
+  return Number(parquetMetadata(toArrayBuffer(bytes)).num_rows);
+}
+
+function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
+  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+}

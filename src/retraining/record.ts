@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import { putJson, type RetrainingLake } from './lake';
+import { runReportKey } from './layout';
+import { sanitizeRunId } from './window';
+
+/** Per-step figures a run summary reports: how long, and how many rows went through. */
+export interface StepFigures {
+  durationMs: number | null;
+  rows: number | null;
+  detail: string;
+}
+
+export interface RunSummary {
+  runId: string;
+  status: 'deployed' | 'not-deployed' | 'failed';
+  reason: string;
+  window: { from: string; to: string } | null;
+  startedAt: string;
+  finishedAt: string;
+  durationSeconds: number;
+  version: string | null;
+  productionVersion: string | null;
+  candidate: Record<string, number> | null;
+  steps: Record<string, StepFigures>;
+  error: { Error: string; Cause: string } | null;
+  reportKey: string;
+}
+
+const num = z.number().optional();
+/** The state the machine carries; every part is optional because a run may fail anywhere. */
+const StateSchema = z
+  .object({
+    run: z.object({ runId: z.string(), window: z.object({ from: z.string(), to: z.string() }), startedAt: z.string() }).optional(),
+    validation: z.object({ uniqueEvents: num, validEvents: num, duplicates: num, invalidLines: num, quarantined: num, durationMs: num }).passthrough().optional(),
+    extract: z.object({ windowInteractions: num, totalInteractions: num, users: num, items: num, featureRowsWritten: num, silverFilesWritten: num, durationMs: num }).passthrough().optional(),
+    training: z.object({ version: z.string(), interactions: num, events: num, users: num, items: num, durationMs: num, trainingSeconds: num }).passthrough().optional(),
+    evaluation: z
+      .object({ headline: z.record(z.string(), z.number()).optional(), productionVersion: z.string().nullable().optional(), durationMs: num, gate: z.object({ reason: z.string() }).passthrough().optional() })
+      .passthrough()
+      .optional(),
+    deployment: z.object({ version: z.string(), previousVersion: z.string().nullable().optional() }).passthrough().optional(),
+    reload: z.object({ skipped: z.boolean(), reason: z.string().optional(), seconds: num, answers: num }).passthrough().optional(),
+    outcome: z.object({ status: z.string(), reason: z.string().optional() }).passthrough().optional(),
+    restore: z.object({ restored: z.boolean(), reason: z.string() }).passthrough().optional(),
+    error: z.object({ Error: z.string(), Cause: z.string().optional() }).passthrough().optional(),
+  })
+  .passthrough();
+
+export const RecordPayloadSchema = z.object({
+  state: StateSchema,
+  status: z.enum(['deployed', 'not-deployed', 'failed']),
+  executionName: z.string(),
+  startTime: z.string(),
+});
+
+/** Folds the state a run ends with into its summary (one JSON document, one line of metrics). */
+export function summarizeRun(payload: z.input<typeof RecordPayloadSchema>, now: Date = new Date()): RunSummary {
+  const { state: s, status, executionName, startTime } = RecordPayloadSchema.parse(payload);
+  const runId = s.run?.runId ?? sanitizeRunId(executionName);
+  const startedAt = s.run?.startedAt ?? startTime;
+  const cause = s.error?.Cause ?? '';
+  const reason =
+    status === 'failed'
+      ? `${s.error?.Error ?? 'error'}: ${cause.slice(0, 500)}${s.restore ? ` (${s.restore.reason})` : ''}`
+      : status === 'not-deployed'
+        ? (s.outcome?.reason ?? s.evaluation?.gate?.reason ?? 'not deployed')
+        : `deployed ${s.deployment?.version ?? ''}${s.reload ? (s.reload.skipped ? `; reload not confirmed: ${s.reload.reason ?? 'skipped'}` : `; API confirmed it in ${s.reload.seconds ?? '?'}s`) : ''}`;
+  const steps: Record<string, StepFigures> = {};
+  if (s.validation) steps.ValidateData = { durationMs: s.validation.durationMs ?? null, rows: s.validation.validEvents ?? null, detail: `${s.validation.uniqueEvents ?? 0} unique events, ${s.validation.duplicates ?? 0} duplicates, ${(s.validation.invalidLines ?? 0) + (s.validation.quarantined ?? 0)} invalid` };
+  if (s.extract) steps.ExtractFeatures = { durationMs: s.extract.durationMs ?? null, rows: s.extract.windowInteractions ?? null, detail: `${s.extract.totalInteractions ?? 0} Silver interactions in history, ${s.extract.users ?? 0} users, ${s.extract.items ?? 0} items, ${s.extract.featureRowsWritten ?? 0} exact feature rows` };
+  if (s.training) steps.TrainModel = { durationMs: s.training.durationMs ?? null, rows: s.training.events ?? null, detail: `${s.training.interactions ?? 0} (user, item) interactions, ${s.training.users ?? 0} users, ${s.training.items ?? 0} items → ${s.training.version}` };
+  if (s.evaluation) steps.EvaluateModel = { durationMs: s.evaluation.durationMs ?? null, rows: s.training?.interactions ?? null, detail: s.evaluation.gate?.reason ?? '' };
+  const finishedAt = now.toISOString();
+  return {
+    runId,
+    status,
+    reason,
+    window: s.run?.window ?? null,
+    startedAt,
+    finishedAt,
+    durationSeconds: Math.max(0, (now.getTime() - Date.parse(startedAt)) / 1000),
+    version: s.training?.version ?? null,
+    productionVersion: status === 'deployed' ? (s.deployment?.version ?? null) : (s.evaluation?.productionVersion ?? null),
+    candidate: s.evaluation?.headline ?? null,
+    steps,
+    error: s.error ? { Error: s.error.Error, Cause: cause } : null,
+    reportKey: runReportKey(runId, 'run'),
+  };
+}
+
+export async function recordRun(payload: unknown, lake: RetrainingLake, now: Date = new Date()): Promise<RunSummary> {
+  const summary = summarizeRun(payload as z.input<typeof RecordPayloadSchema>, now);
+  await putJson(lake, summary.reportKey, summary);
+  return summary;
+}

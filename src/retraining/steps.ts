@@ -1,0 +1,154 @@
+import { z } from 'zod';
+import type { RetrainingDeps } from './deps';
+import { evaluateCandidate, type EvaluateResult } from './evaluate';
+import { DataValidationError } from './errors';
+import { extractWindow, type ExtractResult } from './extract';
+import { deployModel, restoreProduction, rollbackProduction, type DeployResult, type RestoreResult } from './deploy';
+import { getJson, putJson } from './lake';
+import { LAST_VALIDATION_KEY, runReportKey } from './layout';
+import { confirmReload, type ReloadResult } from './reload';
+import { readBronzeWindow } from './bronze';
+import { trainCandidate, type TrainResult } from './train';
+import { summaryOf, validateWindow, type ValidationSummary } from './validate';
+import { resolveRun, type RunInfo } from './window';
+
+/**
+ * The steps of the nightly retraining, free of the Lambda event shape: each takes the Payload its ASL
+ * state sends and returns what the state keeps. The Lambda handlers and the local runner both call these.
+ */
+
+const DateWindowSchema = z.object({ from: z.string(), to: z.string() });
+const RunSchema = z.object({
+  runId: z.string().min(1),
+  window: DateWindowSchema,
+  trigger: z.enum(['schedule', 'manual']),
+  startedAt: z.string(),
+  modelConfig: z.record(z.string(), z.unknown()).nullable(),
+});
+
+function parsePayload<T extends z.ZodType>(schema: T, payload: unknown, step: string): z.output<T> {
+  const parsed = schema.safeParse(payload);
+  if (!parsed.success) throw new Error(`${step}: invalid payload: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+  return parsed.data;
+}
+
+const timed = async <T>(fn: () => Promise<T>): Promise<T & { durationMs: number }> => {
+  const started = performance.now();
+  const result = await fn();
+  return { ...result, durationMs: Math.round(performance.now() - started) };
+};
+
+export interface ValidateOutput {
+  run: RunInfo;
+  validation: { status: 'passed'; uniqueEvents: number; validEvents: number; invalidLines: number; quarantined: number; duplicates: number; bronzeObjects: number; reportKey: string; durationMs: number };
+}
+
+/** ValidateData: resolves the run, checks its Bronze window, writes the report; throws when unusable. */
+export async function validateDataStep(payload: unknown, deps: RetrainingDeps): Promise<ValidateOutput> {
+  const p = parsePayload(z.object({ executionName: z.string(), startTime: z.string(), input: z.unknown() }), payload, 'ValidateData');
+  const started = performance.now();
+  const run = resolveRun(p.input, p.executionName, p.startTime);
+  const c = deps.config;
+  const bronze = await readBronzeWindow(deps.lake, run.window);
+  const previous = (await getJson<ValidationSummary>(deps.lake, LAST_VALIDATION_KEY)) ?? null;
+  const report = validateWindow(run.runId, run.window, bronze, previous && previous.runId !== run.runId ? previous : null, {
+    maxInvalidRatio: c.VALIDATION_MAX_INVALID_RATIO,
+    maxDuplicateRatio: c.VALIDATION_MAX_DUPLICATE_RATIO,
+    minEvents: c.VALIDATION_MIN_EVENTS,
+    minVolumeRatio: c.VALIDATION_MIN_VOLUME_RATIO,
+    maxVolumeRatio: c.VALIDATION_MAX_VOLUME_RATIO,
+  });
+  const reportKey = runReportKey(run.runId, 'validation');
+  await putJson(deps.lake, reportKey, report);
+  if (report.status === 'failed') throw new DataValidationError(`${report.text}\nReport: s3://${deps.lake.bucket}/${reportKey}`);
+  await putJson(deps.lake, LAST_VALIDATION_KEY, summaryOf(report));
+  return {
+    run,
+    validation: {
+      status: 'passed',
+      uniqueEvents: report.uniqueEvents,
+      validEvents: report.validEvents,
+      invalidLines: report.stats.invalidLines,
+      quarantined: report.stats.quarantined,
+      duplicates: report.stats.duplicates,
+      bronzeObjects: report.stats.objects,
+      reportKey,
+      durationMs: Math.round(performance.now() - started),
+    },
+  };
+}
+
+/** ExtractFeatures: Bronze → Silver for the window, exact features from all of Silver. */
+export async function extractFeaturesStep(payload: unknown, deps: RetrainingDeps): Promise<ExtractResult & { durationMs: number }> {
+  const { run } = parsePayload(z.object({ run: RunSchema }), payload, 'ExtractFeatures');
+  if (!deps.table) throw new Error('ExtractFeatures needs FEATURES_TABLE (the DynamoDB feature table)');
+  const table = deps.table;
+  return timed(() => extractWindow(run.window, { lake: deps.lake, table, recentLimit: deps.config.RECENT_ITEMS_LIMIT }));
+}
+
+/** TrainModel: a new versioned artifact from Silver; production is not touched. */
+export async function trainModelStep(payload: unknown, deps: RetrainingDeps): Promise<TrainResult & { durationMs: number }> {
+  const { run } = parsePayload(z.object({ run: RunSchema }), payload, 'TrainModel');
+  return timed(() =>
+    trainCandidate(
+      { runId: run.runId, window: run.window, modelConfig: { ...deps.config.MODEL_CONFIG, ...(run.modelConfig ?? {}) }, trainingWindowDays: deps.config.TRAINING_WINDOW_DAYS },
+      deps.lake,
+    ),
+  );
+}
+
+/** EvaluateModel: candidate, production and popularity on one temporal hold-out, and the gate's numbers. */
+export async function evaluateModelStep(payload: unknown, deps: RetrainingDeps): Promise<EvaluateResult & { durationMs: number }> {
+  const p = parsePayload(z.object({ run: RunSchema, version: z.string() }), payload, 'EvaluateModel');
+  const c = deps.config;
+  return timed(() =>
+    evaluateCandidate(
+      { runId: p.run.runId, version: p.version, holdoutRatio: c.EVAL_HOLDOUT_RATIO, k: c.EVAL_K, metric: c.GATE_METRIC, tolerance: c.DEPLOY_TOLERANCE },
+      deps.lake,
+    ),
+  );
+}
+
+const DeployPayloadSchema = z.discriminatedUnion('action', [
+  z.object({
+    action: z.literal('deploy'),
+    runId: z.string(),
+    version: z.string(),
+    expectedProductionVersion: z.string().nullable(),
+    metrics: z.record(z.string(), z.number()).optional(),
+  }),
+  z.object({ action: z.literal('restore'), runId: z.string() }),
+  z.object({ action: z.literal('rollback') }),
+]);
+
+/**
+ * DeployModel (`deploy`), the failure path's RestoreProduction (`restore`) and the operator's one-command
+ * rollback (`rollback`): every write of models/production.json goes through this one function.
+ */
+export async function deployModelStep(payload: unknown, deps: RetrainingDeps): Promise<DeployResult | RestoreResult | { from: string; to: string }> {
+  const p = parsePayload(DeployPayloadSchema, payload, 'DeployModel');
+  switch (p.action) {
+    case 'deploy':
+      return deployModel({ runId: p.runId, version: p.version, expectedProductionVersion: p.expectedProductionVersion, metrics: p.metrics }, deps.lake);
+    case 'restore':
+      return restoreProduction(p.runId, deps.lake);
+    case 'rollback':
+      return rollbackProduction(deps.lake);
+  }
+}
+
+/** ReloadApi: confirms every API instance serves the deployed version within the refresh bound. */
+export async function reloadApiStep(payload: unknown, deps: RetrainingDeps): Promise<ReloadResult> {
+  const { version } = parsePayload(z.object({ version: z.string() }), payload, 'ReloadApi');
+  const c = deps.config;
+  return confirmReload({
+    apiBaseUrl: c.API_BASE_URL,
+    version,
+    refreshSeconds: c.MODEL_REFRESH_SECONDS,
+    marginSeconds: c.RELOAD_MARGIN_SECONDS,
+    pollIntervalMs: c.RELOAD_POLL_INTERVAL_MS,
+    parallelRequests: c.RELOAD_PARALLEL_REQUESTS,
+    consecutiveAnswers: c.RELOAD_CONSECUTIVE_ANSWERS,
+    requestTimeoutMs: c.RELOAD_REQUEST_TIMEOUT_MS,
+  });
+}

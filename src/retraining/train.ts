@@ -1,0 +1,100 @@
+import { modelKeys, newModelVersion } from '../domain/model-registry';
+import { serializeModel, trainHybridModel, type HybridConfig } from '../recommender/index';
+import { NoTrainingDataError } from './errors';
+import { readSilverHistory } from './extract';
+import { INTERACTION_MAPPING_DOC, itemCatalogue, toInteractions } from './interactions';
+import { putJson, type RetrainingLake } from './lake';
+import { trainingKey } from './layout';
+import { isoDate, type DateWindow } from './window';
+
+export interface TrainRequest {
+  runId: string;
+  window: DateWindow;
+  modelConfig: Partial<HybridConfig>;
+  /** Days of event history counted back from the window's end; 0 = all history. */
+  trainingWindowDays: number;
+}
+
+/** What `models/<version>/training.json` records next to the artifact. */
+export interface TrainingRecord {
+  version: string;
+  runId: string;
+  window: DateWindow;
+  createdAt: string;
+  /** Silver selection: event dates from `fromDt` (null = all history). */
+  silver: { fromDt: string | null; files: number; events: number };
+  interactions: { count: number; users: number; items: number; from: string; to: string; mapping: string };
+  config: HybridConfig;
+  algorithm: string | undefined;
+  trainingSeconds: number;
+  artifact: { manifestKey: string; payloadKey: string; payloadBytes: number };
+}
+
+export type TrainResult = Pick<TrainingRecord, 'version' | 'trainingSeconds' | 'algorithm'> & {
+  trainingKey: string;
+  manifestKey: string;
+  events: number;
+  interactions: number;
+  users: number;
+  items: number;
+  payloadBytes: number;
+};
+
+/** First event date of the training history, or undefined for all of it. */
+export function trainingFromDt(window: DateWindow, trainingWindowDays: number): string | undefined {
+  return trainingWindowDays > 0 ? isoDate(Date.parse(`${window.to}T00:00:00Z`) - (trainingWindowDays - 1) * 86_400_000) : undefined;
+}
+
+/**
+ * Trains the candidate from Silver and stores it as a new version: `model.bin` first, then `manifest.json`
+ * (so a manifest always has its payload), then `training.json`. Nothing here touches production.
+ */
+export async function trainCandidate(request: TrainRequest, lake: RetrainingLake, now: Date = new Date()): Promise<TrainResult> {
+  const fromDt = trainingFromDt(request.window, request.trainingWindowDays);
+  const { rows, files } = await readSilverHistory(lake, fromDt);
+  if (rows.length === 0) throw new NoTrainingDataError(`no Silver interactions${fromDt ? ` with event date >= ${fromDt}` : ''}: nothing to train on`);
+  const interactions = toInteractions(rows);
+  const items = itemCatalogue(rows);
+
+  const version = newModelVersion(now, request.runId.replace(/[^A-Za-z0-9]/g, '').slice(-8));
+  const model = trainHybridModel(interactions, { items, config: request.modelConfig, modelVersion: version });
+  const { manifest, payload } = serializeModel(model);
+  const keys = modelKeys(version);
+  await lake.putObject(keys.payload, payload, 'application/octet-stream');
+  await putJson(lake, keys.manifest, manifest);
+
+  const meta = manifest.metadata;
+  const record: TrainingRecord = {
+    version,
+    runId: request.runId,
+    window: request.window,
+    createdAt: now.toISOString(),
+    silver: { fromDt: fromDt ?? null, files, events: rows.length },
+    interactions: {
+      count: interactions.length,
+      users: meta.trainingData.users,
+      items: meta.trainingData.items,
+      from: meta.trainingData.from,
+      to: meta.trainingData.to,
+      mapping: INTERACTION_MAPPING_DOC,
+    },
+    config: meta.config,
+    algorithm: meta.algorithm,
+    trainingSeconds: meta.trainingSeconds ?? 0,
+    artifact: { manifestKey: keys.manifest, payloadKey: keys.payload, payloadBytes: payload.byteLength },
+  };
+  const key = trainingKey(version);
+  await putJson(lake, key, record);
+  return {
+    version,
+    trainingKey: key,
+    manifestKey: keys.manifest,
+    events: rows.length,
+    interactions: interactions.length,
+    users: record.interactions.users,
+    items: record.interactions.items,
+    algorithm: record.algorithm,
+    trainingSeconds: record.trainingSeconds,
+    payloadBytes: payload.byteLength,
+  };
+}
