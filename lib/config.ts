@@ -30,6 +30,22 @@ export interface RecsysConfig {
   logRetentionDays: number;
   /** `true` lets `cdk destroy` delete the bucket and table with their data (development stacks only). */
   destroyOnRemoval: boolean;
+  // [serving] the recommend API (lib/recommend-api.ts)
+  /** API Gateway stage name (the last part of the API URL). */
+  apiStageName: string;
+  /** Stage-wide steady-state request rate (requests/s) and burst; excess requests get 429. */
+  apiThrottlingRateLimit: number;
+  apiThrottlingBurstLimit: number;
+  /** Allowed CORS origins, comma-separated, or `*`. */
+  apiCorsAllowOrigins: string;
+  /** Every API instance re-checks models/production.json at most this often: the staleness bound (s). */
+  modelRefreshSeconds: number;
+  /** How long a recommendation waits for the user's fresh events before answering without them (ms). */
+  freshEventsTimeoutMs: number;
+  /** Memory of the read function (MB); more memory is more CPU for the cold-start model load. */
+  apiMemorySize: number;
+  /** Create the account-level role API Gateway needs to write access and execution logs. */
+  apiCloudWatchRole: boolean;
 }
 
 const num = (node: Node, key: string, fallback: number, min: number, max: number): number => {
@@ -69,5 +85,14 @@ export function readConfig(node: Node): RecsysConfig {
     quarantineExpirationDays: num(node, 'quarantineExpirationDays', 90, 1, 3650),
     logRetentionDays: num(node, 'logRetentionDays', 30, 1, 3653),
     destroyOnRemoval: bool(node, 'destroyOnRemoval', false),
+    // [serving]
+    apiStageName: str(node, 'apiStageName') ?? 'prod',
+    apiThrottlingRateLimit: num(node, 'apiThrottlingRateLimit', 200, 1, 10_000),
+    apiThrottlingBurstLimit: num(node, 'apiThrottlingBurstLimit', 400, 1, 5_000),
+    apiCorsAllowOrigins: str(node, 'apiCorsAllowOrigins') ?? '*',
+    modelRefreshSeconds: num(node, 'modelRefreshSeconds', 30, 0, 3600),
+    freshEventsTimeoutMs: num(node, 'freshEventsTimeoutMs', 250, 1, 10_000),
+    apiMemorySize: num(node, 'apiMemorySize', 1024, 256, 10_240),
+    apiCloudWatchRole: bool(node, 'apiCloudWatchRole', true),
   };
 }

@@ -5,6 +5,7 @@ import type { RecsysConfig } from './config';
 import { DataLake } from './data-lake';
 import { EventIngestion } from './event-ingestion';
 import { FeatureStore } from './feature-store';
+import { RecommendApi } from './recommend-api';
 import { ShopAnalytics } from './shop-analytics';
 
 export interface RecsysStackProps extends StackProps {
@@ -37,6 +38,14 @@ export class RecsysStack extends Stack {
     }
 
     // [serving] the recommend API construct is added here (lib/recommend-api.ts).
+    const recommendApi = new RecommendApi(this, 'Serving', {
+      config,
+      bucket: this.lake.bucket,
+      table: this.features.table,
+      stream: this.ingestion.stream,
+      metricsNamespace: METRICS_NAMESPACE,
+    });
+    new CfnOutput(this, 'ApiUrl', { value: recommendApi.apiUrl, description: 'Recommend API base URL (GET recommend/{userId}, POST events, ...)' });
 
     // [retraining] the nightly retraining construct is added here (lib/nightly-retraining.ts).
 
