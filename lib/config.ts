@@ -42,10 +42,27 @@ export interface RecsysConfig {
   modelRefreshSeconds: number;
   /** How long a recommendation waits for the user's fresh events before answering without them (ms). */
   freshEventsTimeoutMs: number;
+  /** How long one API instance may reuse a read of a user's fresh events (ms); 0 reads on every request. */
+  freshEventsCacheMs: number;
   /** Memory of the read function (MB); more memory is more CPU for the cold-start model load. */
   apiMemorySize: number;
   /** Create the account-level role API Gateway needs to write access and execution logs. */
   apiCloudWatchRole: boolean;
+  // [retraining] the nightly retraining (lib/nightly-retraining.ts)
+  /** EventBridge Scheduler expression (UTC) that starts the nightly retraining. */
+  retrainSchedule: string;
+  /** `false` keeps the schedule but disabled: runs start only by hand. */
+  retrainScheduleEnabled: boolean;
+  /** The candidate may be this much (relative) below production and still deploy. */
+  deployTolerance: number;
+  /** Days of history the model is trained on; 0 = all of Silver. */
+  trainingWindowDays: number;
+  /** Memory (MB) of the extract, train and evaluate functions; more memory is more CPU. */
+  retrainMemorySize: number;
+  /** How long ReloadApi waits beyond modelRefreshSeconds for every API instance to report the new model. */
+  reloadMarginSeconds: number;
+  /** E-mail address subscribed to the retraining failure topic, if any. */
+  retrainNotificationEmail?: string;
 }
 
 const num = (node: Node, key: string, fallback: number, min: number, max: number): number => {
@@ -62,6 +79,14 @@ const str = (node: Node, key: string): string | undefined => {
 const bool = (node: Node, key: string, fallback: boolean): boolean => {
   const raw: unknown = node.tryGetContext(key);
   return raw === undefined ? fallback : raw === true || raw === 'true';
+};
+
+const scheduleExpression = (node: Node, key: string, fallback: string): string => {
+  const raw = str(node, key) ?? fallback;
+  if (!/^(cron\([^()]+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$/.test(raw)) {
+    throw new Error(`context ${key} must be an EventBridge Scheduler cron(...) or rate(...) expression (got ${raw})`);
+  }
+  return raw;
 };
 
 export function readConfig(node: Node): RecsysConfig {
@@ -92,7 +117,16 @@ export function readConfig(node: Node): RecsysConfig {
     apiCorsAllowOrigins: str(node, 'apiCorsAllowOrigins') ?? '*',
     modelRefreshSeconds: num(node, 'modelRefreshSeconds', 30, 0, 3600),
     freshEventsTimeoutMs: num(node, 'freshEventsTimeoutMs', 250, 1, 10_000),
+    freshEventsCacheMs: num(node, 'freshEventsCacheMs', 1000, 0, 60_000),
     apiMemorySize: num(node, 'apiMemorySize', 1024, 256, 10_240),
     apiCloudWatchRole: bool(node, 'apiCloudWatchRole', true),
+    // [retraining]
+    retrainSchedule: scheduleExpression(node, 'retrainSchedule', 'cron(0 2 * * ? *)'),
+    retrainScheduleEnabled: bool(node, 'retrainScheduleEnabled', true),
+    deployTolerance: num(node, 'deployTolerance', 0.02, 0, 1),
+    trainingWindowDays: num(node, 'trainingWindowDays', 0, 0, 36_500),
+    retrainMemorySize: num(node, 'retrainMemorySize', 3008, 512, 10_240),
+    reloadMarginSeconds: num(node, 'reloadMarginSeconds', 60, 0, 600),
+    retrainNotificationEmail: str(node, 'retrainNotificationEmail'),
   };
 }

@@ -7,6 +7,7 @@ import { EventIngestion } from './event-ingestion';
 import { FeatureStore } from './feature-store';
 import { RecommendApi } from './recommend-api';
 import { ShopAnalytics } from './shop-analytics';
+import { NightlyRetraining } from './nightly-retraining';
 
 export interface RecsysStackProps extends StackProps {
   config: RecsysConfig;
@@ -48,6 +49,16 @@ export class RecsysStack extends Stack {
     new CfnOutput(this, 'ApiUrl', { value: recommendApi.apiUrl, description: 'Recommend API base URL (GET recommend/{userId}, POST events, ...)' });
 
     // [retraining] the nightly retraining construct is added here (lib/nightly-retraining.ts).
+    const retraining = new NightlyRetraining(this, 'Retraining', {
+      config,
+      bucket: this.lake.bucket,
+      table: this.features.table,
+      metricsNamespace: METRICS_NAMESPACE,
+      apiUrl: recommendApi.apiUrl,
+    });
+    new CfnOutput(this, 'RetrainingStateMachineArn', { value: retraining.stateMachine.stateMachineArn, description: 'aws stepfunctions start-execution --state-machine-arn <this>' });
+    new CfnOutput(this, 'DeployModelFunctionName', { value: retraining.functions.DeployModel.functionName, description: 'Rollback: aws lambda invoke --function-name <this> --payload {"action":"rollback"}' });
+    new CfnOutput(this, 'RetrainingFailureTopicArn', { value: retraining.failureTopic.topicArn });
 
     new CfnOutput(this, 'LakeBucketName', { value: this.lake.bucket.bucketName });
     new CfnOutput(this, 'FeaturesTableName', { value: this.features.table.tableName });

@@ -1,22 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Context } from 'aws-lambda';
+import { RETRAINING_FUNCTIONS, type RetrainingFunction } from './functions';
 import type { StepHandler } from './lambda-step';
 
 /** The state machine definition, the same file CDK deploys. */
 export const RETRAINING_ASL_PATH = fileURLToPath(new URL('../../statemachines/nightly-retraining.asl.json', import.meta.url));
 
-/** `${…}` placeholders of the definition and the handler module of each function. */
-export const RETRAINING_FUNCTIONS = {
-  ValidateData: 'validate-data',
-  ExtractFeatures: 'extract-features',
-  TrainModel: 'train-model',
-  EvaluateModel: 'evaluate-model',
-  DeployModel: 'deploy-model',
-  ReloadApi: 'reload-api',
-  RecordRun: 'record-run',
-} as const;
-export type RetrainingFunction = keyof typeof RETRAINING_FUNCTIONS;
+export { RETRAINING_FUNCTIONS, type RetrainingFunction };
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 interface AslState {

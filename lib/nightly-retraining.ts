@@ -1,0 +1,158 @@
+import { Duration, TimeZone } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { join } from 'node:path';
+import { RETRAINING_ASL_FILE, RETRAINING_FUNCTIONS, type RetrainingFunction } from '../src/retraining/functions';
+import type { RecsysConfig } from './config';
+import { PipelineFunction, PROJECT_ROOT } from './node-function';
+
+export interface NightlyRetrainingProps {
+  config: RecsysConfig;
+  bucket: s3.IBucket;
+  table: dynamodb.ITable;
+  metricsNamespace: string;
+  /** Base URL of the recommend API; ReloadApi confirms the new version there. Without it, ReloadApi is skipped. */
+  apiUrl?: string;
+}
+
+/** What each step may touch in the lake: reads, writes and deletes by key pattern. */
+const LAKE_ACCESS: Record<RetrainingFunction, { read?: string[]; put?: string[]; delete?: string[] }> = {
+  ValidateData: { read: ['bronze/*', 'reports/*'], put: ['reports/*'] },
+  ExtractFeatures: { read: ['bronze/*', 'silver/*'], put: ['silver/*'], delete: ['silver/*'] },
+  TrainModel: { read: ['silver/*'], put: ['models/v*/model.bin', 'models/v*/manifest.json', 'models/v*/training.json'] },
+  EvaluateModel: { read: ['silver/*', 'models/*'], put: ['models/v*/evaluation.json'] },
+  // The only writer of the production pointer.
+  DeployModel: { read: ['models/*'], put: ['models/production.json', 'models/_deployments/*'], delete: ['models/production.json'] },
+  ReloadApi: {},
+  RecordRun: { put: ['reports/*'] },
+};
+
+/**
+ * The nightly retraining: one Lambda per step, the Step Functions state machine from
+ * statemachines/nightly-retraining.asl.json (Standard workflow), an EventBridge Scheduler schedule
+ * (02:00 UTC by default), an encrypted TLS-only SNS topic for failures, and alarms.
+ */
+export class NightlyRetraining extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly functions: Record<RetrainingFunction, PipelineFunction>;
+  readonly failureTopic: sns.Topic;
+  readonly schedule: scheduler.Schedule;
+
+  constructor(scope: Construct, id: string, props: NightlyRetrainingProps) {
+    super(scope, id);
+    const { config } = props;
+
+    const environment: Record<string, string> = {
+      LAKE_BUCKET: props.bucket.bucketName,
+      FEATURES_TABLE: props.table.tableName,
+      TRAINING_WINDOW_DAYS: String(config.trainingWindowDays),
+      DEPLOY_TOLERANCE: String(config.deployTolerance),
+      MODEL_REFRESH_SECONDS: String(config.modelRefreshSeconds),
+      RELOAD_MARGIN_SECONDS: String(config.reloadMarginSeconds),
+      ...(props.apiUrl ? { API_BASE_URL: props.apiUrl } : {}),
+    };
+    const reloadTimeout = Duration.seconds(Math.min(900, config.modelRefreshSeconds + config.reloadMarginSeconds + 60));
+    const sizing: Record<RetrainingFunction, { memorySize: number; timeout: Duration; description: string }> = {
+      ValidateData: { memorySize: 1769, timeout: Duration.minutes(15), description: 'Nightly retraining: validates the Bronze window' },
+      ExtractFeatures: { memorySize: config.retrainMemorySize, timeout: Duration.minutes(15), description: 'Nightly retraining: Bronze to Silver Parquet and exact features' },
+      TrainModel: { memorySize: config.retrainMemorySize, timeout: Duration.minutes(15), description: 'Nightly retraining: trains a new model version from Silver' },
+      EvaluateModel: { memorySize: config.retrainMemorySize, timeout: Duration.minutes(15), description: 'Nightly retraining: temporal hold-out evaluation and gate figures' },
+      DeployModel: { memorySize: 256, timeout: Duration.minutes(1), description: 'Nightly retraining: moves, restores or rolls back models/production.json' },
+      ReloadApi: { memorySize: 256, timeout: reloadTimeout, description: 'Nightly retraining: confirms the API serves the deployed version' },
+      RecordRun: { memorySize: 256, timeout: Duration.minutes(1), description: 'Nightly retraining: run summary and metrics' },
+    };
+
+    this.functions = {} as Record<RetrainingFunction, PipelineFunction>;
+    for (const [name, file] of Object.entries(RETRAINING_FUNCTIONS) as [RetrainingFunction, string][]) {
+      const fn = new PipelineFunction(this, name, {
+        entry: `lambdas/retraining/${file}.ts`,
+        serviceName: `retraining-${file}`,
+        metricsNamespace: props.metricsNamespace,
+        logRetentionDays: config.logRetentionDays,
+        environment,
+        ...sizing[name],
+      });
+      const access = LAKE_ACCESS[name];
+      for (const pattern of access.read ?? []) props.bucket.grantRead(fn, pattern);
+      for (const pattern of access.put ?? []) props.bucket.grantPut(fn, pattern);
+      for (const pattern of access.delete ?? []) props.bucket.grantDelete(fn, pattern);
+      this.functions[name] = fn;
+    }
+    // Exact features are written in batches; the nightly job never reads or deletes rows.
+    this.functions.ExtractFeatures.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:BatchWriteItem'], resources: [props.table.tableArn] }));
+
+    const topicKey = new kms.Key(this, 'FailureTopicKey', { enableKeyRotation: true, description: 'Encrypts the nightly retraining failure topic' });
+    // CloudWatch alarms publish to the encrypted topic too.
+    topicKey.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    this.failureTopic = new sns.Topic(this, 'FailureTopic', { displayName: 'Nightly retraining failures', masterKey: topicKey, enforceSSL: true });
+    if (config.retrainNotificationEmail) this.failureTopic.addSubscription(new subscriptions.EmailSubscription(config.retrainNotificationEmail));
+
+    const substitutions: Record<string, string> = { FailureTopicArn: this.failureTopic.topicArn };
+    for (const [name, fn] of Object.entries(this.functions)) substitutions[`${name}FunctionArn`] = fn.functionArn;
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      comment: 'Nightly retraining: validate, extract, train, evaluate, gate, deploy, reload',
+      definitionBody: sfn.DefinitionBody.fromFile(join(PROJECT_ROOT, RETRAINING_ASL_FILE)),
+      definitionSubstitutions: substitutions,
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      tracingEnabled: true,
+      logs: {
+        destination: new logs.LogGroup(this, 'StateMachineLogs', { retention: config.logRetentionDays as logs.RetentionDays }),
+        level: sfn.LogLevel.ALL,
+        includeExecutionData: true,
+      },
+    });
+    for (const fn of Object.values(this.functions)) fn.grantInvoke(this.stateMachine);
+    this.failureTopic.grantPublish(this.stateMachine);
+
+    this.schedule = new scheduler.Schedule(this, 'NightlySchedule', {
+      description: 'Starts the nightly retraining',
+      schedule: scheduler.ScheduleExpression.expression(config.retrainSchedule, TimeZone.ETC_UTC),
+      target: new targets.StepFunctionsStartExecution(this.stateMachine, {
+        input: scheduler.ScheduleTargetInput.fromObject({ trigger: 'schedule', scheduledTime: scheduler.ContextAttribute.scheduledTime }),
+        retryAttempts: 3,
+        maxEventAge: Duration.hours(2),
+      }),
+      enabled: config.retrainScheduleEnabled,
+    });
+
+    // Failures the state machine's own failure path cannot report (an execution timeout, a broken Catch).
+    const alarmAction = new cwActions.SnsAction(this.failureTopic);
+    new cloudwatch.Alarm(this, 'ExecutionsFailedAlarm', {
+      alarmDescription: 'A nightly retraining execution failed, timed out or was aborted; production was left as it was.',
+      metric: new cloudwatch.MathExpression({
+        expression: 'failed + timedOut + aborted',
+        usingMetrics: {
+          failed: this.stateMachine.metricFailed({ statistic: 'Sum' }),
+          timedOut: this.stateMachine.metricTimedOut({ statistic: 'Sum' }),
+          aborted: this.stateMachine.metricAborted({ statistic: 'Sum' }),
+        },
+        period: Duration.minutes(5),
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    }).addAlarmAction(alarmAction);
+    if (config.retrainScheduleEnabled) {
+      new cloudwatch.Alarm(this, 'NoSuccessfulRunAlarm', {
+        alarmDescription: 'No nightly retraining execution succeeded in the last 24 hours.',
+        metric: this.stateMachine.metricSucceeded({ statistic: 'Sum', period: Duration.days(1) }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      }).addAlarmAction(alarmAction);
+    }
+  }
+}

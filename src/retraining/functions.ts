@@ -1,0 +1,18 @@
+/**
+ * The Lambda functions of the nightly retraining: the `${<Name>FunctionArn}` placeholders of
+ * statemachines/nightly-retraining.asl.json and their handler files under lambdas/retraining/.
+ * CDK and the local runner both build from this list.
+ */
+export const RETRAINING_FUNCTIONS = {
+  ValidateData: 'validate-data',
+  ExtractFeatures: 'extract-features',
+  TrainModel: 'train-model',
+  EvaluateModel: 'evaluate-model',
+  DeployModel: 'deploy-model',
+  ReloadApi: 'reload-api',
+  RecordRun: 'record-run',
+} as const;
+
+export type RetrainingFunction = keyof typeof RETRAINING_FUNCTIONS;
+
+export const RETRAINING_ASL_FILE = 'statemachines/nightly-retraining.asl.json';
