@@ -55,6 +55,7 @@ export class RecommendApi extends Construct {
         FEATURES_TABLE: props.table.tableName,
         MODEL_REFRESH_SECONDS: String(config.modelRefreshSeconds),
         FRESH_EVENTS_TIMEOUT_MS: String(config.freshEventsTimeoutMs),
+        FRESH_EVENTS_CACHE_MS: String(config.freshEventsCacheMs),
         CORS_ALLOW_ORIGIN: config.apiCorsAllowOrigins,
       },
     });

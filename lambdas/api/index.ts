@@ -36,6 +36,7 @@ function readApi(): ReadApiInstance {
     const features = new DynamoUserFeatureReader(new DynamoFeatureTable(createDynamoDocumentClient(), config.FEATURES_TABLE));
     const api = new ReadApi(store, features, {
       freshEventsTimeoutMs: config.FRESH_EVENTS_TIMEOUT_MS,
+      freshEventsCacheMs: config.FRESH_EVENTS_CACHE_MS,
       log,
       onRecommend: ({ strategy, freshEvents, freshUnavailable, modelLoaded }) => {
         metrics.addMetric(strategy === 'personalized' ? 'PersonalizedAnswers' : 'PopularAnswers', MetricUnit.Count, 1);

@@ -17,6 +17,8 @@ const ReadApiConfigSchema = z.object({
   MODEL_REFRESH_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
   /** How long a recommendation waits for the user's fresh events before answering without them. */
   FRESH_EVENTS_TIMEOUT_MS: z.coerce.number().int().min(1).max(10_000).default(250),
+  /** How long this instance may reuse one read of a user's fresh events (ms); 0 reads on every request. */
+  FRESH_EVENTS_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
 });
 
 const EventsApiConfigSchema = z.object({

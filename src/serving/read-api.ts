@@ -1,4 +1,5 @@
 import type { UserFeatures } from '../domain/features';
+import { FreshEventsCache } from './fresh-events-cache';
 import { freshInteractions } from './fresh-history';
 import type { UserFeatureReader } from './features-reader';
 import { HttpError, json, negotiate, text, type ApiRequest, type ApiResponse, type ServingLog } from './http';
@@ -22,6 +23,8 @@ export interface RecommendResponse {
 export interface ReadApiOptions {
   /** How long a recommendation waits for the user's fresh events before answering without them (ms). */
   freshEventsTimeoutMs: number;
+  /** How long one read of a user's fresh events may be reused by this instance (ms); 0 disables. */
+  freshEventsCacheMs?: number;
   log?: ServingLog;
   /** Called once per recommendation, for metrics. */
   onRecommend?: (outcome: { strategy: 'personalized' | 'popular'; freshEvents: number; freshUnavailable: boolean; modelLoaded: boolean }) => void;
@@ -38,11 +41,15 @@ const NO_STORE = { 'Cache-Control': 'no-store' };
  * reload. Business logic only; the Lambda handler adds routing, errors and CORS.
  */
 export class ReadApi {
+  private readonly freshCache: FreshEventsCache;
+
   constructor(
     private readonly models: ModelStore,
     private readonly features: UserFeatureReader,
     private readonly options: ReadApiOptions,
-  ) {}
+  ) {
+    this.freshCache = new FreshEventsCache(async (userId) => (await this.features.realtime(userId))?.recent ?? [], { ttlMs: options.freshEventsCacheMs ?? 0 });
+  }
 
   routes(): Partial<Record<RouteId, RouteImplementation>> {
     return {
@@ -113,13 +120,13 @@ export class ReadApi {
   private async freshEvents(userId: string): Promise<{ recent: UserFeatures['recent']; unavailable: boolean }> {
     let timer: NodeJS.Timeout | undefined;
     try {
-      const features = await Promise.race([
-        this.features.realtime(userId),
+      const recent = await Promise.race([
+        this.freshCache.get(userId),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error(`no answer within ${this.options.freshEventsTimeoutMs} ms`)), this.options.freshEventsTimeoutMs);
         }),
       ]);
-      return { recent: features?.recent ?? [], unavailable: false };
+      return { recent, unavailable: false };
     } catch (err) {
       this.options.log?.warn('fresh events unavailable; answering from the model alone', { userId, reason: (err as Error).message });
       return { recent: [], unavailable: true };

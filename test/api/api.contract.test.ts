@@ -22,8 +22,9 @@ const knownItem = model.popular(1)[0]!.itemId;
 beforeAll(async () => {
   aws = await startTestAws();
   await deploy(aws, model, v1);
-  // A long refresh interval: only the first request and POST /admin/reload read the pointer here.
-  api = await startApiServer({ port: 0, env: { MODEL_REFRESH_SECONDS: '3600', CORS_ALLOW_ORIGIN: '*' } });
+  // A long refresh interval: only the first request and POST /admin/reload read the pointer here. No
+  // fresh-events micro-cache: the freshness test asks again right after the consumer ran (its TTL has its own test).
+  api = await startApiServer({ port: 0, env: { MODEL_REFRESH_SECONDS: '3600', CORS_ALLOW_ORIGIN: '*', FRESH_EVENTS_CACHE_MS: '0' } });
 });
 afterAll(async () => {
   await api?.stop();
