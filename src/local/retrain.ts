@@ -1,0 +1,211 @@
+/**
+ * `npm run retrain`: runs statemachines/nightly-retraining.asl.json on this machine with the same Lambda
+ * handlers, against the emulators (or whatever AWS_ENDPOINT_URL* points at), printing each state.
+ *
+ *   npm run retrain                                   # every Bronze day in the lake
+ *   npm run retrain -- --generate 20000               # first fill the lake through Kinesis + the consumer
+ *   npm run retrain -- --date 2026-11-21 --api-url http://127.0.0.1:3000
+ *   npm run retrain -- --rollback                     # production back to the previous model
+ */
+import { Command, Option } from 'commander';
+import { resolve } from 'node:path';
+import { createDynamoDocumentClient, createKinesisClient, createS3Client, usesEndpointOverride } from '../adapters/aws-clients';
+import { DEFAULT_NAMES } from '../config/runtime';
+import { BRONZE_EVENTS_PREFIX } from '../domain/lake-layout';
+import { modelKeys, PRODUCTION_POINTER_KEY } from '../domain/model-registry';
+import { rollbackProduction } from '../retraining/deploy';
+import type { EvaluationRecord, Metrics } from '../retraining/evaluate';
+import { getJson, retrainingLake, type RetrainingLake } from '../retraining/lake';
+import type { RunEvent } from '../retraining/local-runner';
+import type { RunSummary } from '../retraining/record';
+import { startEmulators } from './emulators';
+import { ensureResources, type ResourceNames } from './resources';
+
+interface Options {
+  dataDir: string;
+  from?: string;
+  to?: string;
+  date?: string;
+  generate?: number;
+  users: number;
+  items: number;
+  apiUrl?: string;
+  modelConfig?: string;
+  rollback?: boolean;
+  verbose?: boolean;
+}
+
+const program = new Command('retrain')
+  .description('Run the nightly retraining state machine locally (aws-local-stepfunctions + the real handlers)')
+  .option('--data-dir <dir>', 'where the in-process emulators keep their data (ignored when AWS_ENDPOINT_URL* is set)', '.local/data')
+  .option('--date <YYYY-MM-DD>', 'Bronze arrival date to process')
+  .option('--from <YYYY-MM-DD>', 'first Bronze arrival date of the window')
+  .option('--to <YYYY-MM-DD>', 'last Bronze arrival date of the window')
+  .addOption(new Option('--generate <events>', 'first put this many generated events on Kinesis and run the consumer').argParser(Number))
+  .addOption(new Option('--users <n>', 'users of the generated events').argParser(Number).default(2000))
+  .addOption(new Option('--items <n>', 'items of the generated events').argParser(Number).default(1000))
+  .option('--api-url <url>', 'recommend API base URL, for ReloadApi to confirm the new version (e.g. http://127.0.0.1:3000)')
+  .option('--model-config <json>', 'recommender options for this run, e.g. \'{"neighbors":100}\'')
+  .option('--rollback', 'point production back at the previous model instead of retraining')
+  .option('--verbose', 'print the handlers\' JSON logs and metrics too');
+
+async function main(): Promise<void> {
+  const opts = program.parse().opts<Options>();
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  if (!opts.verbose) {
+    process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+    process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  }
+  const names: ResourceNames = {
+    ...DEFAULT_NAMES,
+    lakeBucket: process.env.LAKE_BUCKET ?? DEFAULT_NAMES.lakeBucket,
+    featuresTable: process.env.FEATURES_TABLE ?? DEFAULT_NAMES.featuresTable,
+    eventsStream: process.env.EVENTS_STREAM ?? DEFAULT_NAMES.eventsStream,
+  };
+  let stop = async () => {};
+  if (!usesEndpointOverride()) {
+    const emulators = await startEmulators({ dataDir: resolve(opts.dataDir) });
+    Object.assign(process.env, emulators.env);
+    stop = () => emulators.stop();
+    console.log(`emulators (data in ${opts.dataDir}): S3 ${emulators.endpoints.s3}, DynamoDB ${emulators.endpoints.dynamodb}, Kinesis ${emulators.endpoints.kinesis}`);
+  }
+  Object.assign(process.env, { LAKE_BUCKET: names.lakeBucket, FEATURES_TABLE: names.featuresTable, EVENTS_STREAM: names.eventsStream });
+  if (opts.apiUrl) process.env.API_BASE_URL = opts.apiUrl;
+  const clients = { s3: createS3Client(), ddb: createDynamoDocumentClient(), kinesis: createKinesisClient() };
+  try {
+    await ensureResources(clients, names);
+    const lake = retrainingLake(clients.s3, names.lakeBucket);
+    if (opts.rollback) {
+      const { from, to } = await rollbackProduction(lake);
+      console.log(`production rolled back: ${from} → ${to} (${PRODUCTION_POINTER_KEY})`);
+      return;
+    }
+    if (opts.generate) await fillLake(opts, names);
+    const input = await runInput(opts, lake);
+    if (!input) {
+      console.error(`no Bronze data in s3://${names.lakeBucket}/${BRONZE_EVENTS_PREFIX}: fill the lake first (e.g. npm run retrain -- --generate 20000)`);
+      process.exitCode = 1;
+      return;
+    }
+    console.log(`retraining on Bronze ${input.from}..${input.to} of s3://${names.lakeBucket}\n`);
+    const { runRetrainingLocally } = await import('../retraining/local-runner');
+    const result = await runRetrainingLocally(input, { retryIntervalMs: 500, onEvent: printEvent });
+    await printOutcome(lake, result.executionName, result.status, result.error);
+    if (result.status === 'FAILED') process.exitCode = 1;
+  } finally {
+    clients.s3.destroy();
+    clients.ddb.destroy();
+    clients.kinesis.destroy();
+    await stop();
+  }
+}
+
+async function fillLake(opts: Options, names: ResourceNames): Promise<void> {
+  const { PutRecordsCommand } = await import('@aws-sdk/client-kinesis');
+  const { generateTasteEvents } = await import('../retraining/synthetic-events');
+  const { readStreamAsLambdaEvents } = await import('./kinesis-reader');
+  const consumer = await import('../../lambdas/consumer/index');
+  const kinesis = createKinesisClient();
+  const started = performance.now();
+  let batch: { Data: Uint8Array; PartitionKey: string }[] = [];
+  let put = 0;
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const out = await kinesis.send(new PutRecordsCommand({ StreamName: names.eventsStream, Records: batch }));
+    if (out.FailedRecordCount) throw new Error(`${out.FailedRecordCount} records were not put on ${names.eventsStream}`);
+    put += batch.length;
+    batch = [];
+  };
+  for (const e of generateTasteEvents({ events: opts.generate!, users: opts.users, items: opts.items, seed: Date.now() % 100_000 })) {
+    batch.push({ Data: Buffer.from(JSON.stringify(e)), PartitionKey: e.userId as string });
+    if (batch.length === 500) await flush();
+  }
+  await flush();
+  consumer.resetConsumer();
+  let records = 0;
+  for (const event of await readStreamAsLambdaEvents(kinesis, names.eventsStream, 1000)) {
+    await consumer.handler(event, { functionName: 'local-consumer', awsRequestId: 'local', getRemainingTimeInMillis: () => 60_000 } as never);
+    records += event.Records.length;
+  }
+  kinesis.destroy();
+  console.log(`generated ${put.toLocaleString('en-US')} events → Kinesis → consumer (${records.toLocaleString('en-US')} records read) in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+}
+
+async function runInput(opts: Options, lake: RetrainingLake): Promise<{ from: string; to: string; modelConfig?: unknown } | undefined> {
+  const modelConfig = opts.modelConfig ? { modelConfig: JSON.parse(opts.modelConfig) as unknown } : {};
+  if (opts.date) return { from: opts.date, to: opts.date, ...modelConfig };
+  if (opts.from || opts.to) return { from: opts.from ?? opts.to!, to: opts.to ?? opts.from!, ...modelConfig };
+  const days = new Set<string>();
+  for (const key of await lake.listKeys(BRONZE_EVENTS_PREFIX)) {
+    const m = /dt=(\d{4}-\d{2}-\d{2})\//.exec(key);
+    if (m) days.add(m[1]!);
+  }
+  const sorted = [...days].sort();
+  return sorted.length ? { from: sorted[0]!, to: sorted.at(-1)!, ...modelConfig } : undefined;
+}
+
+const entered = new Map<string, number>();
+function printEvent(e: RunEvent): void {
+  if (e.type === 'entered') {
+    entered.set(e.state, e.at);
+    console.log(`▶ ${e.state}`);
+  } else if (e.type === 'exited') {
+    const took = ((e.at - (entered.get(e.state) ?? e.at)) / 1000).toFixed(2);
+    console.log(`✓ ${e.state.padEnd(31)} ${took.padStart(7)} s  ${describe(e.state, e.output)}`);
+  } else if (e.type === 'retried') console.log(`↻ ${e.state} retried (attempt ${e.attempt})`);
+  else if (e.type === 'failed') console.log(`✗ ${e.state}: ${e.error}\n${indent(e.cause)}`);
+  else if (e.type === 'caught') console.log(`  → failure path`);
+}
+
+function describe(state: string, output: unknown): string {
+  const o = (output ?? {}) as Record<string, Record<string, unknown> | undefined>;
+  const n = (x: unknown) => (typeof x === 'number' ? x.toLocaleString('en-US') : String(x));
+  switch (state) {
+    case 'ValidateData':
+      return `${n(o.validation?.uniqueEvents)} unique events, ${n(o.validation?.duplicates)} duplicates, ${n(Number(o.validation?.invalidLines) + Number(o.validation?.quarantined))} invalid`;
+    case 'ExtractFeatures':
+      return `${n(o.extract?.windowInteractions)} Silver rows written, ${n(o.extract?.totalInteractions)} in history, ${n(o.extract?.featureRowsWritten)} exact feature rows`;
+    case 'TrainModel':
+      return `${o.training?.version}: ${n(o.training?.interactions)} interactions, ${n(o.training?.users)} users, ${n(o.training?.items)} items`;
+    case 'EvaluateModel':
+      return String((o.evaluation?.gate as { reason?: string } | undefined)?.reason ?? '');
+    case 'DeployModel':
+      return `production → ${o.deployment?.version} (was ${o.deployment?.previousVersion ?? 'none'})`;
+    case 'ReloadApi':
+      return String(o.reload?.reason ?? '');
+    default:
+      return '';
+  }
+}
+
+async function printOutcome(lake: RetrainingLake, runId: string, status: string, error: { name: string; message: string } | null): Promise<void> {
+  const summary = await getJson<RunSummary>(lake, `reports/retraining/${runId}/run.json`);
+  console.log(`\n${status === 'SUCCEEDED' ? '✔' : '✘'} ${status}: ${summary?.reason ?? (error ? `${error.name}: ${error.message}` : '')}`);
+  if (summary?.version) {
+    const evaluation = await getJson<EvaluationRecord>(lake, modelKeys(summary.version).evaluation);
+    if (evaluation) {
+      const k = evaluation.candidate.k;
+      const row = (name: string, m: Metrics | undefined) =>
+        m ? `  ${name.padEnd(26)} ${[m.ndcg, m.precision, m.recall, m.map, m.coverage].map((x) => x.toFixed(4).padStart(10)).join('')}` : `  ${name.padEnd(26)} ${'—'.padStart(10)}`;
+      console.log(`\nmetrics on the temporal hold-out (${evaluation.split.testUsers} users, ${evaluation.split.testInteractions} held-out interactions):`);
+      console.log(`  ${''.padEnd(26)} ${[`ndcg@${k}`, `prec@${k}`, `recall@${k}`, `map@${k}`, 'coverage'].map((h) => h.padStart(10)).join('')}`);
+      console.log(row(`candidate ${summary.version.slice(0, 17)}`, evaluation.candidate));
+      console.log(row(`production ${evaluation.production?.version.slice(0, 16) ?? '(none)'}`, evaluation.production?.metrics));
+      console.log(row('popularity', evaluation.popularity));
+    }
+  }
+  if (summary) {
+    console.log('\nsteps:');
+    for (const [step, f] of Object.entries(summary.steps)) {
+      console.log(`  ${step.padEnd(16)} ${((f.durationMs ?? 0) / 1000).toFixed(2).padStart(8)} s ${(f.rows ?? 0).toLocaleString('en-US').padStart(12)} rows  ${f.detail}`);
+    }
+    console.log(`\nrun summary: ${summary.reportKey}; production pointer: ${PRODUCTION_POINTER_KEY}`);
+  }
+}
+
+const indent = (text: string) => text.split('\n').map((l) => `    ${l}`).join('\n');
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
