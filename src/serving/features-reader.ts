@@ -1,11 +1,12 @@
 import type { DynamoFeatureTable } from '../adapters/dynamo-feature-table';
 import type { UserFeatures } from '../domain/features';
-import { EXACT_SK, userPk } from '../ingest/ports';
 
 /** The nightly job's batch-truth row of a user (`sk = EXACT`), as far as the API shows it. */
 export interface ExactUserFeatures {
   features: Record<string, unknown>;
   asOf?: string;
+  /** Event-time range the nightly job computed the features over. */
+  window?: { from: string; to: string };
 }
 
 /** What the read API needs from the feature store. */
@@ -25,10 +26,15 @@ export class DynamoUserFeatureReader implements UserFeatureReader {
   }
 
   async exact(userId: string): Promise<ExactUserFeatures | undefined> {
-    const key = { pk: userPk(userId), sk: EXACT_SK };
-    const rows = await this.table.getRows([key]);
-    const row = [...rows.values()][0] as unknown as { features?: unknown; asOf?: unknown } | undefined;
+    const row = (await this.table.exactUserFeatures(userId)) as
+      | { features?: unknown; asOf?: unknown; window?: { from: string; to: string } }
+      | undefined;
+    // Tolerate rows written before the nightly contract settled: show only what is well-formed.
     if (!row || typeof row.features !== 'object' || row.features === null) return undefined;
-    return { features: row.features as Record<string, unknown>, ...(typeof row.asOf === 'string' ? { asOf: row.asOf } : {}) };
+    return {
+      features: row.features as Record<string, unknown>,
+      ...(typeof row.asOf === 'string' ? { asOf: row.asOf } : {}),
+      ...(row.window && typeof row.window === 'object' ? { window: row.window } : {}),
+    };
   }
 }
