@@ -53,6 +53,8 @@ const API_GATEWAY_MAX_BODY = 10 * 1024 * 1024;
  * await api.stop();
  */
 export async function startApiServer(options: StartApiServerOptions = {}): Promise<RunningApiServer> {
+  // The handlers read process.env; whatever this server sets there is put back by stop().
+  const savedEnv = { ...process.env };
   Object.assign(process.env, options.env ?? {});
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   let emulators: RunningEmulators | undefined;
@@ -104,6 +106,8 @@ export async function startApiServer(options: StartApiServerOptions = {}): Promi
       read.resetReadApi();
       events.resetEventsApi();
       await emulators?.stop();
+      for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
+      Object.assign(process.env, savedEnv);
     },
   };
 }

@@ -39,6 +39,11 @@ export function createApiHandler(implementations: Partial<Record<RouteId, RouteI
         const res = errorResponse(new HttpError(405, 'METHOD_NOT_ALLOWED', `${event.httpMethod} is not allowed on ${truncate(path)}; use ${match.allow.join(', ')}`), { Allow: match.allow.join(', ') });
         return finish(res);
       }
+      // An IAM route is only reachable through its own API Gateway method, where IAM was checked; the same
+      // path arriving through the public catch-all (e.g. with a trailing slash) is refused.
+      if (match.route.auth === 'iam' && event.resource !== match.route.path) {
+        throw new HttpError(403, 'FORBIDDEN', `${match.route.method} ${match.route.path} needs a SigV4-signed request to the route itself`);
+      }
       const implementation = implementations[match.route.id];
       if (!implementation) throw new HttpError(404, 'NOT_FOUND', `${match.route.method} ${match.route.path} is not served by this function`);
       // API Gateway fills pathParameters for a declared resource; the catch-all and the local server do not.

@@ -151,6 +151,16 @@ describe('errors every route shares', () => {
     expectError(await get('/admin/reload'), 405, 'METHOD_NOT_ALLOWED');
   });
 
+  it('refuses the IAM-only reload route when it arrives through the public catch-all', async () => {
+    const { handler } = await import('../../lambdas/api/index');
+    const viaProxy = await handler(
+      { httpMethod: 'POST', path: '/admin/reload/', resource: '/{proxy+}', pathParameters: { proxy: 'admin/reload/' }, headers: {}, queryStringParameters: null, body: null, isBase64Encoded: false, requestContext: { requestId: 'r' } } as never,
+      lambdaContext('read'),
+    );
+    expect(viaProxy.statusCode).toBe(403);
+    expect(JSON.parse(viaProxy.body)).toMatchObject({ error: { code: 'FORBIDDEN' } });
+  });
+
   it('answers CORS preflights', async () => {
     const res = await call('OPTIONS', `/recommend/${knownUser}`, { headers: { Origin: 'https://shop.example', 'Access-Control-Request-Method': 'GET' } });
     expect(res.status).toBe(204);
