@@ -146,7 +146,7 @@ export async function extractWindow(window: DateWindow, deps: ExtractDeps): Prom
   // The whole history: untouched partitions from the lake, touched ones from memory.
   const untouchedKeys = [...parts].filter(([dt]) => !touched.has(dt)).flatMap(([, list]) => list.map((p) => p.key));
   const history: SilverInteraction[] = [...finalRows.values()].flat();
-  for (const rows of await mapLimit(untouchedKeys, IO_CONCURRENCY, (key) => readInteractions(lake, key))) history.push(...rows);
+  for (const rows of await mapLimit(untouchedKeys, IO_CONCURRENCY, (key) => readInteractions(lake, key))) appendAll(history, rows);
 
   const { users, items, asOf } = exactFeatures(history, deps.recentLimit ?? DEFAULT_RECENT_LIMIT);
   const asOfDt = window.to;
@@ -214,6 +214,11 @@ export async function readSilverHistory(lake: RetrainingLake, fromDt?: string): 
     })
     .sort();
   const rows: SilverInteraction[] = [];
-  for (const part of await mapLimit(keys, IO_CONCURRENCY, (key) => readInteractions(lake, key))) rows.push(...part);
+  for (const part of await mapLimit(keys, IO_CONCURRENCY, (key) => readInteractions(lake, key))) appendAll(rows, part);
   return { rows, files: keys.length };
+}
+
+/** `target.push(...items)` overflows the stack for the hundreds of thousands of rows of one Silver file. */
+function appendAll<T>(target: T[], items: readonly T[]): void {
+  for (const item of items) target.push(item);
 }

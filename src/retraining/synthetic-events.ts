@@ -16,7 +16,7 @@ export interface SyntheticEventOptions {
 }
 
 /** Events per taste interaction, on average: one view, then clicks, carts, purchases and ratings. */
-const EVENTS_PER_INTERACTION = 1.75;
+const EVENTS_PER_INTERACTION = 2.05;
 
 /**
  * Shop events with real taste structure, for tests and benchmarks of the nightly job: the recommender's

@@ -1,0 +1,120 @@
+/**
+ * Nightly retraining benchmark: N generated events (users with tastes, Zipf popularity, a view → purchase
+ * funnel) are landed in Bronze by the consumer's own batch code (`ingestBatch`, 1,000 records per batch and
+ * shard, feature table stubbed out: the speed layer is not what is measured here), then the state machine
+ * runs locally on that arrival day with the real handlers against s3rver and dynalite. Prints time and
+ * rows per step and writes bench/out/retrain.json.
+ *
+ *   npm run bench:retrain -- --events 1000000 --users 20000 --items 10000
+ */
+import { Command } from 'commander';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createDynamoDocumentClient, createKinesisClient, createS3Client } from '../src/adapters/aws-clients';
+import { S3Lake } from '../src/adapters/s3-lake';
+import { ingestBatch, type StreamRecord } from '../src/ingest/ingest-batch';
+import type { FeatureTable } from '../src/ingest/ports';
+import { startEmulators } from '../src/local/emulators';
+import { ensureResources } from '../src/local/resources';
+import { generateTasteEvents } from '../src/retraining/synthetic-events';
+
+const opts = new Command()
+  .name('bench:retrain')
+  .description('Time every step of the nightly retraining on N generated events')
+  .option('--events <n>', 'events to generate', (v) => parseInt(v, 10), 1_000_000)
+  .option('--users <n>', 'users', (v) => parseInt(v, 10), 20_000)
+  .option('--items <n>', 'items', (v) => parseInt(v, 10), 10_000)
+  .option('--shards <n>', 'Kinesis shards the events are spread over', (v) => parseInt(v, 10), 2)
+  .option('--duplicates <share>', 'share of events delivered twice', (v) => parseFloat(v), 0.01)
+  .option('--seed <n>', 'generator seed', (v) => parseInt(v, 10), 11)
+  .parse()
+  .opts<{ events: number; users: number; items: number; shards: number; duplicates: number; seed: number }>();
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+
+const emulators = await startEmulators();
+Object.assign(process.env, emulators.env);
+const names = { lakeBucket: 'bench-retrain-lake', featuresTable: 'bench-retrain-features', eventsStream: 'bench-retrain-events', eventsStreamShards: 1 };
+Object.assign(process.env, { LAKE_BUCKET: names.lakeBucket, FEATURES_TABLE: names.featuresTable });
+const s3 = createS3Client();
+await ensureResources({ s3, ddb: createDynamoDocumentClient(), kinesis: createKinesisClient() }, names);
+
+// 1. Bronze, written by the consumer's batch logic: arrival yesterday, so the run's window is one full day.
+const arrivalDay = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+const arrivalBase = Date.parse(`${arrivalDay}T00:00:00Z`);
+const noFeatures: FeatureTable = { getRows: async () => new Map(), putRows: async () => ({ failed: new Set() }) };
+const lake = new S3Lake(s3, names.lakeBucket);
+let t = performance.now();
+const pending = Array.from({ length: opts.shards }, () => [] as StreamRecord[]);
+const seq = Array.from({ length: opts.shards }, () => 0n);
+let produced = 0;
+let bronzeObjects = 0;
+const flush = async (shard: number) => {
+  const out = await ingestBatch(pending[shard]!, { lake, table: noFeatures });
+  if (out.failures.size) throw new Error(`${out.failures.size} records failed to land in Bronze`);
+  bronzeObjects += out.stats.bronzeObjects;
+  pending[shard] = [];
+};
+for (const e of generateTasteEvents({ events: opts.events, users: opts.users, items: opts.items, seed: opts.seed, duplicateShare: opts.duplicates, endMs: arrivalBase + 3_600_000 })) {
+  const shard = Math.abs(hash(String(e.userId))) % opts.shards;
+  seq[shard]! += 1n;
+  pending[shard]!.push({
+    shardId: `shardId-${String(shard).padStart(12, '0')}`,
+    sequenceNumber: (49_600_000_000_000_000_000_000_000_000_000_000_000_000_000n + seq[shard]!).toString(),
+    arrivalMs: arrivalBase + Math.min(86_399_000, Math.floor((produced / opts.events) * 86_000_000)),
+    data: Buffer.from(JSON.stringify(e)),
+  });
+  produced += 1;
+  if (pending[shard]!.length === 1000) await flush(shard);
+}
+for (let s = 0; s < opts.shards; s++) if (pending[s]!.length) await flush(s);
+const landSeconds = (performance.now() - t) / 1000;
+console.log(`Bronze: ${produced.toLocaleString('en-US')} records (${opts.duplicates * 100}% delivered twice) in ${bronzeObjects} objects, ${landSeconds.toFixed(1)} s`);
+
+// 2. The state machine, as `npm run retrain` runs it.
+const { runRetrainingLocally } = await import('../src/retraining/local-runner');
+const entered = new Map<string, number>();
+const seconds: Record<string, number> = {};
+const memory: Record<string, number> = {};
+t = performance.now();
+const result = await runRetrainingLocally(
+  { date: arrivalDay },
+  {
+    executionName: 'bench',
+    onEvent: (e) => {
+      if (e.type === 'entered') entered.set(e.state, e.at);
+      if (e.type === 'exited') {
+        seconds[e.state] = (e.at - entered.get(e.state)!) / 1000;
+        memory[e.state] = Math.round(process.memoryUsage().rss / 2 ** 20);
+        console.log(`  ${e.state.padEnd(16)} ${seconds[e.state]!.toFixed(1).padStart(7)} s   rss ${memory[e.state]} MB`);
+      }
+      if (e.type === 'failed') console.log(`  ${e.state} FAILED: ${e.error} ${e.cause.slice(0, 300)}`);
+    },
+  },
+);
+const total = (performance.now() - t) / 1000;
+const out = (result.output ?? {}) as Record<string, Record<string, unknown>>;
+const n = (x: unknown) => (typeof x === 'number' ? x.toLocaleString('en-US') : String(x ?? '—'));
+const rows: [string, string, string][] = [
+  ['ValidateData', `${n(out.validation?.validEvents)} lines read, ${n(out.validation?.uniqueEvents)} unique`, ''],
+  ['ExtractFeatures', `${n(out.extract?.windowInteractions)} Silver rows`, `${n(out.extract?.silverFilesWritten)} Parquet files, ${n(out.extract?.featureRowsWritten)} exact feature rows`],
+  ['TrainModel', `${n(out.training?.events)} events → ${n(out.training?.interactions)} interactions`, `${n(out.training?.users)} users, ${n(out.training?.items)} items, model ${n(Math.round(Number(out.training?.payloadBytes) / 1024))} KiB`],
+  ['EvaluateModel', `${n(out.training?.interactions)} interactions`, String((out.evaluation?.gate as { reason?: string } | undefined)?.reason ?? '')],
+  ['DeployModel', '1 pointer', ''],
+  ['ReloadApi', '—', String(out.reload?.reason ?? '')],
+];
+console.log(`\n${result.status} in ${total.toFixed(1)} s (${result.path.join(' → ')})\n`);
+console.log(`| step | time | rows | notes |\n|---|---:|---|---|`);
+for (const [step, r, note] of rows) console.log(`| ${step} | ${(seconds[step] ?? 0).toFixed(1)} s | ${r} | ${note} |`);
+await mkdir('bench/out', { recursive: true });
+await writeFile('bench/out/retrain.json', JSON.stringify({ options: opts, bronze: { records: produced, objects: bronzeObjects, seconds: landSeconds }, status: result.status, totalSeconds: total, seconds, rssMb: memory, output: result.output, error: result.error }, null, 2));
+s3.destroy();
+await emulators.stop();
+if (result.status !== 'SUCCEEDED') process.exitCode = 1;
+
+function hash(s: string): number {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0;
+  return h;
+}
