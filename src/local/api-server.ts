@@ -25,6 +25,11 @@ export interface StartApiServerOptions {
   names?: Partial<ResourceNames>;
   /** Largest request body, as API Gateway's 10 MB payload limit (bytes). */
   maxBodyBytes?: number;
+  /**
+   * Local-only routes tried before the API's (e.g. the `npm start` status page); resolve true when handled.
+   * They never exist in AWS.
+   */
+  localRoutes?: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
 }
 
 export interface RunningApiServer {
@@ -53,23 +58,28 @@ const API_GATEWAY_MAX_BODY = 10 * 1024 * 1024;
  * await api.stop();
  */
 export async function startApiServer(options: StartApiServerOptions = {}): Promise<RunningApiServer> {
-  // The handlers read process.env; whatever this server sets there is put back by stop().
-  const savedEnv = { ...process.env };
-  Object.assign(process.env, options.env ?? {});
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  // The handlers read process.env. The variables this server sets get their previous values back on stop().
+  const previous = new Map<string, string | undefined>();
+  const setEnv = (key: string, value: string, onlyIfUnset = false) => {
+    if (onlyIfUnset && process.env[key] !== undefined) return;
+    if (!previous.has(key)) previous.set(key, process.env[key]);
+    process.env[key] = value;
+  };
+  for (const [k, v] of Object.entries(options.env ?? {})) setEnv(k, v);
+  setEnv('AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED', 'true', true);
   let emulators: RunningEmulators | undefined;
   if (!hasEndpointOverride(process.env)) {
     emulators = await startEmulators();
-    Object.assign(process.env, emulators.env);
+    for (const [k, v] of Object.entries(emulators.env)) setEnv(k, v);
     const names: ResourceNames = { ...DEFAULT_NAMES, ...options.names };
-    process.env.LAKE_BUCKET ??= names.lakeBucket;
-    process.env.FEATURES_TABLE ??= names.featuresTable;
-    process.env.EVENTS_STREAM ??= names.eventsStream;
-    await createResources({ ...names, lakeBucket: process.env.LAKE_BUCKET, featuresTable: process.env.FEATURES_TABLE, eventsStream: process.env.EVENTS_STREAM });
+    setEnv('LAKE_BUCKET', names.lakeBucket, true);
+    setEnv('FEATURES_TABLE', names.featuresTable, true);
+    setEnv('EVENTS_STREAM', names.eventsStream, true);
+    await createResources({ ...names, lakeBucket: process.env.LAKE_BUCKET!, featuresTable: process.env.FEATURES_TABLE!, eventsStream: process.env.EVENTS_STREAM! });
   }
   // One JSON line a request would drown a load test; opt back in with POWERTOOLS_* variables.
-  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+  setEnv('POWERTOOLS_METRICS_DISABLED', 'true', true);
+  setEnv('POWERTOOLS_LOG_LEVEL', 'WARN', true);
 
   // Imported only now: the handlers' loggers read the environment when their modules load.
   const read = await import('../../lambdas/api/index');
@@ -81,7 +91,8 @@ export async function startApiServer(options: StartApiServerOptions = {}): Promi
   const corsOrigin = process.env.CORS_ALLOW_ORIGIN ?? '*';
 
   const server = createServer((req, res) => {
-    serve(req, res, handlers, maxBody, corsOrigin).catch((err: unknown) => {
+    const local = options.localRoutes ? options.localRoutes(req, res, new URL(req.url ?? '/', 'http://localhost')) : Promise.resolve(false);
+    local.then((handled) => (handled ? undefined : serve(req, res, handlers, maxBody, corsOrigin))).catch((err: unknown) => {
       writeResult(res, { statusCode: 502, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ error: { code: 'BAD_GATEWAY', message: (err as Error).message } }) });
     });
   });
@@ -106,8 +117,10 @@ export async function startApiServer(options: StartApiServerOptions = {}): Promi
       read.resetReadApi();
       events.resetEventsApi();
       await emulators?.stop();
-      for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
-      Object.assign(process.env, savedEnv);
+      for (const [key, value] of previous) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { errorResponse, HttpError, type ApiRequest, type ApiResponse, type ServingLog } from './http';
 import type { RouteImplementation } from './read-api';
-import { matchRoute, ROUTES, type RouteId } from './routes';
+import { matchRoute, type RouteId } from './routes';
 
 export interface ApiHandlerOptions {
   /** `*`, or a comma-separated list of allowed origins (the request's Origin is echoed when listed). */
@@ -76,5 +76,3 @@ function lowerCaseHeaders(headers: APIGatewayProxyEvent['headers'] | null | unde
 function truncate(s: string): string {
   return s.length > 80 ? `${s.slice(0, 80)}…` : s;
 }
-
-export { ROUTES };

@@ -161,6 +161,24 @@ describe('errors every route shares', () => {
     expect(JSON.parse(viaProxy.body)).toMatchObject({ error: { code: 'FORBIDDEN' } });
   });
 
+  it('lets a local runner serve its own routes next to the API (npm start status page)', async () => {
+    const extra = await startApiServer({
+      port: 0,
+      localRoutes: async (req, res, url) => {
+        if (url.pathname !== '/local/ping') return false;
+        res.writeHead(200, { 'Content-Type': 'text/plain' });
+        res.end('pong');
+        return true;
+      },
+    });
+    try {
+      expect(await (await fetch(`${extra.url}/local/ping`)).text()).toBe('pong');
+      expect((await fetch(`${extra.url}/health`)).status).toBe(200);
+    } finally {
+      await extra.stop();
+    }
+  });
+
   it('answers CORS preflights', async () => {
     const res = await call('OPTIONS', `/recommend/${knownUser}`, { headers: { Origin: 'https://shop.example', 'Access-Control-Request-Method': 'GET' } });
     expect(res.status).toBe(204);
