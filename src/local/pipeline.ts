@@ -1,0 +1,490 @@
+import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { createDynamoDocumentClient, createKinesisClient, createS3Client, usesEndpointOverride } from '../adapters/aws-clients';
+import { S3Lake } from '../adapters/s3-lake';
+import { DEFAULT_NAMES } from '../config/runtime';
+import type { UserEventInput } from '../domain/events';
+import { BRONZE_EVENTS_PREFIX, BRONZE_QUARANTINE_PREFIX } from '../domain/lake-layout';
+import { parseProductionPointer, PRODUCTION_POINTER_KEY } from '../domain/model-registry';
+import { parseItemsFile, parseRatingsFile, type ItemMeta } from '../recommender/index';
+import { generateTasteEvents } from '../retraining/synthetic-events';
+import type { RunEvent } from '../retraining/local-runner';
+import { startEmulators, type RunningEmulators } from './emulators';
+import { EventSourcePoller, type FailedBatchRecord } from './event-source-poller';
+import { produceEvents } from './event-producer';
+import { ensureResources, type ResourceNames } from './resources';
+import type { RunningApiServer } from './api-server';
+
+/** Where the lake keeps the item catalogue (titles, genres) that training joins to the interactions. */
+export const CATALOG_KEY = 'catalog/items.json';
+
+export interface LocalPipelineOptions {
+  /** Folder for emulator data, checkpoints and the dead-letter file (`.local` by default). */
+  dataDir: string;
+  /** Wipe `dataDir` first. */
+  fresh: boolean;
+  port: number;
+  host: string;
+  /** Generated data (used unless `ratingsFile` is given). */
+  events: number;
+  users: number;
+  items: number;
+  seed: number;
+  /** Events per second onto Kinesis for the initial load (0 = as fast as possible). */
+  rate: number;
+  /** Live trickle of fresh events after start-up, per second (0 = none), so the page shows activity. */
+  liveRate: number;
+  /** Replay a ratings file (MovieLens u.data / ratings.dat / CSV) as rating events. */
+  ratingsFile?: string;
+  /** Item metadata (u.item / movies.dat / CSV) for titles and genres. */
+  itemsFile?: string;
+  /** Run the retraining state machine again every N minutes (0 = only at start and on demand). */
+  retrainEveryMinutes: number;
+  analytics: boolean;
+  log: (line: string) => void;
+  onProduceProgress?: (sent: number, total: number) => void;
+  onRetrainEvent?: (event: RunEvent) => void;
+}
+
+export interface RetrainingStatus {
+  executionName: string;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+  startedAt: string;
+  finishedAt?: string;
+  steps: { state: string; status: 'running' | 'succeeded' | 'failed' | 'retried'; seconds?: number; detail?: string }[];
+  outcome?: string;
+  deployedVersion?: string;
+  metrics?: Record<string, unknown>;
+}
+
+export interface PipelineStatus {
+  phase: 'starting' | 'producing' | 'consuming' | 'retraining' | 'serving' | 'stopped';
+  startedAt: string;
+  urls: { api: string; page: string };
+  events: { produced: number; consumed: number; analyticsConsumed: number; sentToDlq: number; perSecond: number; retries: number };
+  lake: { bronzeObjects: number; bronzeRecords?: number; quarantineObjects: number };
+  features: { users: number; items: number };
+  model: { version: string | null; deployedAt?: string; previous?: string | null };
+  retraining: RetrainingStatus[];
+  checkedAt: string;
+}
+
+interface StateFile {
+  produced: number;
+  source: string;
+}
+
+/**
+ * The whole pipeline on one machine: emulators for S3, DynamoDB and Kinesis (or whatever AWS_ENDPOINT_URL
+ * points at), the same resources the CDK stack defines, events produced onto Kinesis, the consumer and
+ * analytics handlers fed by local event source mappings, the nightly state machine run from its ASL file,
+ * and the API served over HTTP — every piece the same code as in AWS.
+ */
+export class LocalPipeline {
+  private emulators?: RunningEmulators;
+  private api?: RunningApiServer;
+  private pollers: EventSourcePoller[] = [];
+  private consumerPoller?: EventSourcePoller;
+  private analyticsPoller?: EventSourcePoller;
+  private readonly names: ResourceNames & { analyticsTable: string };
+  private produced = 0;
+  private phase: PipelineStatus['phase'] = 'starting';
+  private readonly startedAt = new Date().toISOString();
+  private readonly runs: RetrainingStatus[] = [];
+  private retraining?: Promise<RetrainingStatus>;
+  private timers: NodeJS.Timeout[] = [];
+  private liveAbort = new AbortController();
+  private rateSamples: { t: number; consumed: number }[] = [];
+  private cachedCounts?: { at: number; value: Pick<PipelineStatus, 'lake' | 'features' | 'model'> };
+  private readonly s3 = () => createS3Client();
+
+  constructor(readonly options: LocalPipelineOptions) {
+    this.names = {
+      lakeBucket: process.env.LAKE_BUCKET ?? DEFAULT_NAMES.lakeBucket,
+      featuresTable: process.env.FEATURES_TABLE ?? DEFAULT_NAMES.featuresTable,
+      eventsStream: process.env.EVENTS_STREAM ?? DEFAULT_NAMES.eventsStream,
+      eventsStreamShards: DEFAULT_NAMES.eventsStreamShards,
+      analyticsTable: process.env.ANALYTICS_TABLE ?? `${DEFAULT_NAMES.prefix}-analytics`,
+    };
+  }
+
+  get apiUrl(): string {
+    return this.api?.url ?? `http://${this.options.host}:${this.options.port}`;
+  }
+
+  /** Starts everything and returns once the first model is deployed and the API serves it. */
+  async start(): Promise<void> {
+    const { log } = this.options;
+    const dataDir = resolve(this.options.dataDir);
+    if (this.options.fresh) await rm(dataDir, { recursive: true, force: true });
+    await mkdir(dataDir, { recursive: true });
+
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+    process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+    process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+    if (!usesEndpointOverride()) {
+      this.emulators = await startEmulators({ dataDir: join(dataDir, 'data') });
+      Object.assign(process.env, this.emulators.env);
+      log(`AWS emulators in-process (data in ${join(this.options.dataDir, 'data')}): S3 ${this.emulators.endpoints.s3}, DynamoDB ${this.emulators.endpoints.dynamodb}, Kinesis ${this.emulators.endpoints.kinesis}`);
+    } else {
+      log(`using AWS endpoints from the environment (${process.env.AWS_ENDPOINT_URL ?? 'service-specific AWS_ENDPOINT_URL_*'})`);
+    }
+    Object.assign(process.env, {
+      LAKE_BUCKET: this.names.lakeBucket,
+      FEATURES_TABLE: this.names.featuresTable,
+      EVENTS_STREAM: this.names.eventsStream,
+      ANALYTICS_TABLE: this.names.analyticsTable,
+      // Serving instances re-check the production pointer often here: a demo should not wait 30 s.
+      MODEL_REFRESH_SECONDS: process.env.MODEL_REFRESH_SECONDS ?? '2',
+      RELOAD_POLL_INTERVAL_MS: process.env.RELOAD_POLL_INTERVAL_MS ?? '250',
+      RELOAD_CONSECUTIVE_ANSWERS: process.env.RELOAD_CONSECUTIVE_ANSWERS ?? '3',
+      RELOAD_MARGIN_SECONDS: process.env.RELOAD_MARGIN_SECONDS ?? '20',
+    });
+    const clients = { s3: createS3Client(), ddb: createDynamoDocumentClient(), kinesis: createKinesisClient() };
+    await ensureResources(clients, { ...this.names, analyticsTable: this.options.analytics ? this.names.analyticsTable : undefined });
+    log(`resources ready: bucket ${this.names.lakeBucket}, tables ${this.names.featuresTable}${this.options.analytics ? ` and ${this.names.analyticsTable}` : ''}, stream ${this.names.eventsStream} (${this.names.eventsStreamShards} shards)`);
+
+    // The API comes up first, so the page can show the pipeline filling up.
+    const { startApiServer } = await import('./api-server');
+    process.env.API_BASE_URL = `http://${this.options.host}:${this.options.port}`;
+    this.api = await startApiServer({ port: this.options.port, host: this.options.host, localRoutes: (req, res, url) => this.localRoutes(req, res, url) });
+    process.env.API_BASE_URL = this.api.url;
+    log(`API and status page on ${this.api.url}/`);
+
+    await this.startPollers(dataDir);
+    await this.loadCatalog(clients.s3);
+
+    const state = await this.readState(dataDir);
+    let producedNow = 0;
+    const source = this.options.ratingsFile ? `ratings:${resolve(this.options.ratingsFile)}` : `generated:${this.options.events}:${this.options.users}:${this.options.items}:${this.options.seed}`;
+    if (state && state.source === source) {
+      this.produced = state.produced;
+      log(`reusing ${state.produced.toLocaleString('en-US')} events already in ${this.options.dataDir} (use --fresh to start over)`);
+    } else {
+      this.phase = 'producing';
+      const events = this.initialEvents();
+      const total = events.length;
+      log(`producing ${total.toLocaleString('en-US')} events onto Kinesis${this.options.rate ? ` at ${this.options.rate}/s` : ''} (${this.options.ratingsFile ? `replaying ${this.options.ratingsFile}` : `generated: ${this.options.users} users, ${this.options.items} items`})`);
+      const before = this.produced;
+      await produceEvents(events, {
+        kinesis: clients.kinesis,
+        stream: this.names.eventsStream,
+        ratePerSecond: this.options.rate,
+        onProgress: (sent) => this.options.onProduceProgress?.(sent, total),
+      });
+      this.produced = before + total;
+      producedNow = total;
+      await this.writeState(dataDir, { produced: this.produced, source });
+    }
+
+    this.phase = 'consuming';
+    await this.waitForConsumers(producedNow);
+    log(`consumed ${this.consumerPoller!.stats.recordsSucceeded.toLocaleString('en-US')} records into Bronze and features${this.options.analytics ? ' and analytics' : ''}`);
+
+    const run = await this.retrain();
+    if (run.status !== 'SUCCEEDED') log(`retraining ${run.status}: ${run.outcome ?? ''}`);
+    this.phase = 'serving';
+    if (this.options.retrainEveryMinutes > 0) {
+      this.timers.push(setInterval(() => void this.retrain().catch((err: unknown) => log(`scheduled retraining failed: ${(err as Error).message}`)), this.options.retrainEveryMinutes * 60_000));
+    }
+    if (this.options.liveRate > 0) void this.trickle(clients.kinesis);
+  }
+
+  private initialEvents(): UserEventInput[] {
+    if (this.options.ratingsFile) {
+      const interactions = parseRatingsFile(requireText(this.options.ratingsFile), this.options.ratingsFile);
+      return interactions.map((i, n) => ({
+        eventId: `r-${i.userId}-${i.itemId}-${i.timestamp}-${n}`,
+        type: 'rating' as const,
+        userId: i.userId,
+        itemId: i.itemId,
+        rating: i.rating,
+        timestamp: new Date(i.timestamp).toISOString(),
+      }));
+    }
+    return [...generateTasteEvents({ events: this.options.events, users: this.options.users, items: this.options.items, seed: this.options.seed })];
+  }
+
+  /** Titles and genres, from `--items` or the generator, put in the lake for training to join. */
+  private async loadCatalog(s3: ReturnType<typeof createS3Client>): Promise<void> {
+    let items: ItemMeta[] | undefined;
+    if (this.options.itemsFile) items = parseItemsFile(requireText(this.options.itemsFile, 'latin1'), this.options.itemsFile);
+    else if (!this.options.ratingsFile) items = syntheticCatalog(this.options.items);
+    if (!items) return;
+    await new S3Lake(s3, this.names.lakeBucket).putObject(CATALOG_KEY, JSON.stringify(items), 'application/json');
+  }
+
+  private async startPollers(dataDir: string): Promise<void> {
+    const consumer = await import('../../lambdas/consumer/index');
+    consumer.resetConsumer();
+    const checkpointsFile = join(dataDir, 'checkpoints.json');
+    const saved = existsSync(checkpointsFile) ? (JSON.parse(await readFile(checkpointsFile, 'utf8')) as Record<string, Record<string, string>>) : {};
+    const checkpoints: Record<string, Record<string, string>> = { consumer: saved.consumer ?? {}, analytics: saved.analytics ?? {} };
+    const persist = () => void writeFile(checkpointsFile, JSON.stringify(checkpoints)).catch(() => undefined);
+    const dlqFile = join(dataDir, 'dead-letters.jsonl');
+    const onFailure = (f: FailedBatchRecord) => {
+      this.options.log(`DLQ: ${f.batchSize} records of ${f.shardId} from ${f.startSequenceNumber} (${f.error}) → ${dlqFile}`);
+      return writeFile(dlqFile, `${JSON.stringify(f)}\n`, { flag: 'a' });
+    };
+    const kinesis = createKinesisClient();
+    this.consumerPoller = new EventSourcePoller({
+      kinesis,
+      stream: this.names.eventsStream,
+      handler: consumer.handler,
+      functionName: 'consumer',
+      batchSize: 1000,
+      maxRetries: 10,
+      idleMs: 200,
+      checkpoints: checkpoints.consumer,
+      onCheckpoint: (shard, seq) => {
+        checkpoints.consumer![shard] = seq;
+        persist();
+      },
+      onFailure,
+    });
+    this.pollers.push(this.consumerPoller);
+    if (this.options.analytics) {
+      const analytics = await import('../../lambdas/analytics-consumer/index');
+      analytics.resetAnalyticsConsumer();
+      this.analyticsPoller = new EventSourcePoller({
+        kinesis,
+        stream: this.names.eventsStream,
+        handler: analytics.handler,
+        functionName: 'analytics-consumer',
+        batchSize: 1000,
+        idleMs: 200,
+        checkpoints: checkpoints.analytics,
+        onCheckpoint: (shard, seq) => {
+          checkpoints.analytics![shard] = seq;
+          persist();
+        },
+        onFailure,
+      });
+      this.pollers.push(this.analyticsPoller);
+    }
+    await Promise.all(this.pollers.map((p) => p.start()));
+  }
+
+  /** Waits until both consumers have taken `expected` records (those produced by this run) off the stream. */
+  private async waitForConsumers(expected: number, timeoutMs = 30 * 60_000): Promise<void> {
+    const done = (p: EventSourcePoller | undefined) => !p || p.stats.recordsSucceeded + p.stats.sentToDlq >= expected;
+    const deadline = Date.now() + timeoutMs;
+    while (!(done(this.consumerPoller) && done(this.analyticsPoller))) {
+      if (Date.now() > deadline) throw new Error(`the consumers did not catch up with the stream within ${timeoutMs / 60_000} minutes`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  /** Runs the nightly state machine now (one run at a time); resolves with how it went. */
+  retrain(): Promise<RetrainingStatus> {
+    if (this.retraining) return this.retraining;
+    this.retraining = this.runRetraining().finally(() => {
+      this.retraining = undefined;
+    });
+    return this.retraining;
+  }
+
+  private async runRetraining(): Promise<RetrainingStatus> {
+    const previousPhase = this.phase;
+    this.phase = 'retraining';
+    const lake = new S3Lake(createS3Client(), this.names.lakeBucket);
+    const days = [...new Set((await lake.listKeys(BRONZE_EVENTS_PREFIX)).map((k) => /dt=(\d{4}-\d{2}-\d{2})\//.exec(k)?.[1]).filter((d): d is string => !!d))].sort();
+    const run: RetrainingStatus = { executionName: '', status: 'RUNNING', startedAt: new Date().toISOString(), steps: [] };
+    this.runs.unshift(run);
+    this.runs.splice(10);
+    if (days.length === 0) {
+      Object.assign(run, { status: 'FAILED', outcome: 'no Bronze data yet', finishedAt: new Date().toISOString() });
+      this.phase = previousPhase === 'retraining' ? 'serving' : previousPhase;
+      return run;
+    }
+    const { runRetrainingLocally } = await import('../retraining/local-runner');
+    const entered = new Map<string, number>();
+    const result = await runRetrainingLocally(
+      { from: days[0], to: days.at(-1) },
+      {
+        retryIntervalMs: 500,
+        onEvent: (e) => {
+          this.options.onRetrainEvent?.(e);
+          if (e.type === 'entered') {
+            entered.set(e.state, e.at);
+            run.steps.push({ state: e.state, status: 'running' });
+          } else {
+            const step = [...run.steps].reverse().find((s) => s.state === e.state);
+            if (!step) return;
+            if (e.type === 'exited') Object.assign(step, { status: 'succeeded', seconds: (e.at - (entered.get(e.state) ?? e.at)) / 1000, detail: summarizeOutput(e.output) });
+            else if (e.type === 'failed') Object.assign(step, { status: 'failed', detail: `${e.error}: ${e.cause}`.slice(0, 300) });
+            else if (e.type === 'retried') step.status = 'retried';
+          }
+        },
+      },
+    );
+    run.executionName = result.executionName;
+    run.status = result.status;
+    run.finishedAt = new Date().toISOString();
+    const out = (result.output ?? {}) as Record<string, Record<string, unknown> | undefined>;
+    run.outcome = result.error ? `${result.error.name}: ${result.error.message}` : String(out.outcome?.reason ?? out.outcome?.status ?? (out.deployment ? 'deployed' : 'done'));
+    run.deployedVersion = (out.deployment?.version as string | undefined) ?? undefined;
+    // The evaluation record next to the artifact holds the candidate's, production's and popularity's metrics.
+    const evaluationKey = out.evaluation?.evaluationKey;
+    if (typeof evaluationKey === 'string') {
+      const record = await lake.getText(evaluationKey);
+      if (record) {
+        const { candidate, popularity, production, split } = JSON.parse(record) as Record<string, unknown>;
+        run.metrics = { candidate, popularity, production, split };
+      }
+    }
+    this.cachedCounts = undefined;
+    this.phase = previousPhase === 'retraining' || previousPhase === 'consuming' ? 'serving' : previousPhase;
+    return run;
+  }
+
+  /** A slow stream of fresh events with current timestamps, so recommendations and analytics move. */
+  private async trickle(kinesis: ReturnType<typeof createKinesisClient>): Promise<void> {
+    let n = 0;
+    const self = this;
+    function* live(): Generator<UserEventInput> {
+      for (;;) {
+        for (const e of generateTasteEvents({ events: 2_000, users: self.options.users, items: self.options.items, seed: self.options.seed + 1 + n, startMs: Date.now() - 1000, endMs: Date.now() })) {
+          yield { ...e, eventId: `live-${Date.now()}-${n++}`, timestamp: new Date().toISOString() };
+        }
+      }
+    }
+    try {
+      await produceEvents(live(), { kinesis, stream: this.names.eventsStream, ratePerSecond: this.options.liveRate, signal: this.liveAbort.signal, onProgress: (sent) => (this.liveSent = sent) });
+    } catch (err) {
+      if (!this.liveAbort.signal.aborted) this.options.log(`live events stopped: ${(err as Error).message}`);
+    }
+  }
+  private liveSent = 0;
+
+  async status(): Promise<PipelineStatus> {
+    const consumed = this.consumerPoller?.stats.recordsSucceeded ?? 0;
+    const now = Date.now();
+    this.rateSamples.push({ t: now, consumed });
+    this.rateSamples = this.rateSamples.filter((s) => now - s.t <= 10_000);
+    const oldest = this.rateSamples[0]!;
+    const perSecond = now - oldest.t > 500 ? ((consumed - oldest.consumed) * 1000) / (now - oldest.t) : 0;
+    if (!this.cachedCounts || now - this.cachedCounts.at > 3000) this.cachedCounts = { at: now, value: await this.counts() };
+    return {
+      phase: this.phase,
+      startedAt: this.startedAt,
+      urls: { api: this.apiUrl, page: `${this.apiUrl}/` },
+      events: {
+        produced: this.produced + this.liveSent,
+        consumed,
+        analyticsConsumed: this.analyticsPoller?.stats.recordsSucceeded ?? 0,
+        sentToDlq: (this.consumerPoller?.stats.sentToDlq ?? 0) + (this.analyticsPoller?.stats.sentToDlq ?? 0),
+        perSecond: Math.round(perSecond),
+        retries: this.consumerPoller?.stats.retries ?? 0,
+      },
+      ...this.cachedCounts.value,
+      retraining: this.runs,
+      checkedAt: new Date(now).toISOString(),
+    };
+  }
+
+  private async lakeCounts(): Promise<PipelineStatus['lake']> {
+    const lake = new S3Lake(this.s3(), this.names.lakeBucket);
+    const bronze = await lake.listKeys(BRONZE_EVENTS_PREFIX);
+    const quarantine = await lake.listKeys(BRONZE_QUARANTINE_PREFIX);
+    let records = 0;
+    for (const key of bronze) records += ((await lake.getText(key)) ?? '').split('\n').filter(Boolean).length;
+    return { bronzeObjects: bronze.length, bronzeRecords: records, quarantineObjects: quarantine.length };
+  }
+
+  private async counts(): Promise<Pick<PipelineStatus, 'lake' | 'features' | 'model'>> {
+    const lake = await this.lakeCounts();
+    const ddb = createDynamoDocumentClient();
+    const users = new Set<string>();
+    const items = new Set<string>();
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await ddb.send(new ScanCommand({ TableName: this.names.featuresTable, ProjectionExpression: 'pk', ExclusiveStartKey: start }));
+      for (const row of page.Items ?? []) {
+        const pk = String(row.pk);
+        if (pk.startsWith('U#')) users.add(pk);
+        else if (pk.startsWith('I#')) items.add(pk);
+      }
+      start = page.LastEvaluatedKey as Record<string, unknown> | undefined;
+    } while (start);
+    ddb.destroy();
+    const pointerText = await new S3Lake(this.s3(), this.names.lakeBucket).getText(PRODUCTION_POINTER_KEY);
+    const pointer = pointerText ? parseProductionPointer(pointerText) : undefined;
+    return {
+      lake,
+      features: { users: users.size, items: items.size },
+      model: { version: pointer?.version ?? null, deployedAt: pointer?.deployedAt, previous: pointer?.previous?.version ?? null },
+    };
+  }
+
+  /** Local-only routes next to the API: the status page, its JSON, and retraining on demand. */
+  private async localRoutes(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse, url: URL): Promise<boolean> {
+    const send = (status: number, type: string, body: string) => {
+      res.writeHead(status, { 'Content-Type': type, 'Cache-Control': 'no-store' });
+      res.end(body);
+    };
+    if (req.method === 'GET' && (url.pathname === '/' || url.pathname === '/index.html')) {
+      send(200, 'text/html; charset=utf-8', await readFile(new URL('./page/index.html', import.meta.url), 'utf8'));
+      return true;
+    }
+    if (req.method === 'GET' && url.pathname === '/local/status') {
+      send(200, 'application/json', JSON.stringify(await this.status()));
+      return true;
+    }
+    if (req.method === 'POST' && url.pathname === '/local/retrain') {
+      void this.retrain();
+      send(202, 'application/json', JSON.stringify({ started: true }));
+      return true;
+    }
+    return false;
+  }
+
+  async stop(): Promise<void> {
+    this.phase = 'stopped';
+    this.liveAbort.abort();
+    for (const t of this.timers) clearInterval(t);
+    await Promise.allSettled(this.pollers.map((p) => p.stop()));
+    await this.retraining?.catch(() => undefined);
+    await this.api?.stop();
+    await this.emulators?.stop();
+  }
+
+  private async readState(dataDir: string): Promise<StateFile | undefined> {
+    const file = join(dataDir, 'state.json');
+    return existsSync(file) ? (JSON.parse(await readFile(file, 'utf8')) as StateFile) : undefined;
+  }
+
+  private async writeState(dataDir: string, state: StateFile): Promise<void> {
+    await writeFile(join(dataDir, 'state.json'), JSON.stringify(state));
+  }
+}
+
+/** Readable names for generated items, so the page shows titles rather than bare ids. */
+export function syntheticCatalog(items: number): ItemMeta[] {
+  const adjectives = ['Classic', 'Urban', 'Cosy', 'Bold', 'Quiet', 'Bright', 'Wild', 'Smart', 'Vintage', 'Swift', 'Golden', 'Little'];
+  const nouns = ['Lamp', 'Backpack', 'Novel', 'Headphones', 'Mug', 'Sneakers', 'Jacket', 'Board Game', 'Plant', 'Watch', 'Notebook', 'Speaker'];
+  return Array.from({ length: items }, (_, i) => ({
+    itemId: `i${i}`,
+    title: `${adjectives[(i * 7) % adjectives.length]} ${nouns[(i * 5 + Math.floor(i / 12)) % nouns.length]} #${i}`,
+    genres: [],
+  }));
+}
+
+function summarizeOutput(output: unknown): string {
+  const o = (output ?? {}) as Record<string, Record<string, unknown> | undefined>;
+  if (o.deployment) return `production → ${String(o.deployment.version)}`;
+  if (o.training) return `${String(o.training.version)}: ${String(o.training.interactions)} interactions`;
+  if (o.extract) return `${String(o.extract.windowInteractions)} Silver rows`;
+  if (o.validation) return `${String(o.validation.uniqueEvents)} unique events`;
+  if (o.evaluation) return String((o.evaluation.gate as { reason?: string } | undefined)?.reason ?? '');
+  if (o.reload) return String(o.reload.reason ?? '');
+  return '';
+}
+
+/** Read once at start-up; input files are small enough (MovieLens-1M is 24 MB). */
+function requireText(path: string, encoding: BufferEncoding = 'utf8'): string {
+  if (!existsSync(path)) throw new Error(`no such file: ${path}`);
+  return readFileSync(path, encoding);
+}
