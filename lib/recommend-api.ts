@@ -18,6 +18,8 @@ export interface RecommendApiProps {
   table: dynamodb.ITable;
   stream: kinesis.IStream;
   metricsNamespace: string;
+  /** The shop analytics window table, when analytics runs: the /analytics routes read it. */
+  analyticsTable?: dynamodb.ITable;
 }
 
 /**
@@ -57,6 +59,7 @@ export class RecommendApi extends Construct {
         FRESH_EVENTS_TIMEOUT_MS: String(config.freshEventsTimeoutMs),
         FRESH_EVENTS_CACHE_MS: String(config.freshEventsCacheMs),
         CORS_ALLOW_ORIGIN: config.apiCorsAllowOrigins,
+        ...(props.analyticsTable ? { ANALYTICS_TABLE: props.analyticsTable.tableName } : {}),
       },
     });
     // Least privilege: read model artifacts and the pointer only; read feature rows only.
@@ -66,6 +69,9 @@ export class RecommendApi extends Construct {
     this.readFunction.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['dynamodb:Query', 'dynamodb:BatchGetItem'], resources: [props.table.tableArn] }),
     );
+    if (props.analyticsTable) {
+      this.readFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [props.analyticsTable.tableArn] }));
+    }
 
     this.eventsFunction = new PipelineFunction(this, 'EventsFunction', {
       entry: 'lambdas/events-api/index.ts',

@@ -45,6 +45,7 @@ export class RecsysStack extends Stack {
       table: this.features.table,
       stream: this.ingestion.stream,
       metricsNamespace: METRICS_NAMESPACE,
+      analyticsTable: this.analytics?.table,
     });
     new CfnOutput(this, 'ApiUrl', { value: recommendApi.apiUrl, description: 'Recommend API base URL (GET recommend/{userId}, POST events, ...)' });
 

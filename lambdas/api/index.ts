@@ -14,6 +14,9 @@ import { DynamoUserFeatureReader } from '../../src/serving/features-reader';
 import { S3ModelSource } from '../../src/serving/model-source';
 import { ModelStore } from '../../src/serving/model-store';
 import { ReadApi } from '../../src/serving/read-api';
+import { json, type ApiRequest } from '../../src/serving/http';
+import { AnalyticsReader } from '../../src/analytics/analytics-reader';
+import { analyticsRoutes } from '../../src/analytics/analytics-routes';
 
 const { logger, metrics } = observability('recommend-api');
 const log = servingLog(logger);
@@ -45,7 +48,14 @@ function readApi(): ReadApiInstance {
         if (!modelLoaded) metrics.addMetric('AnswersWithoutModel', MetricUnit.Count, 1);
       },
     });
-    instance = { store, handle: createApiHandler(api.routes(), { corsAllowOrigin: config.CORS_ALLOW_ORIGIN, log }) };
+    const analytics = analyticsRoutes(config.ANALYTICS_TABLE ? new AnalyticsReader(createDynamoDocumentClient(), config.ANALYTICS_TABLE) : undefined);
+    const analyticsImplementations = Object.fromEntries(
+      Object.entries(analytics).map(([id, route]) => [id, async (request: ApiRequest) => {
+        const answer = await route(request);
+        return json(answer.status, answer.body, { 'Cache-Control': 'no-store' });
+      }]),
+    );
+    instance = { store, handle: createApiHandler({ ...api.routes(), ...analyticsImplementations }, { corsAllowOrigin: config.CORS_ALLOW_ORIGIN, log }) };
   }
   return instance;
 }

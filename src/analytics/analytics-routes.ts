@@ -78,3 +78,17 @@ export async function popularItemsRoute(query: Query, reader: AnalyticsReader, n
   const items = await reader.popularItems(window, { k, category: query.category, nowMs: now });
   return { status: 200, body: { window: query.window ?? '1h', ...(query.category ? { category: query.category } : {}), items } };
 }
+
+/** Route implementations for the API's route table (`/analytics/...`), from the analytics reader. */
+export function analyticsRoutes(reader: AnalyticsReader | undefined): Partial<Record<'analyticsRealtime' | 'analyticsTrends' | 'analyticsPopularItems', (request: { query: Query }) => Promise<RouteAnswer>>> {
+  const disabled = async (): Promise<RouteAnswer> => ({
+    status: 404,
+    body: { error: { code: 'ANALYTICS_DISABLED', message: 'shop analytics is not enabled in this deployment (context analyticsEnabled=false)' } },
+  });
+  if (!reader) return { analyticsRealtime: disabled, analyticsTrends: disabled, analyticsPopularItems: disabled };
+  return {
+    analyticsRealtime: (r) => realtimeRoute(r.query, reader),
+    analyticsTrends: (r) => trendsRoute(r.query, reader),
+    analyticsPopularItems: (r) => popularItemsRoute(r.query, reader),
+  };
+}

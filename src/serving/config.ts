@@ -19,6 +19,8 @@ const ReadApiConfigSchema = z.object({
   FRESH_EVENTS_TIMEOUT_MS: z.coerce.number().int().min(1).max(10_000).default(250),
   /** How long this instance may reuse one read of a user's fresh events (ms); 0 reads on every request. */
   FRESH_EVENTS_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  /** The shop analytics window table; the /analytics routes answer 404 without it. */
+  ANALYTICS_TABLE: z.string().min(3).optional(),
 });
 
 const EventsApiConfigSchema = z.object({

@@ -7,7 +7,17 @@ export type HttpMethod = 'GET' | 'POST';
 /** Which Lambda function serves a route: reads need the model in memory, writes need only Kinesis. */
 export type ApiFunctionName = 'read' | 'events';
 
-export type RouteId = 'recommend' | 'similarItems' | 'popularItems' | 'userFeatures' | 'postEvents' | 'adminReload' | 'health';
+export type RouteId =
+  | 'recommend'
+  | 'similarItems'
+  | 'popularItems'
+  | 'userFeatures'
+  | 'postEvents'
+  | 'adminReload'
+  | 'health'
+  | 'analyticsRealtime'
+  | 'analyticsTrends'
+  | 'analyticsPopularItems';
 
 export interface RouteSpec {
   id: RouteId;
@@ -28,6 +38,9 @@ export const ROUTES: readonly RouteSpec[] = [
   { id: 'postEvents', method: 'POST', path: '/events', function: 'events', auth: 'none', summary: '1-500 events onto the Kinesis stream' },
   { id: 'adminReload', method: 'POST', path: '/admin/reload', function: 'read', auth: 'iam', summary: 'Re-check the production model now' },
   { id: 'health', method: 'GET', path: '/health', function: 'read', auth: 'none', summary: 'Model version, load time, staleness bound' },
+  { id: 'analyticsRealtime', method: 'GET', path: '/analytics/realtime', function: 'read', auth: 'none', summary: 'Shop metrics of the last minutes (?window=5m)' },
+  { id: 'analyticsTrends', method: 'GET', path: '/analytics/trends', function: 'read', auth: 'none', summary: 'Shop metrics per window (?from=&to=&granularity=hour)' },
+  { id: 'analyticsPopularItems', method: 'GET', path: '/analytics/items/popular', function: 'read', auth: 'none', summary: 'Most popular items now (?window=1h&category=&k=10)' },
 ];
 
 export type RouteMatch =

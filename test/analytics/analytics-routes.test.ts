@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AnalyticsReader } from '../../src/analytics/analytics-reader';
-import { parseWindow, popularItemsRoute, realtimeRoute, trendsRoute } from '../../src/analytics/analytics-routes';
+import { analyticsRoutes, parseWindow, popularItemsRoute, realtimeRoute, trendsRoute } from '../../src/analytics/analytics-routes';
 
 /** Records what the routes ask the reader, so parameter handling is tested apart from DynamoDB. */
 function recordingReader() {
@@ -46,5 +46,12 @@ describe('analytics routes', () => {
       ['trends', 'hour', now - 24 * 3_600_000, now],
       ['popularItems', 3_600_000, { k: 10, category: 'books', nowMs: now }],
     ]);
+  });
+
+  it('answers 404 with a reason where analytics is switched off', async () => {
+    const routes = analyticsRoutes(undefined);
+    for (const route of Object.values(routes)) {
+      expect(await route({ query: {} })).toMatchObject({ status: 404, body: { error: { code: 'ANALYTICS_DISABLED' } } });
+    }
   });
 });

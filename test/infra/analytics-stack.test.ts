@@ -31,3 +31,20 @@ describe('shop analytics infrastructure', () => {
     expect(Object.keys(without.findResources('AWS::Lambda::EventSourceMapping'))).toHaveLength(1);
   });
 });
+
+describe('analytics routes on the API', () => {
+  const { template, stack } = synthStack();
+
+  it('serves /analytics from the read function, which may only Query the window table', () => {
+    for (const path of ['realtime', 'trends', 'popular']) template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: path });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'recommend-api', ANALYTICS_TABLE: Match.anyValue() }) },
+    });
+    const role = stack.resolve((stack.node.findChild('Serving') as unknown as { readFunction: { role: { node: { defaultChild: { ref: string } } } } }).readFunction.role.node.defaultChild.ref) as { Ref: string };
+    const statements = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([role]) } })).flatMap(
+      (p) => (p as { Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } } }).Properties.PolicyDocument.Statement,
+    );
+    const onAnalytics = statements.filter((s) => JSON.stringify(s.Resource).includes(stack.resolve(stack.analytics!.table.tableArn)['Fn::GetAtt'][0]));
+    expect(onAnalytics.map((s) => s.Action)).toEqual(['dynamodb:Query']);
+  });
+});
