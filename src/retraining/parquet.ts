@@ -1,4 +1,5 @@
 import { PassThrough } from 'node:stream';
+import './parquet-globals';
 import parquet, { type ParquetFieldDefinition } from 'parquetjs-lite';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 
