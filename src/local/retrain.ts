@@ -4,7 +4,8 @@
  *
  *   npm run retrain                                   # every Bronze day in the lake
  *   npm run retrain -- --generate 20000               # first fill the lake through Kinesis + the consumer
- *   npm run retrain -- --date 2026-11-21 --api-url http://127.0.0.1:3000
+ *   npm run retrain -- --with-api                     # also serve the API locally; ReloadApi confirms the new model
+ *   npm run retrain -- --date 2026-11-21 --api-url https://…/prod
  *   npm run retrain -- --rollback                     # production back to the previous model
  */
 import { Command, Option } from 'commander';
@@ -30,6 +31,7 @@ interface Options {
   users: number;
   items: number;
   apiUrl?: string;
+  withApi?: boolean;
   modelConfig?: string;
   rollback?: boolean;
   verbose?: boolean;
@@ -45,6 +47,7 @@ const program = new Command('retrain')
   .addOption(new Option('--users <n>', 'users of the generated events').argParser(Number).default(2000))
   .addOption(new Option('--items <n>', 'items of the generated events').argParser(Number).default(1000))
   .option('--api-url <url>', 'recommend API base URL, for ReloadApi to confirm the new version (e.g. http://127.0.0.1:3000)')
+  .option('--with-api', 'start the local recommend API on the same emulators, so ReloadApi confirms the new model (refresh 2 s)')
   .option('--model-config <json>', 'recommender options for this run, e.g. \'{"neighbors":100}\'')
   .option('--rollback', 'point production back at the previous model instead of retraining')
   .option('--verbose', 'print the handlers\' JSON logs and metrics too');
@@ -79,6 +82,19 @@ async function main(): Promise<void> {
       const { from, to } = await rollbackProduction(lake);
       console.log(`production rolled back: ${from} → ${to} (${PRODUCTION_POINTER_KEY})`);
       return;
+    }
+    if (opts.withApi) {
+      process.env.MODEL_REFRESH_SECONDS ??= '2';
+      process.env.RELOAD_POLL_INTERVAL_MS ??= '500';
+      const { startApiServer } = await import('./api-server');
+      const api = await startApiServer({ port: 0 });
+      const stopEmulators = stop;
+      stop = async () => {
+        await api.stop();
+        await stopEmulators();
+      };
+      process.env.API_BASE_URL = api.url;
+      console.log(`local recommend API: ${api.url} (re-reads ${PRODUCTION_POINTER_KEY} every ${process.env.MODEL_REFRESH_SECONDS} s)`);
     }
     if (opts.generate) await fillLake(opts, names);
     const input = await runInput(opts, lake);
