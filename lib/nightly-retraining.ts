@@ -28,7 +28,7 @@ export interface NightlyRetrainingProps {
 
 /** What each step may touch in the lake: reads, writes and deletes by key pattern. */
 const LAKE_ACCESS: Record<RetrainingFunction, { read?: string[]; put?: string[]; delete?: string[] }> = {
-  ValidateData: { read: ['bronze/*', 'reports/*'], put: ['reports/*'] },
+  ValidateData: { read: ['bronze/*', 'reports/*', 'silver/_state/*'], put: ['reports/*'] },
   ExtractFeatures: { read: ['bronze/*', 'silver/*'], put: ['silver/*'], delete: ['silver/*'] },
   TrainModel: { read: ['silver/*'], put: ['models/v*/model.bin', 'models/v*/manifest.json', 'models/v*/training.json'] },
   EvaluateModel: { read: ['silver/*', 'models/*'], put: ['models/v*/evaluation.json'] },

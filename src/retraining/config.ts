@@ -37,6 +37,8 @@ const RetrainingConfigSchema = z.object({
   VALIDATION_MIN_VOLUME_RATIO: z.coerce.number().min(0).default(0.1),
   VALIDATION_MAX_VOLUME_RATIO: z.coerce.number().min(0).default(50),
 
+  /** Longest window a scheduled run takes to catch up on days missed since the last extraction. */
+  CATCH_UP_MAX_DAYS: z.coerce.number().int().min(1).max(366).default(7),
   /** Days of event history the model is trained on, counted back from the window's end; 0 = all history. */
   TRAINING_WINDOW_DAYS: z.coerce.number().int().min(0).max(36_500).default(0),
   /** Recommender options (JSON, e.g. {"neighbors":100}) for the candidate. */

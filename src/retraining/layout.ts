@@ -10,6 +10,8 @@ export const SILVER_INTERACTIONS_PREFIX = 'silver/interactions/';
 export const SILVER_USER_FEATURES_PREFIX = 'silver/user_features/';
 export const SILVER_ITEM_FEATURES_PREFIX = 'silver/item_features/';
 export const REPORTS_PREFIX = 'reports/retraining/';
+/** The last window ExtractFeatures completed; the next scheduled run starts the day after it. */
+export const EXTRACT_STATE_KEY = 'silver/_state/last-extract.json';
 export const LAST_VALIDATION_KEY = `${REPORTS_PREFIX}last-validation.json`;
 export const DEPLOYMENTS_PREFIX = `${MODELS_PREFIX}_deployments/`;
 export const TRAINING_FILE = 'training.json';

@@ -5,7 +5,7 @@ import { DataValidationError } from './errors';
 import { extractWindow, type ExtractResult } from './extract';
 import { deployModel, restoreProduction, rollbackProduction, type DeployResult, type RestoreResult } from './deploy';
 import { getJson, putJson } from './lake';
-import { LAST_VALIDATION_KEY, runReportKey } from './layout';
+import { EXTRACT_STATE_KEY, LAST_VALIDATION_KEY, runReportKey } from './layout';
 import { confirmReload, type ReloadResult } from './reload';
 import { readBronzeWindow } from './bronze';
 import { trainCandidate, type TrainResult } from './train';
@@ -47,8 +47,9 @@ export interface ValidateOutput {
 export async function validateDataStep(payload: unknown, deps: RetrainingDeps): Promise<ValidateOutput> {
   const p = parsePayload(z.object({ executionName: z.string(), startTime: z.string(), input: z.unknown() }), payload, 'ValidateData');
   const started = performance.now();
-  const run = resolveRun(p.input, p.executionName, p.startTime);
   const c = deps.config;
+  const lastExtract = await getJson<{ window: { to: string } }>(deps.lake, EXTRACT_STATE_KEY);
+  const run = resolveRun(p.input, p.executionName, p.startTime, { lastExtractedTo: lastExtract?.window.to, maxDays: c.CATCH_UP_MAX_DAYS });
   const bronze = await readBronzeWindow(deps.lake, run.window);
   const previous = (await getJson<ValidationSummary>(deps.lake, LAST_VALIDATION_KEY)) ?? null;
   const report = validateWindow(run.runId, run.window, bronze, previous && previous.runId !== run.runId ? previous : null, {
@@ -83,7 +84,11 @@ export async function extractFeaturesStep(payload: unknown, deps: RetrainingDeps
   const { run } = parsePayload(z.object({ run: RunSchema }), payload, 'ExtractFeatures');
   if (!deps.table) throw new Error('ExtractFeatures needs FEATURES_TABLE (the DynamoDB feature table)');
   const table = deps.table;
-  return timed(() => extractWindow(run.window, { lake: deps.lake, table, recentLimit: deps.config.RECENT_ITEMS_LIMIT }));
+  const result = await timed(() => extractWindow(run.window, { lake: deps.lake, table, recentLimit: deps.config.RECENT_ITEMS_LIMIT }));
+  // Only a later window moves the mark: rerunning an old window must not make the schedule skip days.
+  const previous = await getJson<{ window: { to: string } }>(deps.lake, EXTRACT_STATE_KEY);
+  if (!previous || previous.window.to < run.window.to) await putJson(deps.lake, EXTRACT_STATE_KEY, { window: run.window, runId: run.runId, at: new Date().toISOString() });
+  return result;
 }
 
 /** TrainModel: a new versioned artifact from Silver; production is not touched. */

@@ -42,11 +42,20 @@ export const RunInputSchema = z
 
 export type RunInput = z.output<typeof RunInputSchema>;
 
+/** What the scheduled default window needs to know about earlier runs. */
+export interface CatchUp {
+  /** Last arrival date a previous run extracted into Silver, if any. */
+  lastExtractedTo?: string;
+  /** Longest default window: a schedule that was off for weeks catches up on this many days, not all. */
+  maxDays: number;
+}
+
 /**
- * Resolves the run: an explicit window wins; otherwise the day before the scheduled (or start) time, the
- * last complete arrival day at 02:00 UTC.
+ * Resolves the run: an explicit window wins. Otherwise the window ends the day before the scheduled (or
+ * start) time — the last complete arrival day at 02:00 UTC — and starts the day after the last extracted
+ * window, so a night that failed or did not run is caught up by the next one (at most `maxDays` days).
  */
-export function resolveRun(rawInput: unknown, executionName: string, startTime: string): RunInfo {
+export function resolveRun(rawInput: unknown, executionName: string, startTime: string, catchUp: CatchUp = { maxDays: 1 }): RunInfo {
   const parsed = RunInputSchema.safeParse(rawInput ?? {});
   if (!parsed.success) {
     throw new Error(`invalid execution input: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'} ${i.message}`).join('; ')}`);
@@ -58,8 +67,10 @@ export function resolveRun(rawInput: unknown, executionName: string, startTime: 
   else {
     const anchor = Date.parse(input.scheduledTime ?? startTime);
     if (Number.isNaN(anchor)) throw new Error(`invalid execution input: scheduledTime ${JSON.stringify(input.scheduledTime)} is not a time`);
-    const yesterday = isoDate(anchor - 86_400_000);
-    window = { from: yesterday, to: yesterday };
+    const to = isoDate(anchor - 86_400_000);
+    const earliest = addDays(to, -(Math.max(1, catchUp.maxDays) - 1));
+    const next = catchUp.lastExtractedTo ? addDays(catchUp.lastExtractedTo, 1) : to;
+    window = { from: next > to ? to : next < earliest ? earliest : next, to };
   }
   return {
     runId: sanitizeRunId(executionName),
@@ -68,6 +79,10 @@ export function resolveRun(rawInput: unknown, executionName: string, startTime: 
     startedAt: startTime,
     modelConfig: input.modelConfig ?? null,
   };
+}
+
+export function addDays(date: string, days: number): string {
+  return isoDate(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000);
 }
 
 export function datesInWindow(window: DateWindow): string[] {

@@ -83,3 +83,21 @@ describe('resolveRun', () => {
     expect(() => resolveRun({ date: '2026-02-30' }, 'x', '2026-11-22T00:00:00Z')).toThrow('date is not a calendar date');
   });
 });
+
+describe('resolveRun catch-up of missed nights', () => {
+  const at = '2026-11-22T02:00:00Z';
+  it('starts the day after the last extracted window, up to yesterday', () => {
+    expect(resolveRun({ scheduledTime: at }, 'x', at, { lastExtractedTo: '2026-11-18', maxDays: 7 }).window).toEqual({ from: '2026-11-19', to: '2026-11-21' });
+    expect(resolveRun({ scheduledTime: at }, 'x', at, { lastExtractedTo: '2026-11-20', maxDays: 7 }).window).toEqual({ from: '2026-11-21', to: '2026-11-21' });
+  });
+
+  it('catches up on at most maxDays days, and reprocesses yesterday when it is already extracted', () => {
+    expect(resolveRun({ scheduledTime: at }, 'x', at, { lastExtractedTo: '2026-10-01', maxDays: 7 }).window).toEqual({ from: '2026-11-15', to: '2026-11-21' });
+    expect(resolveRun({ scheduledTime: at }, 'x', at, { lastExtractedTo: '2026-11-21', maxDays: 7 }).window).toEqual({ from: '2026-11-21', to: '2026-11-21' });
+    expect(resolveRun({ scheduledTime: at }, 'x', at, { maxDays: 7 }).window).toEqual({ from: '2026-11-21', to: '2026-11-21' });
+  });
+
+  it('leaves explicit windows alone', () => {
+    expect(resolveRun({ date: '2026-11-01' }, 'x', at, { lastExtractedTo: '2026-10-01', maxDays: 7 }).window).toEqual({ from: '2026-11-01', to: '2026-11-01' });
+  });
+});
