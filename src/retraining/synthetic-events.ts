@@ -44,7 +44,7 @@ export function* generateTasteEvents(options: SyntheticEventOptions): Generator<
   const stamp = (ms: number) => new Date(Math.min(ms, endMs)).toISOString();
   for (const it of [...interactions].sort((a, b) => a.timestamp - b.timestamp)) {
     const liking = (it.rating - 0.5) / 4.5;
-    const base = { userId: `u${it.userId}`, itemId: `i${it.itemId}`, category: category.get(it.itemId) };
+    const base = { userId: it.userId, itemId: it.itemId, category: category.get(it.itemId) };
     const funnel: UserEventInput[] = [{ ...base, eventId: `te-${seed}-${n++}`, type: 'view', timestamp: stamp(it.timestamp) }];
     if (random() < 0.3 + 0.4 * liking) funnel.push({ ...base, eventId: `te-${seed}-${n++}`, type: 'click', timestamp: stamp(it.timestamp + 20_000) });
     if (random() < 0.1 + 0.2 * liking) funnel.push({ ...base, eventId: `te-${seed}-${n++}`, type: 'add_to_cart', quantity: 1, price: 10, timestamp: stamp(it.timestamp + 60_000) });
