@@ -30,7 +30,7 @@ export interface NightlyRetrainingProps {
 const LAKE_ACCESS: Record<RetrainingFunction, { read?: string[]; put?: string[]; delete?: string[] }> = {
   ValidateData: { read: ['bronze/*', 'reports/*', 'silver/_state/*'], put: ['reports/*'] },
   ExtractFeatures: { read: ['bronze/*', 'silver/*'], put: ['silver/*'], delete: ['silver/*'] },
-  TrainModel: { read: ['silver/*'], put: ['models/v*/model.bin', 'models/v*/manifest.json', 'models/v*/training.json'] },
+  TrainModel: { read: ['silver/*', 'catalog/*'], put: ['models/v*/model.bin', 'models/v*/manifest.json', 'models/v*/training.json'] },
   EvaluateModel: { read: ['silver/*', 'models/*'], put: ['models/v*/evaluation.json'] },
   // The only writer of the production pointer.
   DeployModel: { read: ['models/*'], put: ['models/production.json', 'models/_deployments/*'], delete: ['models/production.json'] },

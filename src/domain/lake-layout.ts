@@ -5,6 +5,11 @@
  */
 export const BRONZE_EVENTS_PREFIX = 'bronze/events/';
 export const BRONZE_QUARANTINE_PREFIX = 'bronze/_quarantine/';
+/**
+ * The item catalogue, `[{ itemId, title?, genres: [] }]` as JSON: titles and genres joined to the items at
+ * training time. Optional; upload it whenever the catalogue changes (`npm start` writes it from --item-metadata).
+ */
+export const CATALOG_KEY = 'catalog/items.json';
 
 export type BronzeKind = 'events' | 'quarantine';
 

@@ -6,7 +6,7 @@ import { createDynamoDocumentClient, createKinesisClient, createS3Client, usesEn
 import { S3Lake } from '../adapters/s3-lake';
 import { DEFAULT_NAMES } from '../config/runtime';
 import type { UserEventInput } from '../domain/events';
-import { BRONZE_EVENTS_PREFIX, BRONZE_QUARANTINE_PREFIX } from '../domain/lake-layout';
+import { BRONZE_EVENTS_PREFIX, BRONZE_QUARANTINE_PREFIX, CATALOG_KEY } from '../domain/lake-layout';
 import { parseProductionPointer, PRODUCTION_POINTER_KEY } from '../domain/model-registry';
 import { parseItemsFile, parseRatingsFile, type ItemMeta } from '../recommender/index';
 import { generateTasteEvents } from '../retraining/synthetic-events';
@@ -17,8 +17,6 @@ import { produceEvents } from './event-producer';
 import { ensureResources, type ResourceNames } from './resources';
 import type { RunningApiServer } from './api-server';
 
-/** Where the lake keeps the item catalogue (titles, genres) that training joins to the interactions. */
-export const CATALOG_KEY = 'catalog/items.json';
 
 export interface LocalPipelineOptions {
   /** Folder for emulator data, checkpoints and the dead-letter file (`.local` by default). */
@@ -466,7 +464,7 @@ export function syntheticCatalog(items: number): ItemMeta[] {
   const adjectives = ['Classic', 'Urban', 'Cosy', 'Bold', 'Quiet', 'Bright', 'Wild', 'Smart', 'Vintage', 'Swift', 'Golden', 'Little'];
   const nouns = ['Lamp', 'Backpack', 'Novel', 'Headphones', 'Mug', 'Sneakers', 'Jacket', 'Board Game', 'Plant', 'Watch', 'Notebook', 'Speaker'];
   return Array.from({ length: items }, (_, i) => ({
-    itemId: `i${i}`,
+    itemId: `i${i + 1}`,
     title: `${adjectives[(i * 7) % adjectives.length]} ${nouns[(i * 5 + Math.floor(i / 12)) % nouns.length]} #${i}`,
     genres: [],
   }));

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { EventType } from '../domain/events';
 import type { Interaction, ItemMeta } from '../recommender/index';
 import type { SilverInteraction } from './silver';
@@ -45,4 +46,24 @@ export function itemCatalogue(rows: readonly SilverInteraction[]): ItemMeta[] {
     if (!seen || row.event_time_ms >= seen.at) latest.set(row.item_id, { at: row.event_time_ms, category: row.category });
   }
   return [...latest.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([itemId, { category }]) => ({ itemId, genres: [category] }));
+}
+
+const CatalogueSchema = z.array(
+  z.object({ itemId: z.string().min(1), title: z.string().max(500).optional(), genres: z.array(z.string()).default([]) }),
+);
+
+/**
+ * Joins the optional item catalogue (`catalog/items.json`: titles and genres) to the items seen in events.
+ * Catalogue genres win when present; otherwise the events' categories stay. Items the events never mention
+ * are left out: the model only ranks items it has seen.
+ */
+export function withCatalogue(fromEvents: readonly ItemMeta[], catalogueJson: unknown): ItemMeta[] {
+  if (catalogueJson === undefined) return [...fromEvents];
+  const parsed = CatalogueSchema.safeParse(catalogueJson);
+  if (!parsed.success) throw new Error(`catalog/items.json is invalid: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+  const catalogue = new Map(parsed.data.map((i) => [i.itemId, i]));
+  return fromEvents.map((i) => {
+    const c = catalogue.get(i.itemId);
+    return c ? { itemId: i.itemId, ...(c.title ? { title: c.title } : {}), genres: c.genres.length ? c.genres : i.genres } : i;
+  });
 }

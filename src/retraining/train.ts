@@ -2,8 +2,9 @@ import { modelKeys, newModelVersion } from '../domain/model-registry';
 import { serializeModel, trainHybridModel, type HybridConfig } from '../recommender/index';
 import { NoTrainingDataError } from './errors';
 import { readSilverHistory } from './extract';
-import { INTERACTION_MAPPING_DOC, itemCatalogue, toInteractions } from './interactions';
-import { putJson, type RetrainingLake } from './lake';
+import { INTERACTION_MAPPING_DOC, itemCatalogue, toInteractions, withCatalogue } from './interactions';
+import { getJson, putJson, type RetrainingLake } from './lake';
+import { CATALOG_KEY } from '../domain/lake-layout';
 import { trainingKey } from './layout';
 import { isoDate, type DateWindow } from './window';
 
@@ -54,7 +55,8 @@ export async function trainCandidate(request: TrainRequest, lake: RetrainingLake
   const { rows, files } = await readSilverHistory(lake, fromDt);
   if (rows.length === 0) throw new NoTrainingDataError(`no Silver interactions${fromDt ? ` with event date >= ${fromDt}` : ''}: nothing to train on`);
   const interactions = toInteractions(rows);
-  const items = itemCatalogue(rows);
+  // Titles and genres from the optional catalogue (catalog/items.json) join the items seen in events.
+  const items = withCatalogue(itemCatalogue(rows), await getJson<unknown>(lake, CATALOG_KEY));
 
   const version = newModelVersion(now, request.runId.replace(/[^A-Za-z0-9]/g, '').slice(-8));
   const model = trainHybridModel(interactions, { items, config: request.modelConfig, modelVersion: version });

@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseEvent, type UserEvent } from '../../src/domain/events';
+import { generateTasteEvents } from '../../src/retraining/synthetic-events';
+import { LocalPipeline } from '../../src/local/pipeline';
+
+/** Debian's chromium (CI installs it, see .ci/run); CHROMIUM_PATH points elsewhere. */
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const options = { events: 8000, users: 300, items: 200, seed: 3 };
+
+let dir: string;
+let pipeline: LocalPipeline;
+const saved = { ...process.env };
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'recsys-e2e-'));
+  // The pipeline starts its own emulators: no endpoint may leak in from other suites.
+  for (const k of Object.keys(process.env)) if (k.startsWith('AWS_ENDPOINT_URL') || ['LAKE_BUCKET', 'FEATURES_TABLE', 'EVENTS_STREAM', 'ANALYTICS_TABLE', 'API_BASE_URL'].includes(k)) delete process.env[k];
+  pipeline = new LocalPipeline({
+    dataDir: dir,
+    fresh: true,
+    port: 0,
+    host: '127.0.0.1',
+    ...options,
+    rate: 0,
+    liveRate: 0,
+    retrainEveryMinutes: 0,
+    analytics: true,
+    log: () => undefined,
+  });
+  await pipeline.start();
+}, 240_000);
+
+afterAll(async () => {
+  await pipeline?.stop();
+  process.env = saved;
+  await rm(dir, { recursive: true, force: true });
+});
+
+const getJson = async <T>(path: string): Promise<{ status: number; body: T }> => {
+  const res = await fetch(`${pipeline.apiUrl}${path}`);
+  return { status: res.status, body: (await res.json()) as T };
+};
+
+describe('npm start: the whole pipeline on one machine', () => {
+  const events: UserEvent[] = [...generateTasteEvents(options)].map((e) => {
+    const r = parseEvent(e);
+    if (!r.ok) throw new Error(r.message);
+    return r.event;
+  });
+
+  it('lands every event produced in Bronze exactly once', async () => {
+    const status = await pipeline.status();
+    expect(status.events.produced).toBe(events.length);
+    expect(status.events.consumed).toBe(events.length);
+    expect(status.lake.bronzeRecords).toBe(events.length);
+    expect(status.lake.quarantineObjects).toBe(0);
+    expect(status.events.sentToDlq).toBe(0);
+  });
+
+  it('keeps features equal to the events', async () => {
+    for (const userId of ['u1', 'u2', 'u3']) {
+      const mine = events.filter((e) => e.userId === userId);
+      const { status, body } = await getJson<{ realtime: { counts: Record<string, number>; ratingCount: number } }>(`/users/${userId}/features`);
+      expect(status).toBe(200);
+      for (const type of ['view', 'click', 'add_to_cart', 'purchase', 'rating']) expect(body.realtime.counts[type]).toBe(mine.filter((e) => e.type === type).length);
+    }
+    const status = await pipeline.status();
+    expect(status.features.users).toBe(new Set(events.map((e) => e.userId)).size);
+    expect(status.features.items).toBe(new Set(events.map((e) => e.itemId)).size);
+  });
+
+  it('trains, evaluates and deploys a model that beats popularity, and the API serves it', async () => {
+    const status = await pipeline.status();
+    const run = status.retraining[0]!;
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.steps.map((s) => s.state)).toEqual(expect.arrayContaining(['ValidateData', 'ExtractFeatures', 'TrainModel', 'EvaluateModel', 'DeployModel', 'ReloadApi']));
+    expect(status.model.version).toBe(run.deployedVersion);
+    const m = run.metrics as { candidate: { ndcg: number }; popularity: { ndcg: number } };
+    expect(m.candidate.ndcg).toBeGreaterThan(m.popularity.ndcg);
+    const health = await getJson<{ modelVersion: string }>('/health');
+    expect(health.body.modelVersion).toBe(status.model.version);
+  });
+
+  it('recommends personally for a known user and popular items for an unknown one, with titles', async () => {
+    const known = await getJson<{ strategy: string; items: { itemId: string; title?: string }[] }>('/recommend/u1?k=5');
+    expect(known.body.strategy).toBe('personalized');
+    expect(known.body.items).toHaveLength(5);
+    expect(known.body.items.every((i) => typeof i.title === 'string' && i.title.length > 0)).toBe(true);
+    const seen = new Set(events.filter((e) => e.userId === 'u1').map((e) => e.itemId));
+    expect(known.body.items.some((i) => seen.has(i.itemId))).toBe(false);
+    const unknown = await getJson<{ strategy: string; items: unknown[] }>('/recommend/nobody-knows-me?k=5');
+    expect(unknown.body).toMatchObject({ strategy: 'popular' });
+    expect(unknown.body.items).toHaveLength(5);
+  });
+
+  it.skipIf(!existsSync(chromiumPath))('shows the pipeline and recommendations on the page in headless Chromium', async () => {
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({
+      executablePath: chromiumPath,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${pipeline.apiUrl}/`);
+      await page.waitForFunction("document.getElementById('phase')?.textContent === 'serving'");
+      await page.waitForFunction("document.getElementById('version')?.textContent?.startsWith('v')");
+      expect(await page.textContent('#bronzeRecords')).toBe(events.length.toLocaleString('en-US'));
+      await page.fill('#userId', 'u1');
+      await page.click('#recForm button');
+      await page.waitForSelector('#recs li b');
+      const titles = await page.$$eval('#recs li b', (els) => els.map((e) => e.textContent ?? ''));
+      expect(titles).toHaveLength(10);
+      expect(titles.every((t) => t.length > 0 && !/^i\d+$/.test(t))).toBe(true);
+      expect(await page.textContent('#recMeta')).toContain('personalized');
+      await page.waitForSelector('#steps tbody tr');
+      expect(await page.$$eval('#steps tbody tr', (rows) => rows.length)).toBeGreaterThanOrEqual(7);
+      if (process.env.E2E_SCREENSHOT) await page.screenshot({ path: process.env.E2E_SCREENSHOT, fullPage: true });
+    } finally {
+      await browser.close();
+    }
+  });
+});
