@@ -311,7 +311,7 @@ export class LocalPipeline {
           } else {
             const step = [...run.steps].reverse().find((s) => s.state === e.state);
             if (!step) return;
-            if (e.type === 'exited') Object.assign(step, { status: 'succeeded', seconds: (e.at - (entered.get(e.state) ?? e.at)) / 1000, detail: summarizeOutput(e.output) });
+            if (e.type === 'exited') Object.assign(step, { status: 'succeeded', seconds: (e.at - (entered.get(e.state) ?? e.at)) / 1000, detail: describeState(e.state, e.output) });
             else if (e.type === 'failed') Object.assign(step, { status: 'failed', detail: `${e.error}: ${e.cause}`.slice(0, 300) });
             else if (e.type === 'retried') step.status = 'retried';
           }
@@ -465,20 +465,32 @@ export function syntheticCatalog(items: number): ItemMeta[] {
   const nouns = ['Lamp', 'Backpack', 'Novel', 'Headphones', 'Mug', 'Sneakers', 'Jacket', 'Board Game', 'Plant', 'Watch', 'Notebook', 'Speaker'];
   return Array.from({ length: items }, (_, i) => ({
     itemId: `i${i + 1}`,
-    title: `${adjectives[(i * 7) % adjectives.length]} ${nouns[(i * 5 + Math.floor(i / 12)) % nouns.length]} #${i}`,
+    title: `${adjectives[(i * 7) % adjectives.length]} ${nouns[(i * 5 + Math.floor(i / 12)) % nouns.length]} #${i + 1}`,
     genres: [],
   }));
 }
 
-function summarizeOutput(output: unknown): string {
+/** One line on what a state did, from the part of the execution state it wrote. */
+function describeState(state: string, output: unknown): string {
   const o = (output ?? {}) as Record<string, Record<string, unknown> | undefined>;
-  if (o.deployment) return `production → ${String(o.deployment.version)}`;
-  if (o.training) return `${String(o.training.version)}: ${String(o.training.interactions)} interactions`;
-  if (o.extract) return `${String(o.extract.windowInteractions)} Silver rows`;
-  if (o.validation) return `${String(o.validation.uniqueEvents)} unique events`;
-  if (o.evaluation) return String((o.evaluation.gate as { reason?: string } | undefined)?.reason ?? '');
-  if (o.reload) return String(o.reload.reason ?? '');
-  return '';
+  const n = (x: unknown) => (typeof x === 'number' ? x.toLocaleString('en-US') : String(x ?? ''));
+  switch (state) {
+    case 'ValidateData':
+      return `${n(o.validation?.uniqueEvents ?? o.validated?.uniqueEvents)} unique events`;
+    case 'ExtractFeatures':
+      return `${n(o.extract?.windowInteractions)} Silver rows, ${n(o.extract?.featureRowsWritten)} exact feature rows`;
+    case 'TrainModel':
+      return `${n(o.training?.version)}: ${n(o.training?.interactions)} interactions, ${n(o.training?.users)} users, ${n(o.training?.items)} items`;
+    case 'EvaluateModel':
+    case 'Gate':
+      return n((o.evaluation?.gate as { reason?: string } | undefined)?.reason);
+    case 'DeployModel':
+      return `production → ${n(o.deployment?.version)}`;
+    case 'ReloadApi':
+      return n(o.reload?.reason ?? (o.reload?.confirmedVersion ? `API serves ${n(o.reload.confirmedVersion)}` : ''));
+    default:
+      return '';
+  }
 }
 
 /** Read once at start-up; input files are small enough (MovieLens-1M is 24 MB). */
