@@ -2,10 +2,14 @@ import { PassThrough } from 'node:stream';
 import './parquet-globals';
 import parquet, { type ParquetFieldDefinition } from 'parquetjs-lite';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
+import { installFastShredder } from './parquet-fast-shred';
 
 export type ParquetColumns = Record<string, ParquetFieldDefinition>;
 
 const ROW_GROUP_SIZE = 20_000;
+
+// Silver's schemas are flat: shred rows 4× faster, byte-identical (see parquet-fast-shred.ts).
+installFastShredder();
 
 /**
  * Writes rows to a Parquet file in memory (parquetjs-lite, SNAPPY). Times are stored as INT64 epoch

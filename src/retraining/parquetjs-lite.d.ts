@@ -17,3 +17,13 @@ declare module 'parquetjs-lite' {
   const parquet: { ParquetSchema: typeof ParquetSchema; ParquetWriter: typeof ParquetWriter };
   export default parquet;
 }
+
+// Internals the flat-schema fast path replaces (src/retraining/parquet-fast-shred.ts).
+declare module 'parquetjs-lite/lib/shred' {
+  const shred: { shredRecord: (schema: never, record: never, buffer: never) => void };
+  export default shred;
+}
+declare module 'parquetjs-lite/lib/types' {
+  const types: { toPrimitive(type: string | undefined, value: unknown): unknown };
+  export default types;
+}
