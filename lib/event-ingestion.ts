@@ -1,14 +1,13 @@
 import { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import type { RecsysConfig } from './config';
 import { PipelineFunction } from './node-function';
+import { consumerDeadLetterQueue, streamConsumerSource } from './stream-consumer';
 
 export interface EventIngestionProps {
   config: RecsysConfig;
@@ -40,11 +39,7 @@ export class EventIngestion extends Construct {
         : { streamMode: kinesis.StreamMode.PROVISIONED, shardCount: config.streamShards }),
     });
 
-    this.deadLetterQueue = new sqs.Queue(this, 'ConsumerDlq', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
+    this.deadLetterQueue = consumerDeadLetterQueue(this, 'ConsumerDlq');
 
     this.consumer = new PipelineFunction(this, 'Consumer', {
       entry: 'lambdas/consumer/index.ts',
@@ -69,21 +64,6 @@ export class EventIngestion extends Construct {
       }),
     );
 
-    this.consumer.addEventSource(
-      new sources.KinesisEventSource(this.stream, {
-        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-        batchSize: config.consumerBatchSize,
-        maxBatchingWindow: Duration.seconds(config.consumerBatchingWindowSeconds),
-        reportBatchItemFailures: true,
-        bisectBatchOnError: true,
-        retryAttempts: config.consumerMaxRetries,
-        maxRecordAge: Duration.hours(config.consumerMaxRecordAgeHours),
-        // One invocation per shard at a time: each feature row has a single writer, which is what lets the
-        // consumer skip conditional writes. Raise throughput with shards, not parallelization.
-        parallelizationFactor: 1,
-        onFailure: new sources.SqsDlq(this.deadLetterQueue),
-        metricsConfig: { metrics: [lambda.MetricType.EVENT_COUNT] },
-      }),
-    );
+    this.consumer.addEventSource(streamConsumerSource(this.stream, config, this.deadLetterQueue));
   }
 }

@@ -1,7 +1,7 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import type { RecsysConfig } from './config';
+import { pkSkTable } from './stream-consumer';
 
 /**
  * The DynamoDB feature table. One table, `pk`/`sk`: `U#<user>` and `I#<item>` rows hold per-shard real-time
@@ -13,16 +13,6 @@ export class FeatureStore extends Construct {
 
   constructor(scope: Construct, id: string, config: RecsysConfig) {
     super(scope, id);
-    this.table = new dynamodb.Table(this, 'Table', {
-      tableName: config.featuresTableName,
-      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      timeToLiveAttribute: 'expiresAt',
-      deletionProtection: !config.destroyOnRemoval,
-      removalPolicy: config.destroyOnRemoval ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
-    });
+    this.table = pkSkTable(this, 'Table', config, config.featuresTableName, { deletionProtection: !config.destroyOnRemoval });
   }
 }

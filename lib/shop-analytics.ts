@@ -1,13 +1,12 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { RecsysConfig } from './config';
 import { PipelineFunction } from './node-function';
+import { consumerDeadLetterQueue, pkSkTable, streamConsumerSource } from './stream-consumer';
 
 export interface ShopAnalyticsProps {
   config: RecsysConfig;
@@ -28,22 +27,9 @@ export class ShopAnalytics extends Construct {
     super(scope, id);
     const { config } = props;
 
-    this.table = new dynamodb.Table(this, 'Table', {
-      tableName: config.analyticsTableName,
-      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      timeToLiveAttribute: 'expiresAt',
-      removalPolicy: config.destroyOnRemoval ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
-    });
+    this.table = pkSkTable(this, 'Table', config, config.analyticsTableName);
 
-    this.deadLetterQueue = new sqs.Queue(this, 'ConsumerDlq', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
+    this.deadLetterQueue = consumerDeadLetterQueue(this, 'ConsumerDlq');
 
     this.consumer = new PipelineFunction(this, 'Consumer', {
       entry: 'lambdas/analytics-consumer/index.ts',
@@ -58,19 +44,6 @@ export class ShopAnalytics extends Construct {
     this.consumer.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'], resources: [this.table.tableArn] }),
     );
-    this.consumer.addEventSource(
-      new sources.KinesisEventSource(props.stream, {
-        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-        batchSize: config.consumerBatchSize,
-        maxBatchingWindow: Duration.seconds(config.consumerBatchingWindowSeconds),
-        reportBatchItemFailures: true,
-        bisectBatchOnError: true,
-        retryAttempts: config.consumerMaxRetries,
-        maxRecordAge: Duration.hours(config.consumerMaxRecordAgeHours),
-        // Single writer per window row and shard, as for the feature rows.
-        parallelizationFactor: 1,
-        onFailure: new sources.SqsDlq(this.deadLetterQueue),
-      }),
-    );
+    this.consumer.addEventSource(streamConsumerSource(props.stream, config, this.deadLetterQueue));
   }
 }
