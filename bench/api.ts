@@ -21,6 +21,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { localLambdaContext } from '../src/local/lambda-context';
 
 const program = new Command()
   .name('bench:api')
@@ -349,20 +350,7 @@ function proxyEvent(userId: string) {
 }
 
 function benchContext(name: string): import('aws-lambda').Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: `bench-${name}`,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:bench-${name}`,
-    memoryLimitInMB: '1024',
-    awsRequestId: 'bench',
-    logGroupName: `/aws/lambda/bench-${name}`,
-    logStreamName: 'bench',
-    getRemainingTimeInMillis: () => 60_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+  return localLambdaContext(`bench-${name}`, { requestId: 'bench' });
 }
 
 function percentiles(values: number[]): { p50: number; p99: number } {

@@ -1,16 +1,8 @@
 import type { EventType, UserEventInput } from './events';
+import { createRng } from '../recommender/rng';
 
-/** Small seeded PRNG (mulberry32): the same seed gives the same events on every machine. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG (mulberry32, shared with the recommender): the same seed gives the same events everywhere. */
+export const seededRandom = createRng;
 
 /** Samples ranks 0..n-1 with probability ∝ 1/(rank+1)^s, as real popularity curves fall off. */
 export function zipfSampler(n: number, s: number, random: () => number): () => number {

@@ -7,6 +7,7 @@ import { DEFAULT_NAMES } from '../config/runtime';
 import { matchRoute, type ApiFunctionName } from '../serving/routes';
 import type { ModelStore } from '../serving/model-store';
 import { startEmulators, type RunningEmulators } from './emulators';
+import { localLambdaContext } from './lambda-context';
 import type { ResourceNames } from './resources';
 
 type LambdaHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
@@ -236,20 +237,7 @@ function rawUrl(url: string): { pathname: string; searchParams: URLSearchParams 
 }
 
 function localContext(functionName: string, requestId: string): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: `local-${functionName}-api`,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:local-${functionName}-api`,
-    memoryLimitInMB: '1024',
-    awsRequestId: requestId,
-    logGroupName: `/aws/lambda/local-${functionName}-api`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => 29_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+  return localLambdaContext(`local-${functionName}-api`, { timeoutMs: 29_000, requestId });
 }
 
 function readBody(req: IncomingMessage, max: number): Promise<Buffer | 'too-large'> {

@@ -1,5 +1,6 @@
 import { GetRecordsCommand, GetShardIteratorCommand, type KinesisClient, type ShardIteratorType } from '@aws-sdk/client-kinesis';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
+import { localLambdaContext } from './lambda-context';
 import { listShardIds, streamArnFor, toLambdaKinesisRecord } from './kinesis-reader';
 
 export type KinesisHandler = (event: KinesisStreamEvent, context: Context) => Promise<KinesisStreamBatchResponse | void>;
@@ -44,22 +45,6 @@ export interface PollerStats {
   sentToDlq: number;
 }
 
-function context(functionName: string): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:${process.env.AWS_REGION ?? 'us-east-1'}:000000000000:function:${functionName}`,
-    memoryLimitInMB: '1024',
-    awsRequestId: crypto.randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => 120_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
 
 const lowest = (seqs: string[]) => seqs.reduce((m, s) => (BigInt(s) < BigInt(m) ? s : m));
 
@@ -139,7 +124,7 @@ export class EventSourcePoller {
       let failedIds: string[];
       let error = '';
       try {
-        const res = await this.options.handler({ Records: records }, context(this.options.functionName ?? 'consumer'));
+        const res = await this.options.handler({ Records: records }, localLambdaContext(this.options.functionName ?? 'consumer', { timeoutMs: 120_000 }));
         failedIds = (res?.batchItemFailures ?? []).map((f) => f.itemIdentifier);
       } catch (err) {
         error = (err as Error).message;

@@ -20,6 +20,7 @@ import { getJson, retrainingLake, type RetrainingLake } from '../retraining/lake
 import type { RunEvent } from '../retraining/local-runner';
 import type { RunSummary } from '../retraining/record';
 import { startEmulators } from './emulators';
+import { localLambdaContext } from './lambda-context';
 import { ensureResources, type ResourceNames } from './resources';
 
 interface Options {
@@ -140,7 +141,7 @@ async function fillLake(opts: Options, names: ResourceNames): Promise<void> {
   consumer.resetConsumer();
   let records = 0;
   for (const event of await readStreamAsLambdaEvents(kinesis, names.eventsStream, 1000)) {
-    await consumer.handler(event, { functionName: 'local-consumer', awsRequestId: 'local', getRemainingTimeInMillis: () => 60_000 } as never);
+    await consumer.handler(event, localLambdaContext('local-consumer'));
     records += event.Records.length;
   }
   kinesis.destroy();

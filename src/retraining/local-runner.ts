@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { localLambdaContext } from '../local/lambda-context';
 import { fileURLToPath } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { RETRAINING_FUNCTIONS, type RetrainingFunction } from './functions';
@@ -58,20 +59,7 @@ async function loadHandlers(): Promise<Record<RetrainingFunction, StepHandler>> 
 }
 
 function localContext(functionName: string): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
-    memoryLimitInMB: '3008',
-    awsRequestId: `local-${Math.random().toString(36).slice(2)}`,
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => 900_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+  return localLambdaContext(functionName, { timeoutMs: 900_000, memoryLimitInMB: 3008 });
 }
 
 /** What a local run reports as it goes (the CLI prints these). */

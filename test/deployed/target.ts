@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { clearPipelineEnvironment } from '../support/clean-env';
 
 /**
  * Where the deployed-pipeline suite runs:
@@ -33,7 +34,7 @@ export async function resolveTarget(): Promise<Target> {
   }
   const { LocalPipeline } = await import('../../src/local/pipeline');
   const dir = await mkdtemp(join(tmpdir(), 'recsys-deployed-'));
-  for (const k of Object.keys(process.env)) if (k.startsWith('AWS_ENDPOINT_URL') || ['LAKE_BUCKET', 'FEATURES_TABLE', 'EVENTS_STREAM', 'ANALYTICS_TABLE', 'API_BASE_URL'].includes(k)) delete process.env[k];
+  clearPipelineEnvironment();
   const pipeline = new LocalPipeline({
     dataDir: dir,
     fresh: true,

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parseEvent, type UserEvent } from '../../src/domain/events';
 import { generateTasteEvents } from '../../src/retraining/synthetic-events';
 import { LocalPipeline } from '../../src/local/pipeline';
+import { clearPipelineEnvironment } from '../support/clean-env';
 
 /** Debian's chromium (CI installs it, see .ci/run); CHROMIUM_PATH points elsewhere. */
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -17,8 +18,7 @@ const saved = { ...process.env };
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'recsys-e2e-'));
-  // The pipeline starts its own emulators: no endpoint may leak in from other suites.
-  for (const k of Object.keys(process.env)) if (k.startsWith('AWS_ENDPOINT_URL') || ['LAKE_BUCKET', 'FEATURES_TABLE', 'EVENTS_STREAM', 'ANALYTICS_TABLE', 'API_BASE_URL'].includes(k)) delete process.env[k];
+  clearPipelineEnvironment();
   pipeline = new LocalPipeline({
     dataDir: dir,
     fresh: true,
