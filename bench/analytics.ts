@@ -69,7 +69,7 @@ const per1k = (n: number) => ((n * 1000) / events.length).toFixed(1);
 console.log('');
 console.log(`events/s through the analytics consumer      ${(events.length / seconds).toFixed(0)}`);
 console.log(`DynamoDB write requests / 1k events          ${per1k(counter.get('BatchWrite') + counter.get('BatchWriteItem'))}`);
-console.log(`window rows written / 1k events (≤ 8 KB each)${per1k(counter.batchWriteItems)}`);
+console.log(`window rows written / 1k events (≤ 8 KB)    ${per1k(counter.batchWriteItems)}`);
 console.log(`DynamoDB read requests / 1k events           ${per1k(counter.get('BatchGet') + counter.get('BatchGetItem'))}`);
 
 const reader = new AnalyticsReader(createDynamoDocumentClient(), names.analyticsTable);
