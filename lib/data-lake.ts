@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { RecsysConfig } from './config';
+import { acknowledge } from './nag';
 
 /**
  * The S3 data lake: Bronze (raw JSON lines), Silver (Parquet), models. Private, encrypted, TLS only;
@@ -9,10 +10,24 @@ import type { RecsysConfig } from './config';
  */
 export class DataLake extends Construct {
   readonly bucket: s3.Bucket;
+  readonly accessLogs: s3.Bucket;
 
   constructor(scope: Construct, id: string, config: RecsysConfig) {
     super(scope, id);
+    // Server access logs of the lake: who read or wrote what, kept a year.
+    this.accessLogs = new s3.Bucket(this, 'AccessLogs', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      removalPolicy: config.destroyOnRemoval ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+      autoDeleteObjects: config.destroyOnRemoval,
+      lifecycleRules: [{ id: 'access-log-expiry', expiration: Duration.days(365) }],
+    });
+    acknowledge(this.accessLogs, 'AwsSolutions-S1', 'This is the access-log bucket; logging it into itself would loop');
     this.bucket = new s3.Bucket(this, 'Bucket', {
+      serverAccessLogsBucket: this.accessLogs,
+      serverAccessLogsPrefix: 'lake/',
       bucketName: config.lakeBucketName,
       encryption: s3.BucketEncryption.S3_MANAGED,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,

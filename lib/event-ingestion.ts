@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import type { RecsysConfig } from './config';
 import { PipelineFunction } from './node-function';
 import { consumerDeadLetterQueue, streamConsumerSource } from './stream-consumer';
+import { acknowledgeLakeGrants } from './nag';
 
 export interface EventIngestionProps {
   config: RecsysConfig;
@@ -57,6 +58,7 @@ export class EventIngestion extends Construct {
 
     // Least privilege: write Bronze objects only, and read/write feature rows in batches only.
     props.bucket.grantPut(this.consumer, 'bronze/*');
+    acknowledgeLakeGrants(this.consumer.role!, props.bucket, ['bronze/*']);
     this.consumer.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'],

@@ -1,6 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { acknowledge } from './nag';
 import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
@@ -17,17 +19,21 @@ export interface PipelineFunctionProps extends Omit<NodejsFunctionProps, 'entry'
 }
 
 /**
- * The defaults every function of the pipeline shares: Node.js 22 on arm64, an ESM bundle built locally by
+ * The defaults every function of the pipeline shares: Node.js 24 (the latest Lambda runtime) on arm64, an ESM bundle built locally by
  * esbuild (no Docker), X-Ray tracing, JSON logs to a log group with bounded retention, Powertools settings.
  */
 export class PipelineFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: PipelineFunctionProps) {
     const { entry, serviceName, metricsNamespace, logRetentionDays, environment, bundling, ...rest } = props;
     const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: logRetentionDays as logs.RetentionDays });
+    // Its own role instead of AWSLambdaBasicExecutionRole: write to this function's log group only.
+    const role = new iam.Role(scope, `${id}Role`, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    logGroup.grantWrite(role);
     super(scope, id, {
+      role,
       entry: join(PROJECT_ROOT, entry),
       handler: 'handler',
-      runtime: lambda.Runtime.NODEJS_22_X,
+      runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 512,
       timeout: Duration.seconds(60),
@@ -45,7 +51,7 @@ export class PipelineFunction extends NodejsFunction {
       },
       bundling: {
         format: OutputFormat.ESM,
-        target: 'node22',
+        target: 'node24',
         minify: true,
         sourceMap: true,
         mainFields: ['module', 'main'],
@@ -57,5 +63,6 @@ export class PipelineFunction extends NodejsFunction {
       },
       ...rest,
     });
+    acknowledge(role, 'AwsSolutions-IAM5[Resource::*]', 'X-Ray PutTraceSegments/PutTelemetryRecords take no resource: tracing needs Resource "*"');
   }
 }

@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import { MODELS_PREFIX } from '../src/domain/model-registry';
 import { ROUTES, type ApiFunctionName } from '../src/serving/routes';
 import type { RecsysConfig } from './config';
+import { acknowledge, acknowledgeLakeGrants } from './nag';
 import { PipelineFunction } from './node-function';
 
 export interface RecommendApiProps {
@@ -66,6 +67,7 @@ export class RecommendApi extends Construct {
     this.readFunction.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [props.bucket.arnForObjects(`${MODELS_PREFIX}*`)] }),
     );
+    acknowledgeLakeGrants(this.readFunction.role!, props.bucket, [`${MODELS_PREFIX}*`]);
     this.readFunction.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['dynamodb:Query', 'dynamodb:BatchGetItem'], resources: [props.table.tableArn] }),
     );
@@ -122,6 +124,11 @@ export class RecommendApi extends Construct {
         maxAge: Duration.minutes(10),
       },
     });
+    acknowledge(this.api, 'AwsSolutions-APIG4', 'The recommendation, item, feature, analytics and events routes are the public API of the shop, as Personalize runtime calls are for an app; the only admin route, POST /admin/reload, uses IAM (SigV4) authorization');
+    acknowledge(this.api, 'AwsSolutions-COG4', 'No end-user identities here: public routes are open by design, the admin route is IAM-authorised rather than Cognito');
+    acknowledge(this.api, 'AwsSolutions-APIG2', 'Every request is validated in the handler with the shared event schema and parameter parsers, which answer 400 naming the field (and 413 for oversized batches, which a gateway validator would turn into 400)');
+    acknowledge(this.api, 'AwsSolutions-APIG3', 'AWS WAF is an optional, paid layer: stage throttling (apiThrottlingRateLimit/BurstLimit) bounds abuse by default; attach a web ACL to the stage where required');
+    acknowledge(this.api, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]', "API Gateway's account-level CloudWatch role needs the AWS managed AmazonAPIGatewayPushToCloudWatchLogs policy to write access logs (apiCloudWatchRole=false skips it)");
     this.apiUrl = this.api.url;
 
     // One resource-policy statement per function rather than one per method.

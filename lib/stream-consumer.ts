@@ -6,6 +6,7 @@ import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { RecsysConfig } from './config';
+import { acknowledge } from './nag';
 
 /**
  * The event source mapping every stream consumer uses, as AWS Solutions Constructs' aws-kinesisstreams-lambda
@@ -30,7 +31,9 @@ export function streamConsumerSource(stream: kinesis.IStream, config: RecsysConf
 
 /** The dead-letter queue of a stream consumer: encrypted, TLS only, kept 14 days. */
 export function consumerDeadLetterQueue(scope: Construct, id: string): sqs.Queue {
-  return new sqs.Queue(scope, id, { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
+  const queue = new sqs.Queue(scope, id, { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
+  acknowledge(queue, 'AwsSolutions-SQS3', "This queue is the event source mapping's on-failure destination: it is the dead-letter queue");
+  return queue;
 }
 
 /** A `pk`/`sk` table on demand, encrypted, with point-in-time recovery and TTL on `expiresAt`. */

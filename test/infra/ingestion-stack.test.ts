@@ -68,9 +68,9 @@ describe('ingestion infrastructure', () => {
     template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
   });
 
-  it('runs the consumer on Node.js 22 with JSON logs, tracing, and its configuration', () => {
+  it('runs the consumer on Node.js 24 with JSON logs, tracing, and its configuration', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Runtime: 'nodejs22.x',
+      Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       TracingConfig: { Mode: 'Active' },
       LoggingConfig: Match.objectLike({ LogFormat: 'JSON' }),

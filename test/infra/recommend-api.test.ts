@@ -83,7 +83,7 @@ describe('recommend API infrastructure', () => {
     expect(events).toContain('kinesis:PutRecords');
     expect(events).not.toMatch(/s3:|dynamodb:/);
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Runtime: 'nodejs22.x',
+      Runtime: 'nodejs24.x',
       Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'recommend-api', MODEL_REFRESH_SECONDS: '30', LAKE_BUCKET: Match.anyValue(), FEATURES_TABLE: Match.anyValue() }) },
     });
   });

@@ -31,7 +31,7 @@ async function bundle(file: string): Promise<StepHandler> {
     bundle: true,
     platform: 'node',
     format: 'esm',
-    target: 'node22',
+    target: 'node24',
     mainFields: ['module', 'main'],
     banner: { js: "import { createRequire as __createRequire } from 'module'; const require = __createRequire(import.meta.url);" },
     logLevel: 'silent',
