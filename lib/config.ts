@@ -30,6 +30,12 @@ export interface RecsysConfig {
   logRetentionDays: number;
   /** `true` lets `cdk destroy` delete the bucket and table with their data (development stacks only). */
   destroyOnRemoval: boolean;
+  /** E-mail subscribed to the pipeline alarm topic. */
+  alarmEmail?: string;
+  /** Alarm when events wait in the stream longer than this. */
+  iteratorAgeAlarmMinutes: number;
+  /** Alarm when no model has been deployed for this many days. */
+  modelStaleDays: number;
   // [serving] the recommend API (lib/recommend-api.ts)
   /** API Gateway stage name (the last part of the API URL). */
   apiStageName: string;
@@ -110,6 +116,9 @@ export function readConfig(node: Node): RecsysConfig {
     quarantineExpirationDays: num(node, 'quarantineExpirationDays', 90, 1, 3650),
     logRetentionDays: num(node, 'logRetentionDays', 30, 1, 3653),
     destroyOnRemoval: bool(node, 'destroyOnRemoval', false),
+    alarmEmail: str(node, 'alarmEmail'),
+    iteratorAgeAlarmMinutes: num(node, 'iteratorAgeAlarmMinutes', 60, 1, 10_080),
+    modelStaleDays: num(node, 'modelStaleDays', 3, 1, 90),
     // [serving]
     apiStageName: str(node, 'apiStageName') ?? 'prod',
     apiThrottlingRateLimit: num(node, 'apiThrottlingRateLimit', 200, 1, 10_000),

@@ -40,6 +40,8 @@ export class RecommendApi extends Construct {
   readonly accessLogs: logs.LogGroup;
   /** Base URL of the deployed stage, ending in `/`. */
   readonly apiUrl: string;
+  /** 5xx and p99 latency alarms; the monitoring construct sends them to the operations topic. */
+  readonly alarms: cloudwatch.Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: RecommendApiProps) {
     super(scope, id);
@@ -169,20 +171,20 @@ export class RecommendApi extends Construct {
     this.api.addGatewayResponse('Default4xx', { type: apigw.ResponseType.DEFAULT_4XX, responseHeaders: cors, templates: template('CLIENT_ERROR') });
     this.api.addGatewayResponse('Default5xx', { type: apigw.ResponseType.DEFAULT_5XX, responseHeaders: cors, templates: template('GATEWAY_ERROR') });
 
-    new cloudwatch.Alarm(this, 'ServerErrorsAlarm', {
+    this.alarms.push(new cloudwatch.Alarm(this, 'ServerErrorsAlarm', {
       alarmDescription: 'The recommend API answered 5xx: every bad input should be a 4xx, so this is a bug or an outage',
       metric: this.api.metricServerError({ period: Duration.minutes(5), statistic: 'Sum' }),
       threshold: 5,
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    new cloudwatch.Alarm(this, 'LatencyAlarm', {
+    }));
+    this.alarms.push(new cloudwatch.Alarm(this, 'LatencyAlarm', {
       alarmDescription: 'Recommend API p99 latency above 1 s for 15 minutes',
       metric: this.api.metricLatency({ period: Duration.minutes(5), statistic: 'p99' }),
       threshold: 1000,
       evaluationPeriods: 3,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+    }));
   }
 
   /** The execute-api ARN of `POST /admin/reload` on the deployed stage. */

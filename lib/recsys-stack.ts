@@ -7,6 +7,7 @@ import { EventIngestion } from './event-ingestion';
 import { FeatureStore } from './feature-store';
 import { RecommendApi } from './recommend-api';
 import { ShopAnalytics } from './shop-analytics';
+import { Monitoring } from './monitoring';
 import { NightlyRetraining } from './nightly-retraining';
 
 export interface RecsysStackProps extends StackProps {
@@ -19,6 +20,7 @@ export class RecsysStack extends Stack {
   readonly features: FeatureStore;
   readonly ingestion: EventIngestion;
   readonly analytics?: ShopAnalytics;
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: RecsysStackProps) {
     super(scope, id, props);
@@ -60,6 +62,19 @@ export class RecsysStack extends Stack {
     new CfnOutput(this, 'RetrainingStateMachineArn', { value: retraining.stateMachine.stateMachineArn, description: 'aws stepfunctions start-execution --state-machine-arn <this>' });
     new CfnOutput(this, 'DeployModelFunctionName', { value: retraining.functions.DeployModel.functionName, description: 'Rollback: aws lambda invoke --function-name <this> --payload {"action":"rollback"}' });
     new CfnOutput(this, 'RetrainingFailureTopicArn', { value: retraining.failureTopic.topicArn });
+
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      config,
+      stream: this.ingestion.stream,
+      consumers: [
+        { name: 'Consumer', fn: this.ingestion.consumer, deadLetterQueue: this.ingestion.deadLetterQueue, service: 'event-consumer' },
+        ...(this.analytics ? [{ name: 'AnalyticsConsumer', fn: this.analytics.consumer, deadLetterQueue: this.analytics.deadLetterQueue, service: 'analytics-consumer' }] : []),
+      ],
+      api: recommendApi,
+      metricsNamespace: METRICS_NAMESPACE,
+    });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn, description: 'Subscribe to get the pipeline alarms' });
+    new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
 
     new CfnOutput(this, 'LakeBucketName', { value: this.lake.bucket.bucketName });
     new CfnOutput(this, 'FeaturesTableName', { value: this.features.table.tableName });
