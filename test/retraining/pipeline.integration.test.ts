@@ -13,6 +13,7 @@ import { parquetColumns, parquetRowCount, readParquet } from '../../src/retraini
 import type { RunSummary } from '../../src/retraining/record';
 import { generateTasteEvents } from '../../src/retraining/synthetic-events';
 import type { StepHandler } from '../../src/retraining/lambda-step';
+import { RETRAINING_FUNCTIONS } from '../../src/retraining/functions';
 import { startTestAws, type TestAws } from '../support/aws-env';
 import { fillLakeThroughConsumer, lakeOf, startHealthServer } from './support';
 
@@ -206,6 +207,26 @@ describe('nightly retraining, the ASL run locally against the emulators', () => 
     expect(await pointerText()).toBe(before);
     expect(await runSummary(run)).toMatchObject({ status: 'failed', error: { Error: 'Error' } });
   });
+
+  it.each(['ValidateData', 'ExtractFeatures', 'TrainModel', 'EvaluateModel', 'DeployModel', 'ReloadApi'] as const)(
+    'leaves production serving the previous model when %s is killed after doing its work',
+    async (step) => {
+      await fillLakeThroughConsumer(aws, tasteEvents());
+      expect((await retrain()).status).toBe('SUCCEEDED');
+      const before = await pointerText();
+      // The step does all of its work (for DeployModel: the new pointer is written), then its process dies.
+      const real = ((await import(`../../lambdas/retraining/${RETRAINING_FUNCTIONS[step]}.ts`)) as { handler: StepHandler }).handler;
+      const killed: StepHandler = async (payload, context) => {
+        await real(payload, context);
+        throw Object.assign(new Error(`RequestId: local Error: Runtime exited with error: signal: killed (${step})`), { name: 'Runtime.ExitError' });
+      };
+      const run = await retrain({}, { handlers: { [step]: killed } });
+      expect(run.status).toBe('FAILED');
+      expect(run.path).toContain('NotifyFailure');
+      expect(run.path).not.toContain('Deployed');
+      expect(await pointerText()).toBe(before);
+    },
+  );
 
   it('restores production.json byte for byte when the API never reports the new version', async () => {
     await fillLakeThroughConsumer(aws, tasteEvents());
