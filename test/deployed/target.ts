@@ -1,8 +1,4 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { clearPipelineEnvironment } from '../support/clean-env';
 
 /**
  * Where the deployed-pipeline suite runs:
@@ -32,32 +28,12 @@ export async function resolveTarget(): Promise<Target> {
   if (process.env.RECSYS_API_URL) {
     return { kind: 'api', apiUrl: process.env.RECSYS_API_URL.replace(/\/$/, ''), iamEnforced: process.env.RECSYS_IAM_ENFORCED === 'true', stop: async () => undefined };
   }
-  const { LocalPipeline } = await import('../../src/local/pipeline');
-  const dir = await mkdtemp(join(tmpdir(), 'recsys-deployed-'));
-  clearPipelineEnvironment();
-  const pipeline = new LocalPipeline({
-    dataDir: dir,
-    fresh: true,
-    port: 0,
-    host: '127.0.0.1',
-    events: 4000,
-    users: 200,
-    items: 120,
-    seed: 11,
-    rate: 0,
-    liveRate: 0,
-    retrainEveryMinutes: 0,
-    analytics: true,
-    log: () => undefined,
-  });
-  await pipeline.start();
+  const { startTestPipeline } = await import('../support/pipeline');
+  const { pipeline, stop } = await startTestPipeline({ events: 4000, users: 200, items: 120, seed: 11 });
   return {
     kind: 'embedded',
     apiUrl: pipeline.apiUrl,
     iamEnforced: false,
-    async stop() {
-      await pipeline.stop();
-      await rm(dir, { recursive: true, force: true });
-    },
+    stop,
   };
 }

@@ -1,43 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseEvent, type UserEvent } from '../../src/domain/events';
 import { generateTasteEvents } from '../../src/retraining/synthetic-events';
-import { LocalPipeline } from '../../src/local/pipeline';
-import { clearPipelineEnvironment } from '../support/clean-env';
+import type { LocalPipeline } from '../../src/local/pipeline';
+import { startTestPipeline, type TestPipeline } from '../support/pipeline';
 
 /** Debian's chromium (CI installs it, see .ci/run); CHROMIUM_PATH points elsewhere. */
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const options = { events: 8000, users: 300, items: 200, seed: 3 };
 
-let dir: string;
+let running: TestPipeline;
 let pipeline: LocalPipeline;
 const saved = { ...process.env };
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'recsys-e2e-'));
-  clearPipelineEnvironment();
-  pipeline = new LocalPipeline({
-    dataDir: dir,
-    fresh: true,
-    port: 0,
-    host: '127.0.0.1',
-    ...options,
-    rate: 0,
-    liveRate: 0,
-    retrainEveryMinutes: 0,
-    analytics: true,
-    log: () => undefined,
-  });
-  await pipeline.start();
+  running = await startTestPipeline(options);
+  pipeline = running.pipeline;
 }, 240_000);
 
 afterAll(async () => {
-  await pipeline?.stop();
+  await running?.stop();
   process.env = saved;
-  await rm(dir, { recursive: true, force: true });
 });
 
 const getJson = async <T>(path: string): Promise<{ status: number; body: T }> => {
