@@ -107,6 +107,9 @@ describe('consumer Lambda against s3rver, dynalite and kinesalite', () => {
       { eventId: 'b1', type: 'rating', userId: 'u1', itemId: 'i1', timestamp: '2026-01-01T00:00:00Z', rating: 9 },
       { eventId: 'b2', type: 'teleport', userId: 'u1', itemId: 'i1', timestamp: '2026-01-01T00:00:00Z' },
       new Uint8Array([0xff, 0xfe, 0x00, 0x01]),
+      // wrong types, and a payload near Kinesis' 1 MiB record limit
+      { eventId: 'b3', type: 'rating', userId: { id: 1 }, itemId: ['i1'], timestamp: true, rating: 'five' },
+      { eventId: 'b4', type: 'view', userId: 'u1', itemId: 'i1', timestamp: '2026-01-01T00:00:00Z', category: 'x'.repeat(900_000) },
     ];
     await aws.putRecords([...good.slice(0, 10), ...bad, ...good.slice(10)]);
     await consumeAll(100);
@@ -120,6 +123,8 @@ describe('consumer Lambda against s3rver, dynalite and kinesalite', () => {
     expect(reasons.some((r) => r.includes('rating must be between 0.5 and 5'))).toBe(true);
     expect(reasons.some((r) => r.includes('type must be one of'))).toBe(true);
     expect(quarantined.some((q) => q.dataBase64 === Buffer.from([0xff, 0xfe, 0x00, 0x01]).toString('base64'))).toBe(true);
+    expect(reasons.some((r) => r.includes('userId must be a string') && r.includes('rating must be a number'))).toBe(true);
+    expect(reasons.some((r) => r.includes('category'))).toBe(true);
     expect(quarantined.every((q) => typeof q.sequenceNumber === 'string' && typeof q.shardId === 'string')).toBe(true);
   });
 
