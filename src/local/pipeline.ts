@@ -6,6 +6,7 @@ import { createDynamoDocumentClient, createKinesisClient, createS3Client, usesEn
 import { S3Lake } from '../adapters/s3-lake';
 import { DEFAULT_NAMES } from '../config/runtime';
 import type { UserEventInput } from '../domain/events';
+import { replayUniverse, type ReplayUniverse } from './replay-universe';
 import { BRONZE_EVENTS_PREFIX, BRONZE_QUARANTINE_PREFIX, CATALOG_KEY } from '../domain/lake-layout';
 import { parseProductionPointer, PRODUCTION_POINTER_KEY } from '../domain/model-registry';
 import { parseItemsFile, parseRatingsFile, type ItemMeta } from '../recommender/index';
@@ -64,7 +65,8 @@ export interface PipelineStatus {
   events: { produced: number; consumed: number; analyticsConsumed: number; sentToDlq: number; perSecond: number; retries: number };
   lake: { bronzeObjects: number; bronzeRecords?: number; quarantineObjects: number };
   features: { users: number; items: number };
-  model: { version: string | null; deployedAt?: string; previous?: string | null };
+  /** `exampleUser`: the most active user the served model knows, for examples and the page's placeholder. */
+  model: { version: string | null; deployedAt?: string; previous?: string | null; exampleUser?: string };
   retraining: RetrainingStatus[];
   checkedAt: string;
 }
@@ -342,10 +344,15 @@ export class LocalPipeline {
   private async trickle(kinesis: ReturnType<typeof createKinesisClient>): Promise<void> {
     let n = 0;
     const self = this;
+    // A replayed file's users and items, so live events belong to the same shop (not generated u1/i1 ids).
+    const universe = this.replayUniverse();
     function* live(): Generator<UserEventInput> {
       for (;;) {
-        for (const e of generateTasteEvents({ events: 2_000, users: self.options.users, items: self.options.items, seed: self.options.seed + 1 + n, startMs: Date.now() - 1000, endMs: Date.now() })) {
-          yield { ...e, eventId: `live-${Date.now()}-${n++}`, timestamp: new Date().toISOString() };
+        const users = universe?.users.length ?? self.options.users;
+        const items = universe?.items.length ?? self.options.items;
+        for (const e of generateTasteEvents({ events: 2_000, users, items, seed: self.options.seed + 1 + n, startMs: Date.now() - 1000, endMs: Date.now() })) {
+          const event: UserEventInput = { ...e, eventId: `live-${Date.now()}-${n++}`, timestamp: new Date().toISOString() };
+          yield universe ? universe.remap(event) : event;
         }
       }
     }
@@ -356,6 +363,14 @@ export class LocalPipeline {
     }
   }
   private liveSent = 0;
+
+  /** With `--ratings`, the file's users and items, so live events belong to the same shop. */
+  private replayUniverse(): ReplayUniverse | undefined {
+    if (!this.options.ratingsFile) return undefined;
+    const interactions = parseRatingsFile(requireText(this.options.ratingsFile), this.options.ratingsFile);
+    const items = this.options.itemsFile ? parseItemsFile(requireText(this.options.itemsFile, 'latin1'), this.options.itemsFile) : [];
+    return replayUniverse(interactions, items);
+  }
 
   async status(): Promise<PipelineStatus> {
     const consumed = this.consumerPoller?.stats.recordsSucceeded ?? 0;
@@ -381,6 +396,19 @@ export class LocalPipeline {
       retraining: this.runs,
       checkedAt: new Date(now).toISOString(),
     };
+  }
+
+  /** The user with the longest history in the served model (ties: first in model order). */
+  private async exampleUser(): Promise<string | undefined> {
+    const loaded = await this.api?.modelStore().get().catch(() => undefined);
+    if (!loaded) return undefined;
+    let best: string | undefined;
+    let longest = -1;
+    for (const userId of loaded.model.users()) {
+      const n = loaded.model.historyOf(userId).length;
+      if (n > longest) [best, longest] = [userId, n];
+    }
+    return best;
   }
 
   private async lakeCounts(): Promise<PipelineStatus['lake']> {
@@ -413,7 +441,7 @@ export class LocalPipeline {
     return {
       lake,
       features: { users: users.size, items: items.size },
-      model: { version: pointer?.version ?? null, deployedAt: pointer?.deployedAt, previous: pointer?.previous?.version ?? null },
+      model: { version: pointer?.version ?? null, deployedAt: pointer?.deployedAt, previous: pointer?.previous?.version ?? null, exampleUser: await this.exampleUser() },
     };
   }
 

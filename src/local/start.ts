@@ -132,7 +132,7 @@ async function main(): Promise<void> {
   }
   console.log(`  ready after           ${elapsed()}`);
   console.log('');
-  await printExamples(api);
+  await printExamples(api, status.model.exampleUser);
   if (opts.exitWhenReady) {
     await pipeline.stop();
     process.exit(0);
@@ -141,15 +141,19 @@ async function main(): Promise<void> {
 }
 
 /** Calls the API the way a user would and prints the calls with their real answers. */
-async function printExamples(api: string): Promise<void> {
-  const known = await fetch(`${api}/items/popular?k=1`).then((r) => r.json() as Promise<{ items?: { itemId: string }[] }>).catch(() => ({ items: [] }));
-  void known;
+async function printExamples(api: string, exampleUser = 'u1'): Promise<void> {
+  const item = await fetch(`${api}/items/popular?k=1`)
+    .then((r) => r.json() as Promise<{ items?: { itemId: string }[] }>)
+    .then((body) => body.items?.[0]?.itemId)
+    .catch(() => undefined);
+  const user = encodeURIComponent(exampleUser);
   const calls: [string, string, RequestInit?][] = [
     ['GET', '/health'],
-    ['GET', '/recommend/u1?k=5'],
+    ['GET', `/recommend/${user}?k=5`],
     ['GET', '/recommend/someone-new?k=3'],
     ['GET', '/items/popular?k=3'],
-    ['POST', '/events', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ events: [{ eventId: `demo-${Date.now()}`, type: 'rating', userId: 'u1', itemId: 'i1', rating: 5, timestamp: new Date().toISOString() }] }) }],
+    ...(item ? [['GET', `/items/${encodeURIComponent(item)}/similar?k=3`] as [string, string]] : []),
+    ['POST', '/events', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ events: [{ eventId: `demo-${Date.now()}`, type: 'rating', userId: exampleUser, itemId: item ?? 'i1', rating: 5, timestamp: new Date().toISOString() }] }) }],
   ];
   console.log('try it:');
   for (const [method, path, init] of calls) {

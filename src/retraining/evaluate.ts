@@ -1,4 +1,5 @@
 import { modelKeys, parseProductionPointer, PRODUCTION_POINTER_KEY } from '../domain/model-registry';
+import { CATALOG_KEY } from '../domain/lake-layout';
 import {
   deserializeModel,
   evaluateRecommender,
@@ -13,7 +14,7 @@ import {
 } from '../recommender/index';
 import { readSilverHistory } from './extract';
 import { gateDecision, type GateDecision } from './gate';
-import { itemCatalogue, toInteractions } from './interactions';
+import { itemCatalogue, toInteractions, withCatalogue } from './interactions';
 import { getJson, putJson, type RetrainingLake } from './lake';
 import { trainingKey } from './layout';
 import type { TrainingRecord } from './train';
@@ -70,7 +71,8 @@ export async function evaluateCandidate(request: EvaluateRequest, lake: Retraini
 
   const { rows } = await readSilverHistory(lake, training.silver.fromDt ?? undefined);
   const interactions = toInteractions(rows);
-  const items = itemCatalogue(rows);
+  // The same item metadata the candidate was trained with, so the gate judges the model that ships.
+  const items = withCatalogue(itemCatalogue(rows), await getJson<unknown>(lake, CATALOG_KEY), new Set(rows.map((r) => r.item_id)));
   const anyUser = interactions[0]?.userId;
   if (anyUser !== undefined && artifact.recommend(anyUser, request.k).items.length === 0) {
     throw new Error(`artifact ${request.version} returns no recommendations for user ${anyUser}`);

@@ -54,16 +54,23 @@ const CatalogueSchema = z.array(
 
 /**
  * Joins the optional item catalogue (`catalog/items.json`: titles and genres) to the items seen in events.
- * Catalogue genres win when present; otherwise the events' categories stay. Items the events never mention
- * are left out: the model only ranks items it has seen.
+ * Every item the events mention gets its catalogue entry, whether or not its events carried a category
+ * (a replayed ratings file has none); catalogue genres win when present, otherwise the events' categories
+ * stay. Items the events never mention are left out: the model only ranks items it has seen.
  */
-export function withCatalogue(fromEvents: readonly ItemMeta[], catalogueJson: unknown): ItemMeta[] {
+export function withCatalogue(fromEvents: readonly ItemMeta[], catalogueJson: unknown, seenItemIds: Iterable<string> = []): ItemMeta[] {
   if (catalogueJson === undefined) return [...fromEvents];
   const parsed = CatalogueSchema.safeParse(catalogueJson);
   if (!parsed.success) throw new Error(`catalog/items.json is invalid: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
   const catalogue = new Map(parsed.data.map((i) => [i.itemId, i]));
-  return fromEvents.map((i) => {
-    const c = catalogue.get(i.itemId);
-    return c ? { itemId: i.itemId, ...(c.title ? { title: c.title } : {}), genres: c.genres.length ? c.genres : i.genres } : i;
-  });
+  const eventMeta = new Map(fromEvents.map((i) => [i.itemId, i]));
+  const ids = [...new Set([...eventMeta.keys(), ...seenItemIds])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const out: ItemMeta[] = [];
+  for (const itemId of ids) {
+    const c = catalogue.get(itemId);
+    const e = eventMeta.get(itemId);
+    if (c) out.push({ itemId, ...(c.title ? { title: c.title } : {}), genres: c.genres.length ? c.genres : (e?.genres ?? []) });
+    else if (e) out.push(e);
+  }
+  return out;
 }

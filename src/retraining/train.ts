@@ -56,7 +56,7 @@ export async function trainCandidate(request: TrainRequest, lake: RetrainingLake
   if (rows.length === 0) throw new NoTrainingDataError(`no Silver interactions${fromDt ? ` with event date >= ${fromDt}` : ''}: nothing to train on`);
   const interactions = toInteractions(rows);
   // Titles and genres from the optional catalogue (catalog/items.json) join the items seen in events.
-  const items = withCatalogue(itemCatalogue(rows), await getJson<unknown>(lake, CATALOG_KEY));
+  const items = withCatalogue(itemCatalogue(rows), await getJson<unknown>(lake, CATALOG_KEY), new Set(rows.map((r) => r.item_id)));
 
   const version = newModelVersion(now, request.runId.replace(/[^A-Za-z0-9]/g, '').slice(-8));
   const model = trainHybridModel(interactions, { items, config: request.modelConfig, modelVersion: version });

@@ -69,11 +69,14 @@ describe('npm start: the whole pipeline on one machine', () => {
   });
 
   it('recommends personally for a known user and popular items for an unknown one, with titles', async () => {
-    const known = await getJson<{ strategy: string; items: { itemId: string; title?: string }[] }>('/recommend/u1?k=5');
+    // The example user the start-up summary and the page suggest is one the served model knows.
+    const userId = (await pipeline.status()).model.exampleUser!;
+    expect(new Set(events.map((e) => e.userId)).has(userId)).toBe(true);
+    const known = await getJson<{ strategy: string; items: { itemId: string; title?: string }[] }>(`/recommend/${userId}?k=5`);
     expect(known.body.strategy).toBe('personalized');
     expect(known.body.items).toHaveLength(5);
     expect(known.body.items.every((i) => typeof i.title === 'string' && i.title.length > 0)).toBe(true);
-    const seen = new Set(events.filter((e) => e.userId === 'u1').map((e) => e.itemId));
+    const seen = new Set(events.filter((e) => e.userId === userId).map((e) => e.itemId));
     expect(known.body.items.some((i) => seen.has(i.itemId))).toBe(false);
     const unknown = await getJson<{ strategy: string; items: unknown[] }>('/recommend/nobody-knows-me?k=5');
     expect(unknown.body).toMatchObject({ strategy: 'popular' });
@@ -92,7 +95,9 @@ describe('npm start: the whole pipeline on one machine', () => {
       await page.waitForFunction("document.getElementById('phase')?.textContent === 'serving'");
       await page.waitForFunction("document.getElementById('version')?.textContent?.startsWith('v')");
       expect(await page.textContent('#bronzeRecords')).toBe(events.length.toLocaleString('en-US'));
-      await page.fill('#userId', 'u1');
+      const exampleUser = (await pipeline.status()).model.exampleUser!;
+      await page.waitForFunction(`document.getElementById('userId')?.placeholder?.endsWith(${JSON.stringify(exampleUser)})`);
+      await page.fill('#userId', exampleUser);
       await page.click('#recForm button');
       await page.waitForSelector('#recs li b');
       const titles = await page.$$eval('#recs li b', (els) => els.map((e) => e.textContent ?? ''));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { itemCatalogue, toInteractions } from '../../src/retraining/interactions';
+import { itemCatalogue, toInteractions, withCatalogue } from '../../src/retraining/interactions';
 import type { SilverInteraction } from '../../src/retraining/silver';
 
 const row = (user: string, item: string, type: SilverInteraction['event_type'], t: number, extra: Partial<SilverInteraction> = {}): SilverInteraction => ({
@@ -41,5 +41,25 @@ describe('implicit events → interactions', () => {
 
   it('turns the latest category of each item into its genre', () => {
     expect(itemCatalogue([row('u1', 'a', 'view', 1, { category: 'old' }), row('u2', 'a', 'view', 5, { category: 'new' }), row('u1', 'b', 'view', 1)])).toEqual([{ itemId: 'a', genres: ['new'] }]);
+  });
+
+  it('joins the catalogue to every item seen, including items whose events carry no category (a replayed ratings file)', () => {
+    const rows = [row('u1', '50', 'rating', 1, { rating: 5 }), row('u1', 'shoe', 'view', 2, { category: 'shoes' }), row('u2', 'mug', 'view', 3, { category: 'kitchen' }), row('u2', '99', 'rating', 4, { rating: 2 })];
+    const catalogue = [
+      { itemId: '50', title: 'Star Wars (1977)', genres: ['Action', 'Sci-Fi'] },
+      { itemId: 'shoe', title: 'Red shoe' },
+      { itemId: 'never-seen', title: 'Not in any event', genres: ['Drama'] },
+    ];
+    expect(withCatalogue(itemCatalogue(rows), catalogue, new Set(rows.map((r) => r.item_id)))).toEqual([
+      { itemId: '50', title: 'Star Wars (1977)', genres: ['Action', 'Sci-Fi'] },
+      { itemId: 'mug', genres: ['kitchen'] },
+      { itemId: 'shoe', title: 'Red shoe', genres: ['shoes'] },
+    ]);
+    // Without a catalogue, only the events' categories are known.
+    expect(withCatalogue(itemCatalogue(rows), undefined, rows.map((r) => r.item_id))).toEqual([{ itemId: 'mug', genres: ['kitchen'] }, { itemId: 'shoe', genres: ['shoes'] }]);
+  });
+
+  it('refuses a malformed catalogue naming the field', () => {
+    expect(() => withCatalogue([], [{ itemId: '', title: 'x' }], ['a'])).toThrow(/catalog\/items\.json is invalid: 0\.itemId/);
   });
 });
