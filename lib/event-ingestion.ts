@@ -56,8 +56,10 @@ export class EventIngestion extends Construct {
       },
     });
 
-    // Least privilege: write Bronze objects only, and read/write feature rows in batches only.
+    // Least privilege: write Bronze objects, read them only to see what a dead-letter replay already holds,
+    // and read/write feature rows in batches only.
     props.bucket.grantPut(this.consumer, 'bronze/*');
+    props.bucket.grantRead(this.consumer, 'bronze/*');
     acknowledgeLakeGrants(this.consumer.role!, props.bucket, ['bronze/*']);
     this.consumer.addToRolePolicy(
       new iam.PolicyStatement({

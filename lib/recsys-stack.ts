@@ -38,6 +38,8 @@ export class RecsysStack extends Stack {
     if (config.analyticsEnabled) {
       this.analytics = new ShopAnalytics(this, 'Analytics', { config, stream: this.ingestion.stream, metricsNamespace: METRICS_NAMESPACE });
       new CfnOutput(this, 'AnalyticsTableName', { value: this.analytics.table.tableName });
+      new CfnOutput(this, 'AnalyticsDeadLetterQueueUrl', { value: this.analytics.deadLetterQueue.queueUrl, description: 'npm run dlq:replay -- --outputs cdk-outputs.json --consumer analytics' });
+      new CfnOutput(this, 'AnalyticsConsumerFunctionName', { value: this.analytics.consumer.functionName });
     }
 
     // [serving] the recommend API construct is added here (lib/recommend-api.ts).
@@ -79,6 +81,7 @@ export class RecsysStack extends Stack {
     new CfnOutput(this, 'LakeBucketName', { value: this.lake.bucket.bucketName });
     new CfnOutput(this, 'FeaturesTableName', { value: this.features.table.tableName });
     new CfnOutput(this, 'EventsStreamName', { value: this.ingestion.stream.streamName });
-    new CfnOutput(this, 'ConsumerDeadLetterQueueUrl', { value: this.ingestion.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'ConsumerDeadLetterQueueUrl', { value: this.ingestion.deadLetterQueue.queueUrl, description: 'npm run dlq:replay -- --outputs cdk-outputs.json' });
+    new CfnOutput(this, 'ConsumerFunctionName', { value: this.ingestion.consumer.functionName });
   }
 }

@@ -33,8 +33,13 @@ export function resetConsumer(override?: IngestDeps): void {
   deps = override;
 }
 
-async function consume(event: KinesisStreamEvent, context: Context) {
-  const outcome = await ingestBatch(event.Records.map(toStreamRecord), dependencies());
+/** `replay: true` marks a dead-letter replay (`npm run dlq:replay`), which may write below Bronze watermarks. */
+export type ConsumerEvent = KinesisStreamEvent & { replay?: boolean };
+
+async function consume(event: ConsumerEvent, context: Context) {
+  const replay = event.replay === true;
+  if (replay) logger.info('dead-letter replay', { records: event.Records.length });
+  const outcome = await ingestBatch(event.Records.map(toStreamRecord), dependencies(), { replay });
   const { stats, failures } = outcome;
   metrics.addMetric('RecordsReceived', MetricUnit.Count, stats.records);
   metrics.addMetric('EventsQuarantined', MetricUnit.Count, stats.quarantined);

@@ -1,6 +1,6 @@
 import { parseEventPayload, type UserEvent, type FieldError } from '../domain/events';
 import { applyItemEvents, applyUserEvents, DEFAULT_RECENT_LIMIT } from '../domain/features';
-import { bronzeKeyFor, compareSequenceNumbers, partitionDate, type BronzeKind } from '../domain/lake-layout';
+import { bronzeKeyFor, bronzePartitionPrefix, compareSequenceNumbers, parseBronzeKey, partitionDate, type BronzeKind } from '../domain/lake-layout';
 import { distinctKeys, foldWatermarked, type Positioned } from './watermarked-rows';
 import {
   itemPk,
@@ -35,6 +35,18 @@ export interface IngestDeps {
   now?: () => number;
 }
 
+export interface IngestOptions {
+  /**
+   * The batch is a dead-letter replay (`npm run dlq:replay`): its records were given up on and the shard has
+   * moved on since, so a Bronze partition's watermark may be past records that never reached Bronze. Below
+   * the watermark, the partition's objects are read to find which records are really there, and only the
+   * others are written. Feature rows keep their watermarks: a row that has folded later records skips the
+   * replayed ones (they were either folded before, or the nightly job's exact features will count them from
+   * Bronze). Never double counts; Bronze ends with every record exactly once.
+   */
+  replay?: boolean;
+}
+
 export interface IngestOutcome {
   /** Sequence numbers whose processing must be retried, with why. */
   failures: Map<string, string>;
@@ -65,7 +77,7 @@ const DEFAULT_WATERMARK_TTL_SECONDS = 8 * 24 * 3600;
  * carries the highest sequence number it already holds, so a redelivered record changes nothing.
  * Failures are reported per record: exactly those whose Bronze object or feature rows could not be written.
  */
-export async function ingestBatch(records: readonly StreamRecord[], deps: IngestDeps): Promise<IngestOutcome> {
+export async function ingestBatch(records: readonly StreamRecord[], deps: IngestDeps, options: IngestOptions = {}): Promise<IngestOutcome> {
   const recentLimit = deps.recentLimit ?? DEFAULT_RECENT_LIMIT;
   const now = deps.now ?? Date.now;
   const failures = new Map<string, string>();
@@ -96,7 +108,18 @@ export async function ingestBatch(records: readonly StreamRecord[], deps: Ingest
     [...lakeGroups].map(async ([id, { key, items }]) => {
       const { kind, dt, shardId } = key;
       const wm = current.get(id)?.wm;
-      const fresh = items.filter((p) => wm === undefined || compareSequenceNumbers(p.record.sequenceNumber, wm) > 0);
+      let fresh = items.filter((p) => wm === undefined || compareSequenceNumbers(p.record.sequenceNumber, wm) > 0);
+      if (options.replay) {
+        // Whatever the watermark says (it may be past these records, or expired), look in the partition.
+        let present: Set<string>;
+        try {
+          present = await sequencesInBronze(deps.lake, key, items.map((p) => p.record.sequenceNumber));
+        } catch (err) {
+          for (const p of items) failures.set(p.record.sequenceNumber, `bronze lookup failed: ${(err as Error).message}`);
+          return;
+        }
+        fresh = items.filter((p) => !present.has(p.record.sequenceNumber));
+      }
       if (fresh.length === 0) return;
       const first = fresh[0]!.record.sequenceNumber;
       const last = fresh[fresh.length - 1]!.record.sequenceNumber;
@@ -113,7 +136,8 @@ export async function ingestBatch(records: readonly StreamRecord[], deps: Ingest
         pk: key.pk,
         sk: key.sk,
         entity: 'lake',
-        wm: last,
+        // A replay may write below the watermark: it never moves back.
+        wm: wm !== undefined && compareSequenceNumbers(wm, last) > 0 ? wm : last,
         objectKey,
         expiresAt: Math.floor(now() / 1000) + (deps.watermarkTtlSeconds ?? DEFAULT_WATERMARK_TTL_SECONDS),
       };
@@ -163,6 +187,40 @@ export async function ingestBatch(records: readonly StreamRecord[], deps: Ingest
       featureRowsWritten: rowsToWrite.filter((r) => r.entity !== 'lake' && !failed.has(rowId(r))).length,
     },
   };
+}
+
+/**
+ * Which of `sequenceNumbers` (ascending, one shard and partition) are already in the partition's Bronze
+ * objects. Objects are named by their first sequence number and written in stream order, so the candidates
+ * are the objects starting inside the range and, going back from the range's start, each earlier object
+ * until one ends before it.
+ */
+async function sequencesInBronze(lake: IngestDeps['lake'], partition: { kind: BronzeKind; dt: string; shardId: string }, sequenceNumbers: string[]): Promise<Set<string>> {
+  if (!lake.listKeys || !lake.getText) throw new Error('replaying a dead-lettered batch needs a lake that can list and read objects');
+  const lo = sequenceNumbers[0]!;
+  const hi = sequenceNumbers[sequenceNumbers.length - 1]!;
+  const objects = (await lake.listKeys(`${bronzePartitionPrefix(partition.kind, partition.dt)}shard=${partition.shardId}/`))
+    .map((key) => ({ key, first: parseBronzeKey(key)?.firstSequenceNumber }))
+    .filter((o): o is { key: string; first: string } => o.first !== undefined && compareSequenceNumbers(o.first, hi) <= 0)
+    .sort((a, b) => compareSequenceNumbers(a.first, b.first));
+  const present = new Set<string>();
+  const read = async (key: string) => {
+    const seqs: string[] = [];
+    for (const line of ((await lake.getText!(key)) ?? '').split('\n')) {
+      if (!line.trim()) continue;
+      const row = JSON.parse(line) as { _ingest?: { sequenceNumber?: string }; sequenceNumber?: string };
+      const seq = row._ingest?.sequenceNumber ?? row.sequenceNumber;
+      if (seq) seqs.push(seq);
+    }
+    for (const seq of seqs) present.add(seq);
+    return seqs;
+  };
+  for (const o of objects) if (compareSequenceNumbers(o.first, lo) > 0) await read(o.key);
+  for (const o of objects.filter((x) => compareSequenceNumbers(x.first, lo) <= 0).reverse()) {
+    const seqs = await read(o.key);
+    if (seqs.every((seq) => compareSequenceNumbers(seq, lo) < 0)) break;
+  }
+  return present;
 }
 
 function parseRecord(record: StreamRecord): Parsed {

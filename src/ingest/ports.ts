@@ -3,6 +3,10 @@ import type { ItemFeatures, UserFeatures } from '../domain/features';
 /** Where Bronze objects go. The S3 adapter implements it; so could anything with put semantics. */
 export interface LakeWriter {
   putObject(key: string, body: string, contentType: string): Promise<void>;
+  /** Keys under a prefix; needed only to replay dead-lettered batches (see `ingestBatch`'s `replay`). */
+  listKeys?(prefix: string): Promise<string[]>;
+  /** An object's text, or undefined when absent; needed only to replay dead-lettered batches. */
+  getText?(key: string): Promise<string | undefined>;
 }
 
 /**

@@ -8,6 +8,8 @@ export type KinesisHandler = (event: KinesisStreamEvent, context: Context) => Pr
 /** What Lambda's on-failure destination receives for a batch it gave up on. */
 export interface FailedBatchRecord {
   reason: 'RetryAttemptsExhausted';
+  /** The function that gave up (`consumer`, `analytics-consumer`), so a replay invokes the right one. */
+  functionName?: string;
   shardId: string;
   startSequenceNumber: string;
   endSequenceNumber: string;
@@ -150,6 +152,7 @@ export class EventSourcePoller {
         this.stats.sentToDlq += records.length;
         await this.options.onFailure?.({
           reason: 'RetryAttemptsExhausted',
+          functionName: this.options.functionName,
           shardId,
           startSequenceNumber: records[0]!.kinesis.sequenceNumber,
           endSequenceNumber: records[records.length - 1]!.kinesis.sequenceNumber,

@@ -1,15 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeleteObjectsCommand } from '@aws-sdk/client-s3';
-import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { handler, resetConsumer } from '../../lambdas/consumer/index';
 import { createDynamoDocumentClient, createS3Client } from '../../src/adapters/aws-clients';
 import { DynamoFeatureTable } from '../../src/adapters/dynamo-feature-table';
 import { S3Lake } from '../../src/adapters/s3-lake';
-import { generateEvents, seededRandom } from '../../src/domain/event-generator';
+import { generateEvents } from '../../src/domain/event-generator';
 import { EventSourcePoller } from '../../src/local/event-source-poller';
-import { ensureFeatureTable } from '../../src/local/resources';
 import { startTestAws, type TestAws } from '../support/aws-env';
 import { linesUnder, snapshotState } from '../support/snapshot';
+import { emptyLakeAndTable, flaky } from '../support/faults';
 
 let aws: TestAws;
 const events = [...generateEvents({ users: 150, items: 250, events: 1500, seed: 77 })];
@@ -22,30 +20,6 @@ afterAll(async () => {
   resetConsumer();
   await aws?.stop();
 });
-
-async function emptyLakeAndTable(): Promise<void> {
-  const keys = await new S3Lake(aws.s3, aws.names.lakeBucket).listKeys('');
-  if (keys.length) await aws.s3.send(new DeleteObjectsCommand({ Bucket: aws.names.lakeBucket, Delete: { Objects: keys.map((Key) => ({ Key })) } }));
-  await aws.ddb.send(new DeleteTableCommand({ TableName: aws.names.featuresTable }));
-  await ensureFeatureTable(aws.ddb, aws.names.featuresTable);
-}
-
-/** Every failure a flaky AWS dependency shows: thrown requests, in a seeded but irregular pattern. */
-function flaky<T extends { middlewareStack: { add: (...args: never[]) => void } }>(client: T, commands: RegExp, rate: number, seed: number): { client: T; injected: () => number } {
-  const random = seededRandom(seed);
-  let injected = 0;
-  (client.middlewareStack.add as unknown as (mw: unknown, o: unknown) => void)(
-    (next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
-      if (commands.test(context.commandName ?? '') && random() < rate) {
-        injected += 1;
-        throw Object.assign(new Error('injected fault'), { name: 'ValidationException', $metadata: { httpStatusCode: 400 } });
-      }
-      return next(args);
-    },
-    { step: 'initialize', name: `inject${seed}` },
-  );
-  return { client, injected: () => injected };
-}
 
 /** Feature rows only (the lake watermark rows depend on how batches were split, not on the data). */
 const featureRows = (rows: Record<string, unknown>[]) => rows.filter((r) => r.entity !== 'lake');
@@ -62,7 +36,7 @@ describe('ingestion under S3 and DynamoDB faults', () => {
     expect(cleanStats.sentToDlq).toBe(0);
     const clean = await snapshotState(aws);
 
-    await emptyLakeAndTable();
+    await emptyLakeAndTable(aws);
     const s3 = flaky(createS3Client(), /^PutObjectCommand$/, 0.3, 1);
     const ddb = flaky(createDynamoDocumentClient(), /^BatchWrite(Item)?Command$/, 0.25, 2);
     resetConsumer({ lake: new S3Lake(s3.client, aws.names.lakeBucket), table: new DynamoFeatureTable(ddb.client, aws.names.featuresTable, { backoffMs: 1 }) });

@@ -1,0 +1,155 @@
+import { GetRecordsCommand, GetShardIteratorCommand, type KinesisClient, type _Record as KinesisRecord } from '@aws-sdk/client-kinesis';
+import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import { streamArnFor, toLambdaKinesisRecord } from '../local/kinesis-reader';
+import type { DeadLetter, DeadLetterSource } from './dead-letters';
+
+/** A Kinesis event marked as a dead-letter replay (the ingestion consumer then checks Bronze below its watermarks). */
+export type ReplayEvent = KinesisStreamEvent & { replay: true };
+
+/** Invokes the consumer with one Kinesis event; resolves with its partial batch response. */
+export type BatchInvoker = (event: ReplayEvent, letter: DeadLetter) => Promise<KinesisStreamBatchResponse | void>;
+
+export interface ReplayOptions {
+  source: DeadLetterSource;
+  kinesis: KinesisClient;
+  stream: string;
+  invoke: BatchInvoker;
+  /** Records per invocation, as the event source mapping's batch size. */
+  batchSize?: number;
+  /** Invocations of a failing piece before the letter is left on its queue. */
+  maxAttempts?: number;
+  /** Read and count the records, invoke nothing, acknowledge nothing. */
+  dryRun?: boolean;
+  /** At most this many letters. */
+  maxLetters?: number;
+  backoffMs?: (attempt: number) => number;
+  log?: (line: string) => void;
+}
+
+export interface LetterOutcome {
+  letter: DeadLetter;
+  status: 'replayed' | 'failed' | 'dry-run';
+  /** Records found in the stream for the letter's range. */
+  records: number;
+  /** Records of the range no longer in the stream (trimmed by retention), when the letter gives its size. */
+  missing: number;
+  error?: string;
+}
+
+export interface ReplayReport {
+  letters: LetterOutcome[];
+  replayed: number;
+  failed: number;
+  records: number;
+  missing: number;
+}
+
+/**
+ * Replays dead-lettered batches through the consumer: for each letter, the records of its sequence range are
+ * read back from the stream and handed to the function with their original sequence numbers, so the
+ * consumers' per-shard watermarks skip whatever was already written: a replay can never double count.
+ * (Putting the records back on the stream would give them new sequence numbers and count them twice.)
+ * A letter is acknowledged only when every one of its records succeeded.
+ */
+export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayReport> {
+  const log = options.log ?? (() => undefined);
+  const outcomes: LetterOutcome[] = [];
+  const max = options.maxLetters ?? Number.POSITIVE_INFINITY;
+  while (outcomes.length < max) {
+    const letters = await options.source.receive(Math.min(10, max - outcomes.length));
+    if (letters.length === 0) break;
+    for (const letter of letters) {
+      const outcome = await replayOne(letter, options);
+      outcomes.push(outcome);
+      if (outcome.status === 'replayed') await options.source.acknowledge(letter);
+      log(describe(outcome));
+    }
+  }
+  await options.source.close?.();
+  return {
+    letters: outcomes,
+    replayed: outcomes.filter((o) => o.status === 'replayed').length,
+    failed: outcomes.filter((o) => o.status === 'failed').length,
+    records: outcomes.reduce((n, o) => n + o.records, 0),
+    missing: outcomes.reduce((n, o) => n + o.missing, 0),
+  };
+}
+
+async function replayOne(letter: DeadLetter, options: ReplayOptions): Promise<LetterOutcome> {
+  let records: KinesisRecord[];
+  try {
+    records = await readRange(options.kinesis, options.stream, letter);
+  } catch (err) {
+    return { letter, status: 'failed', records: 0, missing: 0, error: `could not read ${letter.shardId} from ${letter.startSequenceNumber}: ${(err as Error).message}` };
+  }
+  const missing = letter.batchSize !== undefined ? Math.max(0, letter.batchSize - records.length) : 0;
+  if (options.dryRun) return { letter, status: 'dry-run', records: records.length, missing };
+  const arn = letter.streamArn ?? streamArnFor(options.stream);
+  const batchSize = options.batchSize ?? 100;
+  const maxAttempts = options.maxAttempts ?? 3;
+  const backoff = options.backoffMs ?? ((attempt: number) => Math.min(10_000, 200 * 2 ** attempt));
+  for (let i = 0; i < records.length; i += batchSize) {
+    let piece = records.slice(i, i + batchSize).map((r) => toLambdaKinesisRecord(r, letter.shardId, arn));
+    for (let attempt = 1; ; attempt++) {
+      let failedIds: string[];
+      let error = '';
+      try {
+        const response = await options.invoke({ Records: piece, replay: true }, letter);
+        failedIds = (response?.batchItemFailures ?? []).map((f) => f.itemIdentifier);
+      } catch (err) {
+        failedIds = piece.map((r) => r.kinesis.sequenceNumber);
+        error = (err as Error).message;
+      }
+      if (failedIds.length === 0) break;
+      // As the event source mapping does: retry from the lowest failed record.
+      const from = failedIds.reduce((m, s) => (BigInt(s) < BigInt(m) ? s : m));
+      piece = piece.filter((r) => BigInt(r.kinesis.sequenceNumber) >= BigInt(from));
+      if (attempt >= maxAttempts) {
+        return { letter, status: 'failed', records: records.length, missing, error: error || `${failedIds.length} records still failing after ${attempt} attempts (first ${from})` };
+      }
+      await new Promise((r) => setTimeout(r, backoff(attempt)));
+    }
+  }
+  return { letter, status: 'replayed', records: records.length, missing };
+}
+
+/**
+ * The records of `[startSequenceNumber, endSequenceNumber]` on the letter's shard that are still in the
+ * stream. Starts at the first sequence number, or at the trim horizon when retention has removed it.
+ */
+export async function readRange(kinesis: KinesisClient, stream: string, letter: DeadLetter): Promise<KinesisRecord[]> {
+  const start = BigInt(letter.startSequenceNumber);
+  const end = BigInt(letter.endSequenceNumber);
+  if (end < start) throw new Error(`the range ends (${letter.endSequenceNumber}) before it starts (${letter.startSequenceNumber})`);
+  const target = letter.streamArn ? { StreamARN: letter.streamArn } : { StreamName: stream };
+  let iterator: string | undefined;
+  try {
+    iterator = (await kinesis.send(new GetShardIteratorCommand({ ...target, ShardId: letter.shardId, ShardIteratorType: 'AT_SEQUENCE_NUMBER', StartingSequenceNumber: letter.startSequenceNumber }))).ShardIterator;
+  } catch (err) {
+    if ((err as Error).name !== 'InvalidArgumentException') throw err;
+    // The first record is past retention: read what is left of the range.
+    iterator = (await kinesis.send(new GetShardIteratorCommand({ ...target, ShardId: letter.shardId, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
+  }
+  const out: KinesisRecord[] = [];
+  for (let pages = 0; iterator && pages < 100_000; pages++) {
+    const page = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+    const records = page.Records ?? [];
+    for (const r of records) {
+      const seq = BigInt(r.SequenceNumber ?? '0');
+      if (seq > end) return out;
+      if (seq >= start) out.push(r);
+    }
+    // An empty page at the tip of the shard is the end (AWS may return empty pages while still behind).
+    if (records.length === 0 && (page.MillisBehindLatest ?? 0) === 0) return out;
+    iterator = page.NextShardIterator;
+  }
+  return out;
+}
+
+function describe(o: LetterOutcome): string {
+  const where = `${o.letter.functionName ? `${o.letter.functionName} ` : ''}${o.letter.shardId} ${o.letter.startSequenceNumber}…${o.letter.endSequenceNumber}`;
+  const lost = o.missing ? `, ${o.missing} no longer in the stream (Bronze and the nightly exact features still have them if they were ever written)` : '';
+  if (o.status === 'failed') return `✗ ${where}: ${o.error}; left on the queue`;
+  if (o.status === 'dry-run') return `· ${where}: ${o.records} records would be replayed${lost}`;
+  return `✓ ${where}: ${o.records} records replayed${lost}`;
+}
