@@ -36,6 +36,7 @@ async function consume(event: KinesisStreamEvent, context: Context) {
   const { failures, stats } = await ingestAnalyticsBatch(event.Records.map(toStreamRecord), windowTable());
   metrics.addMetric('AnalyticsEvents', MetricUnit.Count, stats.events);
   metrics.addMetric('AnalyticsWindowRowsWritten', MetricUnit.Count, stats.windowRowsWritten);
+  metrics.addMetric('AnalyticsEventsPastRetention', MetricUnit.Count, stats.pastRetention);
   metrics.addMetric('AnalyticsRecordsFailed', MetricUnit.Count, failures.size);
   logger.info('analytics batch folded', { ...stats, failed: failures.size });
   return processPartialResponse(

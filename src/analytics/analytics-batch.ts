@@ -3,27 +3,31 @@ import type { RowStore } from '../ingest/ports';
 import { rowId } from '../ingest/ports';
 import { distinctKeys, foldWatermarked, type Positioned } from '../ingest/watermarked-rows';
 import type { StreamRecord } from '../ingest/ingest-batch';
-import { fromWindowRow, toWindowRow, windowRowKey, type WindowRow } from './window-rows';
+import { fromWindowRow, toWindowRow, windowExpiresAt, windowRowKey, type WindowRow } from './window-rows';
 import { applyToWindow, emptyWindow, GRANULARITIES } from './windows';
 
 export interface AnalyticsOutcome {
   failures: Map<string, string>;
-  stats: { records: number; events: number; ignoredInvalid: number; windowRowsWritten: number };
+  /** `pastRetention`: events so old that every window they fall in has already expired (nothing to write). */
+  stats: { records: number; events: number; ignoredInvalid: number; pastRetention: number; windowRowsWritten: number };
 }
 
 /**
  * Folds a batch of stream records into minute, hour and day windows by event time, one row per window
  * and shard. Rows remember the highest sequence number they hold, so replays never double count, and
- * late events simply update their (older) window. Invalid records are ignored here: the ingestion
- * consumer quarantines them.
+ * late events simply update their (older) window, unless that window is past its retention: a row DynamoDB
+ * would delete at once is not written (a replayed history from years ago costs no writes). Invalid records
+ * are ignored here: the ingestion consumer quarantines them.
  */
-export async function ingestAnalyticsBatch(records: readonly StreamRecord[], table: RowStore<WindowRow>): Promise<AnalyticsOutcome> {
+export async function ingestAnalyticsBatch(records: readonly StreamRecord[], table: RowStore<WindowRow>, now: () => number = Date.now): Promise<AnalyticsOutcome> {
   const events: Positioned<UserEvent>[] = [];
   for (const r of records) {
     const parsed = parseEventPayload(r.data);
     if (parsed.ok) events.push({ shardId: r.shardId, sequenceNumber: r.sequenceNumber, value: parsed.event });
   }
-  const keysOf = (p: Positioned<UserEvent>) => GRANULARITIES.map((g) => windowRowKey(g, eventTimeMs(p.value), p.shardId));
+  const nowSeconds = Math.floor(now() / 1000);
+  const keysOf = (p: Positioned<UserEvent>) =>
+    GRANULARITIES.map((g) => windowRowKey(g, eventTimeMs(p.value), p.shardId)).filter((k) => windowExpiresAt(k.granularity, k.startMs) > nowSeconds);
   const current = await table.getRows(distinctKeys(events, keysOf));
   const { rows, recordsOfRow } = foldWatermarked<UserEvent, WindowRow>(events, keysOf, current, (previous, values, key, watermark, shardId) => {
     const { granularity, startMs } = keysOf({ shardId, sequenceNumber: watermark, value: values[0]! }).find((k) => k.pk === key.pk && k.sk === key.sk)!;
@@ -39,6 +43,7 @@ export async function ingestAnalyticsBatch(records: readonly StreamRecord[], tab
       records: records.length,
       events: events.length,
       ignoredInvalid: records.length - events.length,
+      pastRetention: events.filter((e) => keysOf(e).length === 0).length,
       windowRowsWritten: rows.filter((r) => !failed.has(rowId(r))).length,
     },
   };

@@ -46,6 +46,11 @@ export function windowRowKey(granularity: Granularity, epochMs: number, shardId:
   return { pk, sk: `${slot}#${shardId}`, granularity, startMs };
 }
 
+/** When a window's row expires (its end plus its granularity's retention), epoch seconds. */
+export function windowExpiresAt(granularity: Granularity, startMs: number): number {
+  return Math.floor((startMs + spanMs(granularity)) / 1000) + RETENTION_SECONDS[granularity];
+}
+
 export function toWindowRow(w: WindowAggregate, key: RowKey, shardId: string, watermark: string): WindowRow {
   const startMs = Date.parse(w.start);
   return {
@@ -64,7 +69,7 @@ export function toWindowRow(w: WindowAggregate, key: RowKey, shardId: string, wa
     purchasers: w.purchasers.registers,
     items: w.items.toJSON(),
     categories: w.categories,
-    expiresAt: Math.floor((startMs + spanMs(w.granularity)) / 1000) + RETENTION_SECONDS[w.granularity],
+    expiresAt: windowExpiresAt(w.granularity, startMs),
   };
 }
 

@@ -98,4 +98,23 @@ describe('real-time analytics from the event stream', () => {
     const [hour] = await reader.trends('hour', lateAt, lateAt + 1);
     expect(hour).toMatchObject({ purchases: 1, revenue: 10, activeUsers: 1 });
   });
+
+  it('writes no row a window past its retention would have (a replayed history from years ago costs nothing)', async () => {
+    const before = await scanRows();
+    const monthAgo = now - 30 * 86_400_000;
+    const yearsAgo = Date.parse('1997-12-01T12:00:00Z');
+    await aws.putRecords([
+      { eventId: 'old-1', type: 'view', userId: 'u7', itemId: 'i7', timestamp: new Date(monthAgo).toISOString() },
+      { eventId: 'ancient-1', type: 'rating', userId: 'u7', itemId: 'i7', rating: 4, timestamp: new Date(yearsAgo).toISOString() },
+    ]);
+    for (const batch of await readStreamAsLambdaEvents(aws.kinesis, aws.names.eventsStream, 5000)) await handler(batch, lambdaContext('analytics'));
+    const added = (await scanRows()).filter((r) => !before.some((b) => b.pk === r.pk && b.sk === r.sk));
+    // A month-old event still has its hour (90 days) and day (3 years) windows, not its minute (7 days).
+    expect(added.map((r) => r.granularity).sort()).toEqual(['day', 'hour']);
+    expect(added.every((r) => Number(r.expiresAt) > now / 1000)).toBe(true);
+    const [day] = await reader.trends('day', monthAgo, monthAgo + 1);
+    expect(day).toMatchObject({ views: 1 });
+    const [ancient] = await reader.trends('day', yearsAgo, yearsAgo + 1);
+    expect(ancient).toMatchObject({ events: 0, ratings: 0 });
+  });
 });
