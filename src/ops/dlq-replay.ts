@@ -16,6 +16,8 @@ export interface ReplayOptions {
   invoke: BatchInvoker;
   /** Records per invocation, as the event source mapping's batch size. */
   batchSize?: number;
+  /** Largest invocation payload in bytes (Lambda accepts 6 MB synchronously); pieces are cut to stay below it. */
+  maxPayloadBytes?: number;
   /** Invocations of a failing piece before the letter is left on its queue. */
   maxAttempts?: number;
   /** Read and count the records, invoke nothing, acknowledge nothing. */
@@ -85,11 +87,10 @@ async function replayOne(letter: DeadLetter, options: ReplayOptions): Promise<Le
   const missing = letter.batchSize !== undefined ? Math.max(0, letter.batchSize - records.length) : 0;
   if (options.dryRun) return { letter, status: 'dry-run', records: records.length, missing };
   const arn = letter.streamArn ?? streamArnFor(options.stream);
-  const batchSize = options.batchSize ?? 100;
   const maxAttempts = options.maxAttempts ?? 3;
   const backoff = options.backoffMs ?? ((attempt: number) => Math.min(10_000, 200 * 2 ** attempt));
-  for (let i = 0; i < records.length; i += batchSize) {
-    let piece = records.slice(i, i + batchSize).map((r) => toLambdaKinesisRecord(r, letter.shardId, arn));
+  const all = records.map((r) => toLambdaKinesisRecord(r, letter.shardId, arn));
+  for (let piece of pieces(all, options.batchSize ?? 100, options.maxPayloadBytes ?? 5_500_000)) {
     for (let attempt = 1; ; attempt++) {
       let failedIds: string[];
       let error = '';
@@ -111,6 +112,26 @@ async function replayOne(letter: DeadLetter, options: ReplayOptions): Promise<Le
     }
   }
   return { letter, status: 'replayed', records: records.length, missing };
+}
+
+/** Cuts records into invocations of at most `batchSize` records and about `maxBytes` of JSON each. */
+export function pieces<R extends { kinesis: { data: string } }>(records: readonly R[], batchSize: number, maxBytes: number): R[][] {
+  const out: R[][] = [];
+  let current: R[] = [];
+  let bytes = 0;
+  for (const r of records) {
+    // The record's JSON is its base64 data plus about 600 bytes of envelope.
+    const size = r.kinesis.data.length + 600;
+    if (current.length > 0 && (current.length >= batchSize || bytes + size > maxBytes)) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(r);
+    bytes += size;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
 }
 
 /**

@@ -190,4 +190,30 @@ describe('npm run dlq:replay', () => {
     // Both the failed letter and the unreadable line stay for the next attempt.
     expect((await readFile(file, 'utf8')).split('\n').filter(Boolean)).toHaveLength(2);
   });
+
+  it('cuts invocations below the 6 MB Lambda payload limit when records are large', async () => {
+    const big = Array.from({ length: 8 }, (_, i) => ({ eventId: `big-${i}`, type: 'view', userId: 'big-user', itemId: 'i1', timestamp: new Date().toISOString(), sessionId: 'x'.repeat(900_000) }));
+    // PutRecords takes at most 5 MB a request.
+    for (let i = 0; i < big.length; i += 4) await aws.putRecords(big.slice(i, i + 4));
+    const records = (await readStreamAsLambdaEvents(aws.kinesis, aws.names.eventsStream, 1000)).flatMap((e) => e.Records).filter((r) => r.kinesis.partitionKey === 'big-user');
+    expect(records).toHaveLength(8);
+    const shardId = records[0]!.eventID.split(':')[0]!;
+    const file = join(dir, 'big.jsonl');
+    await writeFile(file, `${JSON.stringify({ shardId, startSequenceNumber: records[0]!.kinesis.sequenceNumber, endSequenceNumber: records[7]!.kinesis.sequenceNumber, batchSize: 8 })}\n`);
+    const payloads: number[] = [];
+    let delivered = 0;
+    const report = await replayDeadLetters({
+      source: new FileDeadLetterSource(file),
+      kinesis: aws.kinesis,
+      stream: aws.names.eventsStream,
+      invoke: async (event) => {
+        payloads.push(Buffer.byteLength(JSON.stringify(event)));
+        delivered += event.Records.length;
+      },
+    });
+    expect(report).toMatchObject({ replayed: 1, records: 8 });
+    expect(delivered).toBe(8);
+    expect(payloads.length).toBeGreaterThan(1);
+    expect(Math.max(...payloads)).toBeLessThan(6 * 1024 * 1024);
+  });
 });
