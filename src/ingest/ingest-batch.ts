@@ -82,11 +82,14 @@ export async function ingestBatch(records: readonly StreamRecord[], deps: Ingest
   const now = deps.now ?? Date.now;
   const failures = new Map<string, string>();
   const parsed = records.map(parseRecord);
+  // A replayed record reaches the lake now: it goes to today's partition, which tonight's retraining reads
+  // (its original partition may have been processed already). Its Kinesis arrival time is kept beside.
+  const landedMs = options.replay ? now() : undefined;
 
   // Group by destination: Bronze partitions, and feature rows (each owned by the record's shard).
   const lakeGroups = groupBy(parsed, (p) => {
     const kind: BronzeKind = p.event ? 'events' : 'quarantine';
-    const dt = partitionDate(p.record.arrivalMs);
+    const dt = partitionDate(landedMs ?? p.record.arrivalMs);
     return { pk: lakeWatermarkPk(p.record.shardId), sk: `${kind}#${dt}`, kind, dt, shardId: p.record.shardId };
   });
   const valid: Positioned<UserEvent>[] = parsed.flatMap((p) =>
@@ -113,7 +116,12 @@ export async function ingestBatch(records: readonly StreamRecord[], deps: Ingest
         // Whatever the watermark says (it may be past these records, or expired), look in the partition.
         let present: Set<string>;
         try {
-          present = await sequencesInBronze(deps.lake, key, items.map((p) => p.record.sequenceNumber));
+          // A record may be in its original partition (it reached Bronze before its batch was given up on)
+          // or in today's (an earlier replay).
+          const seqs = items.map((p) => p.record.sequenceNumber);
+          const partitions = new Set([dt, ...items.map((p) => partitionDate(p.record.arrivalMs))]);
+          present = new Set<string>();
+          for (const partition of partitions) for (const seq of await sequencesInBronze(deps.lake, { kind, dt: partition, shardId }, seqs)) present.add(seq);
         } catch (err) {
           for (const p of items) failures.set(p.record.sequenceNumber, `bronze lookup failed: ${(err as Error).message}`);
           return;
@@ -121,17 +129,32 @@ export async function ingestBatch(records: readonly StreamRecord[], deps: Ingest
         fresh = items.filter((p) => !present.has(p.record.sequenceNumber));
       }
       if (fresh.length === 0) return;
-      const first = fresh[0]!.record.sequenceNumber;
+      // One object per run of records with nothing already in Bronze between them, so objects never
+      // interleave (the lookup above relies on it). Outside replays there is a single run.
+      const isFresh = new Set(fresh);
+      const runs: Parsed[][] = [];
+      let open: Parsed[] = [];
+      for (const p of items) {
+        if (isFresh.has(p)) open.push(p);
+        else if (open.length > 0) {
+          runs.push(open);
+          open = [];
+        }
+      }
+      if (open.length > 0) runs.push(open);
       const last = fresh[fresh.length - 1]!.record.sequenceNumber;
-      const objectKey = bronzeKeyFor({ kind, dt, shardId, firstSequenceNumber: first });
-      const body = fresh.map((p) => JSON.stringify(kind === 'events' ? bronzeLine(p) : quarantineLine(p))).join('\n') + '\n';
+      let objectKey = '';
       try {
-        await deps.lake.putObject(objectKey, body, 'application/x-ndjson');
+        for (const run of runs) {
+          objectKey = bronzeKeyFor({ kind, dt, shardId, firstSequenceNumber: run[0]!.record.sequenceNumber });
+          const body = run.map((p) => JSON.stringify(kind === 'events' ? bronzeLine(p, landedMs) : quarantineLine(p, landedMs))).join('\n') + '\n';
+          await deps.lake.putObject(objectKey, body, 'application/x-ndjson');
+          bronzeObjects += 1;
+        }
       } catch (err) {
         for (const p of fresh) failures.set(p.record.sequenceNumber, `bronze write failed: ${(err as Error).message}`);
         return;
       }
-      bronzeObjects += 1;
       const row: LakeWatermarkRow = {
         pk: key.pk,
         sk: key.sk,
@@ -230,16 +253,27 @@ function parseRecord(record: StreamRecord): Parsed {
   return { record, errors: result.errors, reason: result.message };
 }
 
-/** Bronze keeps the event as the producer sent it, plus where it came from in the stream. */
-function bronzeLine(p: Parsed): Record<string, unknown> {
+/**
+ * Where a record came from and when it reached the lake: `arrivalTime` is when Kinesis accepted it, or for a
+ * dead-letter replay when it was replayed (then `streamArrivalTime` keeps the Kinesis time).
+ */
+function ingestInfo(p: Parsed, landedMs: number | undefined): { shardId: string; sequenceNumber: string; arrivalTime: string; streamArrivalTime?: string } {
+  const stream = new Date(p.record.arrivalMs).toISOString();
   return {
-    ...(p.raw as Record<string, unknown>),
-    _ingest: { shardId: p.record.shardId, sequenceNumber: p.record.sequenceNumber, arrivalTime: new Date(p.record.arrivalMs).toISOString() },
+    shardId: p.record.shardId,
+    sequenceNumber: p.record.sequenceNumber,
+    arrivalTime: landedMs === undefined ? stream : new Date(landedMs).toISOString(),
+    ...(landedMs === undefined ? {} : { streamArrivalTime: stream }),
   };
 }
 
+/** Bronze keeps the event as the producer sent it, plus where it came from in the stream. */
+function bronzeLine(p: Parsed, landedMs: number | undefined): Record<string, unknown> {
+  return { ...(p.raw as Record<string, unknown>), _ingest: ingestInfo(p, landedMs) };
+}
+
 /** A quarantined record keeps its original bytes (as text when UTF-8, else base64) and why it was refused. */
-function quarantineLine(p: Parsed): Record<string, unknown> {
+function quarantineLine(p: Parsed, landedMs: number | undefined): Record<string, unknown> {
   const bytes = Buffer.from(p.record.data);
   const text = bytes.toString('utf8');
   const isText = Buffer.from(text, 'utf8').equals(bytes);
@@ -247,9 +281,7 @@ function quarantineLine(p: Parsed): Record<string, unknown> {
     reason: p.reason,
     errors: p.errors,
     ...(isText ? { data: text } : { dataBase64: bytes.toString('base64') }),
-    shardId: p.record.shardId,
-    sequenceNumber: p.record.sequenceNumber,
-    arrivalTime: new Date(p.record.arrivalMs).toISOString(),
+    ...ingestInfo(p, landedMs),
   };
 }
 

@@ -13,6 +13,8 @@ import { localLambdaContext } from '../../src/local/lambda-context';
 import { readStreamAsLambdaEvents } from '../../src/local/kinesis-reader';
 import { FileDeadLetterSource } from '../../src/ops/dead-letters';
 import { readRange, replayDeadLetters, type BatchInvoker } from '../../src/ops/dlq-replay';
+import { extractWindow, readSilverHistory } from '../../src/retraining/extract';
+import { retrainingLake } from '../../src/retraining/lake';
 import { startTestAws, type TestAws } from '../support/aws-env';
 import { emptyLakeAndTable, failing } from '../support/faults';
 import { linesUnder, snapshotState } from '../support/snapshot';
@@ -143,6 +145,58 @@ describe('npm run dlq:replay', () => {
     const total = (row: Record<string, unknown>) => Object.values(((row.features as { counts?: Record<string, number> }).counts ?? {})).reduce((a, b) => a + b, 0);
     const cleanById = new Map(featureRows(clean.rows).map((r) => [`${r.pk}|${r.sk}`, r]));
     for (const row of featureRows(after.rows)) expect(total(row)).toBeLessThanOrEqual(total(cleanById.get(`${row.pk}|${row.sk}`)!));
+  });
+
+  it("lands a replay days later in that day's partition, which the nightly job then takes into Silver with nothing lost", async () => {
+    await emptyLakeAndTable(aws);
+    const file = join(dir, 'later.jsonl');
+    const { letters } = await consumeThroughAnOutage(file, (during) => ({
+      lake: new S3Lake(failing(createS3Client(), /^PutObjectCommand$/, (input) => during() && String(input.Key).includes(`shard=${SHARD_0}`)).client, aws.names.lakeBucket),
+      table: new DynamoFeatureTable(createDynamoDocumentClient(), aws.names.featuresTable),
+    }));
+    const lost = letters.reduce((n, l) => n + l.batchSize, 0);
+    expect(lost).toBeGreaterThan(0);
+    const lake = retrainingLake(aws.s3, aws.names.lakeBucket);
+    const table = new DynamoFeatureTable(aws.ddb, aws.names.featuresTable);
+    const today = new Date().toISOString().slice(0, 10);
+    await extractWindow({ from: today, to: today }, { lake, table });
+    expect((await readSilverHistory(lake)).rows).toHaveLength(events.length - lost);
+
+    // Two days later the operator replays: the records land in that day's partition.
+    const later = Date.now() + 2 * 86_400_000;
+    const laterDt = new Date(later).toISOString().slice(0, 10);
+    resetConsumer({ lake: new S3Lake(createS3Client(), aws.names.lakeBucket), table: new DynamoFeatureTable(createDynamoDocumentClient(), aws.names.featuresTable), now: () => later });
+    const report = await replayDeadLetters({ source: new FileDeadLetterSource(file), kinesis: aws.kinesis, stream: aws.names.eventsStream, invoke: consumer });
+    resetConsumer();
+    expect(report).toMatchObject({ failed: 0, records: lost });
+    const lines = linesUnder((await snapshotState(aws)).objects, `bronze/events/dt=${laterDt}/`);
+    expect(lines).toHaveLength(lost);
+    for (const line of lines) {
+      const ingest = line._ingest as { arrivalTime: string; streamArrivalTime: string };
+      expect(ingest.arrivalTime.slice(0, 10)).toBe(laterDt);
+      expect(ingest.streamArrivalTime.slice(0, 10)).toBe(today);
+    }
+
+    // That night's run takes them into Silver; what earlier nights stored stays.
+    await extractWindow({ from: laterDt, to: laterDt }, { lake, table });
+    const silver = (await readSilverHistory(lake)).rows;
+    expect(silver).toHaveLength(events.length);
+    expect(new Set(silver.map((r) => r.event_id))).toEqual(new Set(events.map((e) => e.eventId)));
+  });
+
+  it('finds records from overlapping replays, however the ranges nest', async () => {
+    await emptyLakeAndTable(aws);
+    const shard0 = (await readStreamAsLambdaEvents(aws.kinesis, aws.names.eventsStream, 1000)).flatMap((e) => e.Records).filter((r) => r.eventID.startsWith(`${SHARD_0}:`));
+    const letter = (from: number, to: number) => JSON.stringify({ shardId: SHARD_0, startSequenceNumber: shard0[from]!.kinesis.sequenceNumber, endSequenceNumber: shard0[to]!.kinesis.sequenceNumber });
+    const file = join(dir, 'nested.jsonl');
+    // The middle first, then a range around it (written as two objects around the middle), then one inside the end.
+    for (const [from, to] of [[10, 20], [0, 30], [25, 28], [5, 24]] as const) {
+      await writeFile(file, `${letter(from, to)}\n`);
+      const report = await replayDeadLetters({ source: new FileDeadLetterSource(file), kinesis: aws.kinesis, stream: aws.names.eventsStream, invoke: consumer, batchSize: 1000 });
+      expect(report.failed).toBe(0);
+    }
+    const lines = linesUnder((await snapshotState(aws)).objects, 'bronze/').filter((l) => ((l._ingest as { shardId?: string } | undefined)?.shardId ?? l.shardId) === SHARD_0);
+    expect(lines).toHaveLength(31);
   });
 
   it('reads exactly the letter range of its shard back from the stream', async () => {
