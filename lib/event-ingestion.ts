@@ -63,7 +63,8 @@ export class EventIngestion extends Construct {
     acknowledgeLakeGrants(this.consumer.role!, props.bucket, ['bronze/*']);
     this.consumer.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'],
+        // PutItem: a dead-letter replay's conditional writes (npm run dlq:replay).
+        actions: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem'],
         resources: [props.table.tableArn],
       }),
     );

@@ -32,8 +32,10 @@ export function resetAnalyticsConsumer(override?: RowStore<WindowRow>): void {
   table = override;
 }
 
-async function consume(event: KinesisStreamEvent, context: Context) {
-  const { failures, stats } = await ingestAnalyticsBatch(event.Records.map(toStreamRecord), windowTable());
+async function consume(event: KinesisStreamEvent & { replay?: boolean }, context: Context) {
+  const replay = event.replay === true;
+  if (replay) logger.info('dead-letter replay', { records: event.Records.length });
+  const { failures, stats } = await ingestAnalyticsBatch(event.Records.map(toStreamRecord), windowTable(), Date.now, { replay });
   metrics.addMetric('AnalyticsEvents', MetricUnit.Count, stats.events);
   metrics.addMetric('AnalyticsWindowRowsWritten', MetricUnit.Count, stats.windowRowsWritten);
   metrics.addMetric('AnalyticsEventsPastRetention', MetricUnit.Count, stats.pastRetention);

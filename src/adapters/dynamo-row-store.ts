@@ -1,9 +1,11 @@
-import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { rowId, type RowKey, type RowStore } from '../ingest/ports';
 
 const BATCH_GET_LIMIT = 100;
 const BATCH_WRITE_LIMIT = 25;
 const MAX_ATTEMPTS = 5;
+/** Conditional PutItem requests in flight at once (a replay's rows). */
+const CONDITIONAL_PUTS_IN_FLIGHT = 16;
 
 export interface RowStoreOptions {
   /** Base delay of the exponential backoff on throttled or unprocessed items (ms). */
@@ -74,6 +76,32 @@ export class DynamoRowStore<R extends RowKey> implements RowStore<R> {
       }),
     );
     return { failed };
+  }
+
+  async putRowsIfUnchanged(rows: readonly { row: R; expectedWm: string | undefined }[]): Promise<{ failed: Set<string>; conflicts: Set<string> }> {
+    const failed = new Set<string>();
+    const conflicts = new Set<string>();
+    let next = 0;
+    const worker = async () => {
+      while (next < rows.length) {
+        const { row, expectedWm } = rows[next++]!;
+        try {
+          await this.ddb.send(
+            new PutCommand({
+              TableName: this.tableName,
+              Item: row as unknown as Record<string, unknown>,
+              ...(expectedWm === undefined
+                ? { ConditionExpression: 'attribute_not_exists(pk)' }
+                : { ConditionExpression: 'wm = :wm', ExpressionAttributeValues: { ':wm': expectedWm } }),
+            }),
+          );
+        } catch (err) {
+          ((err as { name?: string }).name === 'ConditionalCheckFailedException' ? conflicts : failed).add(rowId(row));
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CONDITIONAL_PUTS_IN_FLIGHT, rows.length) }, worker));
+    return { failed, conflicts };
   }
 }
 

@@ -19,7 +19,12 @@ export interface AnalyticsOutcome {
  * would delete at once is not written (a replayed history from years ago costs no writes). Invalid records
  * are ignored here: the ingestion consumer quarantines them.
  */
-export async function ingestAnalyticsBatch(records: readonly StreamRecord[], table: RowStore<WindowRow>, now: () => number = Date.now): Promise<AnalyticsOutcome> {
+export async function ingestAnalyticsBatch(
+  records: readonly StreamRecord[],
+  table: RowStore<WindowRow>,
+  now: () => number = Date.now,
+  options: { replay?: boolean } = {},
+): Promise<AnalyticsOutcome> {
   const events: Positioned<UserEvent>[] = [];
   for (const r of records) {
     const parsed = parseEventPayload(r.data);
@@ -34,9 +39,16 @@ export async function ingestAnalyticsBatch(records: readonly StreamRecord[], tab
     const base = previous ? fromWindowRow(previous) : emptyWindow(granularity, startMs);
     return toWindowRow(applyToWindow(base, values), key, shardId, watermark);
   });
-  const { failed } = rows.length ? await table.putRows(rows) : { failed: new Set<string>() };
+  // A dead-letter replay may run beside the shard's own consumer: it writes a row only if it is unchanged.
+  if (options.replay && !table.putRowsIfUnchanged) throw new Error('replaying a dead-lettered batch needs a window table with conditional writes');
+  const { failed, conflicts } = !rows.length
+    ? { failed: new Set<string>(), conflicts: new Set<string>() }
+    : options.replay
+      ? await table.putRowsIfUnchanged!(rows.map((row) => ({ row, expectedWm: current.get(rowId(row))?.wm })))
+      : { ...(await table.putRows(rows)), conflicts: new Set<string>() };
   const failures = new Map<string, string>();
   for (const id of failed) for (const seq of recordsOfRow.get(id) ?? []) failures.set(seq, `analytics window write failed for ${id.replace('\u0000', ' ')}`);
+  for (const id of conflicts) for (const seq of recordsOfRow.get(id) ?? []) failures.set(seq, `analytics window ${id.replace('\u0000', ' ')} changed while the replay ran; retry`);
   return {
     failures,
     stats: {
@@ -44,7 +56,7 @@ export async function ingestAnalyticsBatch(records: readonly StreamRecord[], tab
       events: events.length,
       ignoredInvalid: records.length - events.length,
       pastRetention: events.filter((e) => keysOf(e).length === 0).length,
-      windowRowsWritten: rows.filter((r) => !failed.has(rowId(r))).length,
+      windowRowsWritten: rows.filter((r) => !failed.has(rowId(r)) && !conflicts.has(rowId(r))).length,
     },
   };
 }

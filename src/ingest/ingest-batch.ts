@@ -194,9 +194,12 @@ export async function ingestBatch(records: readonly StreamRecord[], deps: Ingest
   const touched = new Set([...recordsOfRow.values()].flat());
   for (const p of parsed) if (!touched.has(p.record.sequenceNumber) && !failures.has(p.record.sequenceNumber)) alreadyApplied += 1;
 
-  const { failed } = rowsToWrite.length ? await deps.table.putRows(rowsToWrite) : { failed: new Set<string>() };
+  const { failed, conflicts } = await writeRows(rowsToWrite, current, deps.table, options.replay === true);
   for (const id of failed) {
     for (const seq of recordsOfRow.get(id) ?? []) if (!failures.has(seq)) failures.set(seq, `feature table write failed for ${id.replace('\u0000', ' ')}`);
+  }
+  for (const id of conflicts) {
+    for (const seq of recordsOfRow.get(id) ?? []) if (!failures.has(seq)) failures.set(seq, `${id.replace('\u0000', ' ')} changed while the replay ran; retry`);
   }
 
   return {
@@ -207,9 +210,21 @@ export async function ingestBatch(records: readonly StreamRecord[], deps: Ingest
       quarantined: parsed.length - valid.length,
       alreadyApplied,
       bronzeObjects,
-      featureRowsWritten: rowsToWrite.filter((r) => r.entity !== 'lake' && !failed.has(rowId(r))).length,
+      featureRowsWritten: rowsToWrite.filter((r) => r.entity !== 'lake' && !failed.has(rowId(r)) && !conflicts.has(rowId(r))).length,
     },
   };
+}
+
+/**
+ * The shard's own consumer is a row's only writer and writes unconditionally. A replay may run beside it, so
+ * it writes each row only if the row is still as it read it; a row changed meanwhile fails its records, and
+ * the retry reads it again.
+ */
+async function writeRows(rows: FeatureTableRow[], read: ReadonlyMap<string, FeatureTableRow>, table: FeatureTable, replay: boolean): Promise<{ failed: Set<string>; conflicts: Set<string> }> {
+  if (rows.length === 0) return { failed: new Set(), conflicts: new Set() };
+  if (!replay) return { ...(await table.putRows(rows)), conflicts: new Set() };
+  if (!table.putRowsIfUnchanged) throw new Error('replaying a dead-lettered batch needs a feature table with conditional writes');
+  return table.putRowsIfUnchanged(rows.map((row) => ({ row, expectedWm: read.get(rowId(row))?.wm })));
 }
 
 /**

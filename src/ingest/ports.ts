@@ -35,6 +35,12 @@ export interface RowStore<R extends RowKey> {
   getRows(keys: readonly RowKey[]): Promise<Map<string, R>>;
   /** Writes rows; resolves with the ids of rows that could not be written (after retries). */
   putRows(rows: readonly R[]): Promise<{ failed: Set<string> }>;
+  /**
+   * Writes each row only if the stored row still has watermark `expectedWm` (or, when undefined, does not
+   * exist): for a writer that may race the shard's own consumer, such as a dead-letter replay. Resolves
+   * with the ids of rows not written: `conflicts` changed meanwhile, `failed` could not be written.
+   */
+  putRowsIfUnchanged?(rows: readonly { row: R; expectedWm: string | undefined }[]): Promise<{ failed: Set<string>; conflicts: Set<string> }>;
 }
 
 export type FeatureTable = RowStore<FeatureTableRow>;

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { handler, resetConsumer } from '../../lambdas/consumer/index';
 import type { IngestDeps } from '../../src/ingest/ingest-batch';
+import type { FeatureTable, FeatureTableRow } from '../../src/ingest/ports';
+import type { UserFeatures } from '../../src/domain/features';
 import { createDynamoDocumentClient, createS3Client } from '../../src/adapters/aws-clients';
 import { DynamoFeatureTable } from '../../src/adapters/dynamo-feature-table';
 import { S3Lake } from '../../src/adapters/s3-lake';
@@ -197,6 +199,37 @@ describe('npm run dlq:replay', () => {
     }
     const lines = linesUnder((await snapshotState(aws)).objects, 'bronze/').filter((l) => ((l._ingest as { shardId?: string } | undefined)?.shardId ?? l.shardId) === SHARD_0);
     expect(lines).toHaveLength(31);
+  });
+
+  it("never overwrites a row the shard's own consumer changed while the replay ran", async () => {
+    await emptyLakeAndTable(aws);
+    const inner = new DynamoFeatureTable(createDynamoDocumentClient(), aws.names.featuresTable);
+    let rival: FeatureTableRow | undefined;
+    // Right after the replay reads its rows, the live consumer writes one of them (a later event of that user).
+    const racing: FeatureTable = {
+      getRows: async (keys) => {
+        const rows = await inner.getRows(keys);
+        const key = keys.find((k) => k.pk.startsWith('U#'));
+        if (!rival && key) {
+          rival = { pk: key.pk, sk: key.sk, entity: 'user', shardId: SHARD_0, wm: '9'.repeat(60), features: { userId: 'written-by-the-live-consumer' } as unknown as UserFeatures };
+          await inner.putRows([rival]);
+        }
+        return rows;
+      },
+      putRows: (rows) => inner.putRows(rows),
+      putRowsIfUnchanged: (rows) => inner.putRowsIfUnchanged(rows),
+    };
+    resetConsumer({ lake: new S3Lake(createS3Client(), aws.names.lakeBucket), table: racing });
+    const shard0 = (await readStreamAsLambdaEvents(aws.kinesis, aws.names.eventsStream, 1000)).flatMap((e) => e.Records).filter((r) => r.eventID.startsWith(`${SHARD_0}:`));
+    const file = join(dir, 'race.jsonl');
+    await writeFile(file, `${JSON.stringify({ shardId: SHARD_0, startSequenceNumber: shard0[0]!.kinesis.sequenceNumber, endSequenceNumber: shard0[30]!.kinesis.sequenceNumber })}\n`);
+    const report = await replayDeadLetters({ source: new FileDeadLetterSource(file), kinesis: aws.kinesis, stream: aws.names.eventsStream, invoke: consumer, backoffMs: () => 1 });
+    resetConsumer();
+    // The first attempt's conditional write lost to the live consumer; the retry read the row again.
+    expect(report).toMatchObject({ replayed: 1, failed: 0 });
+    const rows = (await snapshotState(aws)).rows;
+    expect(rows.find((r) => r.pk === rival!.pk && r.sk === rival!.sk)).toEqual(rival);
+    expect(rows.filter((r) => r.entity === 'user').length).toBeGreaterThan(1);
   });
 
   it('reads exactly the letter range of its shard back from the stream', async () => {
