@@ -1,7 +1,7 @@
 import { parseEventPayload, eventTimeMs, type UserEvent } from '../domain/events';
 import type { RowStore } from '../ingest/ports';
 import { rowId } from '../ingest/ports';
-import { distinctKeys, foldWatermarked, type Positioned } from '../ingest/watermarked-rows';
+import { distinctKeys, foldWatermarked, writeWatermarkedRows, type Positioned } from '../ingest/watermarked-rows';
 import type { StreamRecord } from '../ingest/ingest-batch';
 import { fromWindowRow, toWindowRow, windowExpiresAt, windowRowKey, type WindowRow } from './window-rows';
 import { applyToWindow, emptyWindow, GRANULARITIES } from './windows';
@@ -39,13 +39,7 @@ export async function ingestAnalyticsBatch(
     const base = previous ? fromWindowRow(previous) : emptyWindow(granularity, startMs);
     return toWindowRow(applyToWindow(base, values), key, shardId, watermark);
   });
-  // A dead-letter replay may run beside the shard's own consumer: it writes a row only if it is unchanged.
-  if (options.replay && !table.putRowsIfUnchanged) throw new Error('replaying a dead-lettered batch needs a window table with conditional writes');
-  const { failed, conflicts } = !rows.length
-    ? { failed: new Set<string>(), conflicts: new Set<string>() }
-    : options.replay
-      ? await table.putRowsIfUnchanged!(rows.map((row) => ({ row, expectedWm: current.get(rowId(row))?.wm })))
-      : { ...(await table.putRows(rows)), conflicts: new Set<string>() };
+  const { failed, conflicts } = await writeWatermarkedRows(table, rows, current, options.replay === true);
   const failures = new Map<string, string>();
   for (const id of failed) for (const seq of recordsOfRow.get(id) ?? []) failures.set(seq, `analytics window write failed for ${id.replace('\u0000', ' ')}`);
   for (const id of conflicts) for (const seq of recordsOfRow.get(id) ?? []) failures.set(seq, `analytics window ${id.replace('\u0000', ' ')} changed while the replay ran; retry`);

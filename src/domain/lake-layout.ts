@@ -56,3 +56,8 @@ export function compareSequenceNumbers(a: string, b: string): number {
   const y = BigInt(b);
   return x < y ? -1 : x > y ? 1 : 0;
 }
+
+/** The lowest of some sequence numbers: where Lambda resumes a batch after a partial failure. */
+export function lowestSequenceNumber(sequenceNumbers: readonly string[]): string {
+  return sequenceNumbers.reduce((m, s) => (compareSequenceNumbers(s, m) < 0 ? s : m));
+}

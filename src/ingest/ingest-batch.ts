@@ -1,7 +1,7 @@
 import { parseEventPayload, type UserEvent, type FieldError } from '../domain/events';
 import { applyItemEvents, applyUserEvents, DEFAULT_RECENT_LIMIT } from '../domain/features';
 import { bronzeKeyFor, bronzePartitionPrefix, compareSequenceNumbers, parseBronzeKey, partitionDate, type BronzeKind } from '../domain/lake-layout';
-import { distinctKeys, foldWatermarked, type Positioned } from './watermarked-rows';
+import { distinctKeys, foldWatermarked, writeWatermarkedRows, type Positioned } from './watermarked-rows';
 import {
   itemPk,
   lakeWatermarkPk,
@@ -194,7 +194,7 @@ export async function ingestBatch(records: readonly StreamRecord[], deps: Ingest
   const touched = new Set([...recordsOfRow.values()].flat());
   for (const p of parsed) if (!touched.has(p.record.sequenceNumber) && !failures.has(p.record.sequenceNumber)) alreadyApplied += 1;
 
-  const { failed, conflicts } = await writeRows(rowsToWrite, current, deps.table, options.replay === true);
+  const { failed, conflicts } = await writeWatermarkedRows(deps.table, rowsToWrite, current, options.replay === true);
   for (const id of failed) {
     for (const seq of recordsOfRow.get(id) ?? []) if (!failures.has(seq)) failures.set(seq, `feature table write failed for ${id.replace('\u0000', ' ')}`);
   }
@@ -213,18 +213,6 @@ export async function ingestBatch(records: readonly StreamRecord[], deps: Ingest
       featureRowsWritten: rowsToWrite.filter((r) => r.entity !== 'lake' && !failed.has(rowId(r)) && !conflicts.has(rowId(r))).length,
     },
   };
-}
-
-/**
- * The shard's own consumer is a row's only writer and writes unconditionally. A replay may run beside it, so
- * it writes each row only if the row is still as it read it; a row changed meanwhile fails its records, and
- * the retry reads it again.
- */
-async function writeRows(rows: FeatureTableRow[], read: ReadonlyMap<string, FeatureTableRow>, table: FeatureTable, replay: boolean): Promise<{ failed: Set<string>; conflicts: Set<string> }> {
-  if (rows.length === 0) return { failed: new Set(), conflicts: new Set() };
-  if (!replay) return { ...(await table.putRows(rows)), conflicts: new Set() };
-  if (!table.putRowsIfUnchanged) throw new Error('replaying a dead-lettered batch needs a feature table with conditional writes');
-  return table.putRowsIfUnchanged(rows.map((row) => ({ row, expectedWm: read.get(rowId(row))?.wm })));
 }
 
 /**

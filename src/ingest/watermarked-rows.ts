@@ -1,5 +1,5 @@
 import { compareSequenceNumbers } from '../domain/lake-layout';
-import { rowId, type RowKey, type WatermarkedRow } from './ports';
+import { rowId, type RowKey, type RowStore, type WatermarkedRow } from './ports';
 
 /** One input to fold: its stream position and its value. */
 export interface Positioned<T> {
@@ -48,4 +48,21 @@ export function distinctKeys<T>(items: readonly Positioned<T>[], rowKeysOf: (ite
   const out = new Map<string, RowKey>();
   for (const item of items) for (const key of rowKeysOf(item)) out.set(rowId(key), { pk: key.pk, sk: key.sk });
   return [...out.values()];
+}
+
+/**
+ * Writes folded rows. The shard's own consumer is a row's only writer and writes unconditionally. A
+ * dead-letter replay may run beside it, so it writes each row only if the row is still as it was read
+ * (`read`); a row changed meanwhile is a conflict, whose records fail and are read again on the retry.
+ */
+export async function writeWatermarkedRows<R extends RowKey & WatermarkedRow>(
+  table: RowStore<R>,
+  rows: readonly R[],
+  read: ReadonlyMap<string, R>,
+  replay: boolean,
+): Promise<{ failed: Set<string>; conflicts: Set<string> }> {
+  if (rows.length === 0) return { failed: new Set(), conflicts: new Set() };
+  if (!replay) return { ...(await table.putRows(rows)), conflicts: new Set() };
+  if (!table.putRowsIfUnchanged) throw new Error('replaying a dead-lettered batch needs a row store with conditional writes');
+  return table.putRowsIfUnchanged(rows.map((row) => ({ row, expectedWm: read.get(rowId(row))?.wm })));
 }

@@ -1,5 +1,6 @@
 import { GetRecordsCommand, GetShardIteratorCommand, type KinesisClient, type ShardIteratorType } from '@aws-sdk/client-kinesis';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
+import { lowestSequenceNumber } from '../domain/lake-layout';
 import { localLambdaContext } from './lambda-context';
 import { listShardIds, streamArnFor, toLambdaKinesisRecord } from './kinesis-reader';
 
@@ -48,7 +49,6 @@ export interface PollerStats {
 }
 
 
-const lowest = (seqs: string[]) => seqs.reduce((m, s) => (BigInt(s) < BigInt(m) ? s : m));
 
 /**
  * Plays Lambda's Kinesis event source mapping on this machine: one poller per shard, batches of records
@@ -144,7 +144,7 @@ export class EventSourcePoller {
         this.stats.recordsSucceeded += records.length;
         return;
       }
-      const from = BigInt(lowest(failedIds));
+      const from = BigInt(lowestSequenceNumber(failedIds));
       const succeeded = records.filter((r) => BigInt(r.kinesis.sequenceNumber) < from);
       this.stats.recordsSucceeded += succeeded.length;
       records = records.filter((r) => BigInt(r.kinesis.sequenceNumber) >= from);

@@ -1,5 +1,6 @@
 import { GetRecordsCommand, GetShardIteratorCommand, type KinesisClient, type _Record as KinesisRecord } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import { lowestSequenceNumber } from '../domain/lake-layout';
 import { streamArnFor, toLambdaKinesisRecord } from '../local/kinesis-reader';
 import type { DeadLetter, DeadLetterSource } from './dead-letters';
 
@@ -103,7 +104,7 @@ async function replayOne(letter: DeadLetter, options: ReplayOptions): Promise<Le
       }
       if (failedIds.length === 0) break;
       // As the event source mapping does: retry from the lowest failed record.
-      const from = failedIds.reduce((m, s) => (BigInt(s) < BigInt(m) ? s : m));
+      const from = lowestSequenceNumber(failedIds);
       piece = piece.filter((r) => BigInt(r.kinesis.sequenceNumber) >= BigInt(from));
       if (attempt >= maxAttempts) {
         return { letter, status: 'failed', records: records.length, missing, error: error || `${failedIds.length} records still failing after ${attempt} attempts (first ${from})` };
