@@ -13,7 +13,7 @@ import { parseItemsFile, parseRatingsFile, type ItemMeta } from '../recommender/
 import { generateTasteEvents } from '../retraining/synthetic-events';
 import type { RunEvent } from '../retraining/local-runner';
 import { startEmulators, type RunningEmulators } from './emulators';
-import { EventSourcePoller, type FailedBatchRecord } from './event-source-poller';
+import { EventSourcePoller, type FailedBatchRecord, type KinesisHandler } from './event-source-poller';
 import { produceEvents } from './event-producer';
 import { ensureResources, type ResourceNames } from './resources';
 import type { RunningApiServer } from './api-server';
@@ -229,40 +229,30 @@ export class LocalPipeline {
       return writeFile(dlqFile, `${JSON.stringify(f)}\n`, { flag: 'a' });
     };
     const kinesis = createKinesisClient();
-    this.consumerPoller = new EventSourcePoller({
-      kinesis,
-      stream: this.names.eventsStream,
-      handler: consumer.handler,
-      functionName: 'consumer',
-      batchSize: 1000,
-      maxRetries: 10,
-      idleMs: 200,
-      checkpoints: checkpoints.consumer,
-      onCheckpoint: (shard, seq) => {
-        checkpoints.consumer![shard] = seq;
-        persist();
-      },
-      onFailure,
-    });
-    this.pollers.push(this.consumerPoller);
-    if (this.options.analytics) {
-      const analytics = await import('../../lambdas/analytics-consumer/index');
-      analytics.resetAnalyticsConsumer();
-      this.analyticsPoller = new EventSourcePoller({
+    const poller = (which: 'consumer' | 'analytics', handler: KinesisHandler, functionName: string, maxRetries?: number) => {
+      const p = new EventSourcePoller({
         kinesis,
         stream: this.names.eventsStream,
-        handler: analytics.handler,
-        functionName: 'analytics-consumer',
+        handler,
+        functionName,
         batchSize: 1000,
+        ...(maxRetries === undefined ? {} : { maxRetries }),
         idleMs: 200,
-        checkpoints: checkpoints.analytics,
+        checkpoints: checkpoints[which],
         onCheckpoint: (shard, seq) => {
-          checkpoints.analytics![shard] = seq;
+          checkpoints[which]![shard] = seq;
           persist();
         },
         onFailure,
       });
-      this.pollers.push(this.analyticsPoller);
+      this.pollers.push(p);
+      return p;
+    };
+    this.consumerPoller = poller('consumer', consumer.handler, 'consumer', 10);
+    if (this.options.analytics) {
+      const analytics = await import('../../lambdas/analytics-consumer/index');
+      analytics.resetAnalyticsConsumer();
+      this.analyticsPoller = poller('analytics', analytics.handler, 'analytics-consumer');
     }
     await Promise.all(this.pollers.map((p) => p.start()));
   }
@@ -398,18 +388,22 @@ export class LocalPipeline {
     };
   }
 
-  /** The user with the longest history in the served model (ties: first in model order). */
+  /** The user with the longest history in the served model (ties: first in model order), once per version. */
   private async exampleUser(): Promise<string | undefined> {
     const loaded = await this.api?.modelStore().get().catch(() => undefined);
     if (!loaded) return undefined;
-    let best: string | undefined;
-    let longest = -1;
-    for (const userId of loaded.model.users()) {
-      const n = loaded.model.historyOf(userId).length;
-      if (n > longest) [best, longest] = [userId, n];
+    if (this.example?.version !== loaded.version) {
+      let best: string | undefined;
+      let longest = -1;
+      for (const userId of loaded.model.users()) {
+        const n = loaded.model.historyOf(userId).length;
+        if (n > longest) [best, longest] = [userId, n];
+      }
+      this.example = { version: loaded.version, userId: best };
     }
-    return best;
+    return this.example.userId;
   }
+  private example: { version: string; userId: string | undefined } | undefined;
 
   private async lakeCounts(): Promise<PipelineStatus['lake']> {
     const lake = new S3Lake(this.s3(), this.names.lakeBucket);
