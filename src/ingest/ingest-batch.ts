@@ -38,9 +38,10 @@ export interface IngestDeps {
 export interface IngestOptions {
   /**
    * The batch is a dead-letter replay (`npm run dlq:replay`): its records were given up on and the shard has
-   * moved on since, so a Bronze partition's watermark may be past records that never reached Bronze. Below
-   * the watermark, the partition's objects are read to find which records are really there, and only the
-   * others are written. Feature rows keep their watermarks: a row that has folded later records skips the
+   * moved on since, so a Bronze partition's watermark may be past records that never reached Bronze. The
+   * records' original partition and today's are read to find which records are really there, and only the
+   * others are written, to today's partition (which tonight's retraining reads). Feature rows keep their
+   * watermarks and are written only if unchanged since read: a row that has folded later records skips the
    * replayed ones (they were either folded before, or the nightly job's exact features will count them from
    * Bronze). Never double counts; Bronze ends with every record exactly once.
    */
