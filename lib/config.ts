@@ -36,6 +36,13 @@ export interface RecsysConfig {
   iteratorAgeAlarmMinutes: number;
   /** Alarm when no model has been deployed for this many days. */
   modelStaleDays: number;
+  // [event contract] every function that validates events (see README "Event contract")
+  /** Events stamped before this ISO-8601 instant are refused (`EVENT_TIME_FLOOR`); the code's default otherwise. */
+  eventTimeFloor?: string;
+  /** How far ahead of its arrival an event may be stamped, seconds (`EVENT_MAX_FUTURE_SKEW_SECONDS`). */
+  eventMaxFutureSkewSeconds?: number;
+  /** How long the consumers remember an eventId to count it once, minutes (`EVENT_LEDGER_HORIZON_MINUTES`). */
+  eventLedgerHorizonMinutes?: number;
   // [serving] the recommend API (lib/recommend-api.ts)
   /** API Gateway stage name (the last part of the API URL). */
   apiStageName: string;
@@ -87,6 +94,25 @@ const bool = (node: Node, key: string, fallback: boolean): boolean => {
   return raw === undefined ? fallback : raw === true || raw === 'true';
 };
 
+const optionalNum = (node: Node, key: string, min: number, max: number): number | undefined =>
+  node.tryGetContext(key) === undefined ? undefined : num(node, key, min, min, max);
+const isoInstant = (node: Node, key: string): string | undefined => {
+  const raw = str(node, key);
+  if (raw !== undefined && !(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(raw) && Number.isFinite(Date.parse(raw)))) {
+    throw new Error(`context ${key} must be an ISO-8601 instant with Z or an offset, e.g. 2015-01-01T00:00:00Z (got ${raw})`);
+  }
+  return raw;
+};
+
+/** The event contract's and the ledger's settings, as environment variables for every function (only those set). */
+export function eventContractEnvironment(config: RecsysConfig): Record<string, string> {
+  return {
+    ...(config.eventTimeFloor !== undefined ? { EVENT_TIME_FLOOR: config.eventTimeFloor } : {}),
+    ...(config.eventMaxFutureSkewSeconds !== undefined ? { EVENT_MAX_FUTURE_SKEW_SECONDS: String(config.eventMaxFutureSkewSeconds) } : {}),
+    ...(config.eventLedgerHorizonMinutes !== undefined ? { EVENT_LEDGER_HORIZON_MINUTES: String(config.eventLedgerHorizonMinutes) } : {}),
+  };
+}
+
 const scheduleExpression = (node: Node, key: string, fallback: string): string => {
   const raw = str(node, key) ?? fallback;
   if (!/^(cron\([^()]+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$/.test(raw)) {
@@ -119,6 +145,10 @@ export function readConfig(node: Node): RecsysConfig {
     alarmEmail: str(node, 'alarmEmail'),
     iteratorAgeAlarmMinutes: num(node, 'iteratorAgeAlarmMinutes', 60, 1, 10_080),
     modelStaleDays: num(node, 'modelStaleDays', 3, 1, 90),
+    // [event contract]
+    eventTimeFloor: isoInstant(node, 'eventTimeFloor'),
+    eventMaxFutureSkewSeconds: optionalNum(node, 'eventMaxFutureSkewSeconds', 0, 604_800),
+    eventLedgerHorizonMinutes: optionalNum(node, 'eventLedgerHorizonMinutes', 60, 10_080),
     // [serving]
     apiStageName: str(node, 'apiStageName') ?? 'prod',
     apiThrottlingRateLimit: num(node, 'apiThrottlingRateLimit', 200, 1, 10_000),

@@ -1,7 +1,8 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../src/adapters/observability';
-import type { RecsysConfig } from './config';
+import { PipelineFunction } from './node-function';
+import { eventContractEnvironment, type RecsysConfig } from './config';
 import { DataLake } from './data-lake';
 import { EventIngestion } from './event-ingestion';
 import { FeatureStore } from './feature-store';
@@ -83,5 +84,10 @@ export class RecsysStack extends Stack {
     new CfnOutput(this, 'EventsStreamName', { value: this.ingestion.stream.streamName });
     new CfnOutput(this, 'ConsumerDeadLetterQueueUrl', { value: this.ingestion.deadLetterQueue.queueUrl, description: 'npm run dlq:replay -- --outputs cdk-outputs.json' });
     new CfnOutput(this, 'ConsumerFunctionName', { value: this.ingestion.consumer.functionName });
+    // One event contract for every entry point: the same bounds wherever an event is validated.
+    const contract = eventContractEnvironment(config);
+    for (const fn of this.node.findAll().filter((c): c is PipelineFunction => c instanceof PipelineFunction)) {
+      for (const [key, value] of Object.entries(contract)) fn.addEnvironment(key, value);
+    }
   }
 }

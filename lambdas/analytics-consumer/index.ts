@@ -1,55 +1,52 @@
 import middy from '@middy/core';
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { Context, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
+import type { Context, KinesisStreamEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { createDynamoDocumentClient } from '../../src/adapters/aws-clients';
 import { DynamoRowStore } from '../../src/adapters/dynamo-row-store';
 import { observability } from '../../src/adapters/observability';
-import { ingestAnalyticsBatch } from '../../src/analytics/analytics-batch';
-import type { WindowRow } from '../../src/analytics/window-rows';
+import { ingestAnalyticsBatch, type AnalyticsTableRow } from '../../src/analytics/analytics-batch';
 import type { RowStore } from '../../src/ingest/ports';
-import { toStreamRecord } from '../../src/adapters/kinesis-records';
+import { ledgerSettingsFromEnv } from '../../src/ingest/event-ledger';
+import { respond, toStreamRecord } from '../../src/adapters/kinesis-records';
 
 const { logger, metrics } = observability('analytics-consumer');
 
 const Env = z.object({ ANALYTICS_TABLE: z.string().min(3, 'ANALYTICS_TABLE must name the analytics DynamoDB table') });
 
-let table: RowStore<WindowRow> | undefined;
-function windowTable(): RowStore<WindowRow> {
+let table: RowStore<AnalyticsTableRow> | undefined;
+function windowTable(): RowStore<AnalyticsTableRow> {
   if (!table) {
     const env = Env.safeParse(process.env);
     if (!env.success) throw new Error(`Invalid configuration: ${env.error.issues.map((i) => i.message).join('; ')}`);
-    table = new DynamoRowStore<WindowRow>(createDynamoDocumentClient(), env.data.ANALYTICS_TABLE);
+    table = new DynamoRowStore<AnalyticsTableRow>(createDynamoDocumentClient(), env.data.ANALYTICS_TABLE);
   }
   return table;
 }
 
 /** Lets tests and the local runner swap the table (or inject failures) between invocations. */
-export function resetAnalyticsConsumer(override?: RowStore<WindowRow>): void {
+export function resetAnalyticsConsumer(override?: RowStore<AnalyticsTableRow>): void {
   table = override;
 }
 
 async function consume(event: KinesisStreamEvent & { replay?: boolean }, context: Context) {
   const replay = event.replay === true;
   if (replay) logger.info('dead-letter replay', { records: event.Records.length });
-  const { failures, stats } = await ingestAnalyticsBatch(event.Records.map(toStreamRecord), windowTable(), Date.now, { replay });
+  const ledger = ledgerSettingsFromEnv(process.env);
+  const { failures, setAside, stats } = await ingestAnalyticsBatch(event.Records.map(toStreamRecord), windowTable(), Date.now, { replay, ledger });
   metrics.addMetric('AnalyticsEvents', MetricUnit.Count, stats.events);
+  metrics.addMetric('AnalyticsDuplicateEvents', MetricUnit.Count, stats.duplicates);
+  metrics.addMetric('AnalyticsRecordsSetAside', MetricUnit.Count, stats.setAside);
   metrics.addMetric('AnalyticsWindowRowsWritten', MetricUnit.Count, stats.windowRowsWritten);
+  metrics.addMetric('AnalyticsLedgerRowsWritten', MetricUnit.Count, stats.ledgerRowsWritten);
   metrics.addMetric('AnalyticsEventsPastRetention', MetricUnit.Count, stats.pastRetention);
   metrics.addMetric('AnalyticsRecordsFailed', MetricUnit.Count, failures.size);
   logger.info('analytics batch folded', { ...stats, failed: failures.size });
-  return processPartialResponse(
-    event,
-    (record: KinesisStreamRecord) => {
-      const reason = failures.get(record.kinesis.sequenceNumber);
-      if (reason) throw new Error(reason);
-    },
-    new BatchProcessor(EventType.KinesisDataStreams),
-    { context },
-  );
+  if (setAside.size > 0) logger.warn('records set aside: they can never be stored in a window', { setAside: Object.fromEntries([...setAside].slice(0, 20)) });
+  if (failures.size > 0) logger.warn('records will be retried', { failures: Object.fromEntries([...failures].slice(0, 20)) });
+  return respond(event, failures, context);
 }
 
 export const handler = middy(consume)

@@ -7,4 +7,5 @@ export const handler = lambdaStep('TrainModel', trainModelStep, (r) => [
   ['TrainingUsers', MetricUnit.Count, r.users],
   ['TrainingItems', MetricUnit.Count, r.items],
   ['ModelBytes', MetricUnit.Bytes, r.payloadBytes],
+  ['RowsSetAside', MetricUnit.Count, r.setAside.count],
 ]);

@@ -6,4 +6,6 @@ export const handler = lambdaStep('ValidateData', validateDataStep, ({ validatio
   ['EventsValidated', MetricUnit.Count, v.uniqueEvents],
   ['InvalidLines', MetricUnit.Count, v.invalidLines + v.quarantined],
   ['DuplicateEvents', MetricUnit.Count, v.duplicates],
+  ['RepeatedStreamRecords', MetricUnit.Count, v.repeatedStreamRecords],
+  ['ValidationWarnings', MetricUnit.Count, v.warnings.length],
 ]);

@@ -3,6 +3,7 @@ import type { ItemFeatures, UserFeatures } from '../domain/features';
 import { mergeItemFeatures, mergeUserFeatures } from '../domain/features';
 import { EXACT_SK, itemPk, rowId, userPk, type FeatureTable, type FeatureTableRow } from '../ingest/ports';
 import { DynamoRowStore } from './dynamo-row-store';
+import { dynamoItemProblem } from '../retraining/poison';
 
 /**
  * The nightly batch truth for one user or item (`sk = EXACT`), recomputed from the whole Silver history.
@@ -23,16 +24,29 @@ export class DynamoFeatureTable extends DynamoRowStore<FeatureTableRow> implemen
   /**
    * Writes the nightly exact features, 25 rows a request and a bounded number of requests at a time (the
    * nightly job rewrites every user and item). It is their only writer, so puts are unconditional.
-   * Resolves with the ids (`rowId`) of rows that could not be written after retries.
+   *
+   * Resolves with `failed`, the ids (`rowId`) of rows not written after retries (infrastructure), and
+   * `rejected`, rows that can never be written, with the reason: those the pure pre-check refuses (numbers
+   * the marshaller refuses, size and nesting limits) are never sent, so they cannot fail the 24 other rows
+   * of their BatchWriteItem request; those the service refuses come from the row store's own isolation.
    */
-  async putExactFeatures(rows: readonly ExactFeatureRow[]): Promise<{ failed: Set<string> }> {
+  async putExactFeatures(rows: readonly ExactFeatureRow[]): Promise<{ failed: Set<string>; rejected: Map<string, string> }> {
     const store = new DynamoRowStore<ExactFeatureRow>(this.ddb, this.tableName, { backoffMs: this.backoffMs });
     const failed = new Set<string>();
-    const slice = 25 * EXACT_WRITE_REQUESTS_IN_FLIGHT;
-    for (let i = 0; i < rows.length; i += slice) {
-      for (const id of (await store.putRows(rows.slice(i, i + slice))).failed) failed.add(id);
+    const rejected = new Map<string, string>();
+    const writable: ExactFeatureRow[] = [];
+    for (const row of rows) {
+      const problem = dynamoItemProblem(row as unknown as Record<string, unknown>);
+      if (problem) rejected.set(rowId(row), problem);
+      else writable.push(row);
     }
-    return { failed };
+    const slice = 25 * EXACT_WRITE_REQUESTS_IN_FLIGHT;
+    for (let i = 0; i < writable.length; i += slice) {
+      const result = (await store.putRows(writable.slice(i, i + slice))) as { failed: Set<string>; rejected?: Map<string, string> };
+      for (const [id, reason] of result.rejected ?? new Map<string, string>()) rejected.set(id, reason);
+      for (const id of result.failed) if (!rejected.has(id)) failed.add(id);
+    }
+    return { failed, rejected };
   }
 
   /** A user's exact (nightly) features, if the nightly job has computed them. */

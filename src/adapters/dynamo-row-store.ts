@@ -1,4 +1,4 @@
-import { BatchGetCommand, BatchWriteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { rowId, type RowKey, type RowStore } from '../ingest/ports';
 
 const BATCH_GET_LIMIT = 100;
@@ -28,6 +28,25 @@ export class DynamoRowStore<R extends RowKey> implements RowStore<R> {
     this.backoffMs = options.backoffMs ?? 50;
   }
 
+  async queryRows(pk: string, fromSk: string, toSk: string): Promise<R[]> {
+    const out: R[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const res = await this.ddb.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: { ':pk': pk, ':from': fromSk, ':to': toSk },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of res.Items ?? []) out.push(item as R);
+      start = res.LastEvaluatedKey as Record<string, unknown> | undefined;
+    } while (start);
+    return out;
+  }
+
   async getRows(keys: readonly RowKey[]): Promise<Map<string, R>> {
     const unique = [...new Map(keys.map((k) => [rowId(k), { pk: k.pk, sk: k.sk }])).values()];
     const out = new Map<string, R>();
@@ -51,36 +70,75 @@ export class DynamoRowStore<R extends RowKey> implements RowStore<R> {
     return out;
   }
 
-  async putRows(rows: readonly R[]): Promise<{ failed: Set<string> }> {
+  /**
+   * Writes rows, 25 a BatchWriteItem request, requests in parallel. Throttled requests and unprocessed items
+   * are retried with backoff; rows still unwritten are `failed`. A request DynamoDB (or the marshaller)
+   * refuses as invalid is written again one row at a time, so only the rows at fault are `rejected` (with
+   * the reason) and their neighbours land.
+   */
+  async putRows(rows: readonly R[]): Promise<{ failed: Set<string>; rejected: Map<string, string>; causes: Map<string, string> }> {
     const failed = new Set<string>();
+    const rejected = new Map<string, string>();
+    const causes = new Map<string, string>();
     await Promise.all(
       chunk(rows, BATCH_WRITE_LIMIT).map(async (batch) => {
-        let pending = batch.map((row) => ({ PutRequest: { Item: row as unknown as Record<string, unknown> } }));
-        for (let attempt = 1; pending.length > 0; attempt++) {
-          try {
-            const res = await this.ddb.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
-            pending = (res.UnprocessedItems?.[this.tableName] ?? []) as typeof pending;
-          } catch (err) {
-            // The SDK already retried transient errors; a request that still fails fails all its rows.
-            if (attempt >= MAX_ATTEMPTS || !isRetryable(err)) {
-              for (const p of pending) failed.add(rowId(p.PutRequest.Item as unknown as RowKey));
-              return;
-            }
-          }
-          if (pending.length && attempt >= MAX_ATTEMPTS) {
-            for (const p of pending) failed.add(rowId(p.PutRequest.Item as unknown as RowKey));
-            return;
-          }
-          if (pending.length) await sleep(this.backoffMs * 2 ** attempt);
+        const refused = await this.writeBatch(batch, failed, causes);
+        if (!refused) return;
+        if (batch.length === 1) {
+          rejected.set(rowId(batch[0]!), describe(refused));
+          return;
+        }
+        // One request for each row, in sequence: only the rows at fault are refused again.
+        for (const row of batch) {
+          const err = await this.writeBatch([row], failed, causes);
+          if (err) rejected.set(rowId(row), describe(err));
         }
       }),
     );
-    return { failed };
+    return { failed, rejected, causes };
   }
 
-  async putRowsIfUnchanged(rows: readonly { row: R; expectedWm: string | undefined }[]): Promise<{ failed: Set<string>; conflicts: Set<string> }> {
+  /**
+   * Writes up to 25 rows with retries. Rows still pending after retries are added to `failed`; resolves
+   * with the error when the request was refused as invalid (nothing written), else undefined.
+   */
+  private async writeBatch(batch: readonly R[], failed: Set<string>, causes: Map<string, string>): Promise<unknown> {
+    let pending = batch.map((row) => ({ PutRequest: { Item: row as unknown as Record<string, unknown> } }));
+    const fail = (why: string) => {
+      for (const p of pending) {
+        const id = rowId(p.PutRequest.Item as unknown as RowKey);
+        failed.add(id);
+        causes.set(id, why);
+      }
+    };
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      try {
+        const res = await this.ddb.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
+        pending = (res.UnprocessedItems?.[this.tableName] ?? []) as typeof pending;
+      } catch (err) {
+        if (isRefusal(err) && pending.length === batch.length) return err;
+        // The SDK already retried transient errors; a request that still fails fails all its rows.
+        if (attempt >= MAX_ATTEMPTS || !isRetryable(err)) {
+          fail(`${describe(err)}${attempt > 1 ? ` (after ${attempt} attempts)` : ''}`);
+          return undefined;
+        }
+      }
+      if (pending.length && attempt >= MAX_ATTEMPTS) {
+        fail(`unprocessed after ${attempt} attempts (throttled)`);
+        return undefined;
+      }
+      if (pending.length) await sleep(this.backoffMs * 2 ** attempt);
+    }
+    return undefined;
+  }
+
+  async putRowsIfUnchanged(
+    rows: readonly { row: R; expectedWm: string | undefined }[],
+  ): Promise<{ failed: Set<string>; conflicts: Set<string>; rejected: Map<string, string>; causes: Map<string, string> }> {
     const failed = new Set<string>();
+    const causes = new Map<string, string>();
     const conflicts = new Set<string>();
+    const rejected = new Map<string, string>();
     let next = 0;
     const worker = async () => {
       while (next < rows.length) {
@@ -96,13 +154,36 @@ export class DynamoRowStore<R extends RowKey> implements RowStore<R> {
             }),
           );
         } catch (err) {
-          ((err as { name?: string }).name === 'ConditionalCheckFailedException' ? conflicts : failed).add(rowId(row));
+          if ((err as { name?: string }).name === 'ConditionalCheckFailedException') conflicts.add(rowId(row));
+          else if (isRefusal(err)) rejected.set(rowId(row), describe(err));
+          else {
+            failed.add(rowId(row));
+            causes.set(rowId(row), describe(err));
+          }
         }
       }
     };
     await Promise.all(Array.from({ length: Math.min(CONDITIONAL_PUTS_IN_FLIGHT, rows.length) }, worker));
-    return { failed, conflicts };
+    return { failed, conflicts, rejected, causes };
   }
+}
+
+/**
+ * The request was refused for what it holds, not for the state of the service: DynamoDB's
+ * ValidationException (item too large, invalid number or attribute, duplicate keys in one request) or an
+ * error of the document client's marshaller, thrown before anything is sent. Retrying the same row never
+ * helps; other 4xx errors (missing table, access denied) are about the infrastructure, and fail the rows.
+ */
+function isRefusal(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number }; $fault?: string };
+  if (e.name === 'ValidationException' || e.name === 'ItemCollectionSizeLimitExceededException') return true;
+  // The marshaller throws plain errors (no service metadata) for values DynamoDB cannot represent.
+  return e.$metadata === undefined && e.$fault === undefined && (e.name === 'Error' || e.name === 'TypeError' || e.name === 'RangeError');
+}
+
+function describe(err: unknown): string {
+  const e = err as { name?: string; message?: string };
+  return `${e.name ?? 'Error'}: ${String(e.message ?? err).slice(0, 300)}`;
 }
 
 function isRetryable(err: unknown): boolean {

@@ -1,5 +1,6 @@
-import type { KinesisStreamRecord } from 'aws-lambda';
+import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import type { StreamRecord } from '../ingest/ingest-batch';
+import { BatchFailedError, FAILURE_CAUSES, summarizeFailures } from '../ingest/failure-summary';
 
 /** The Lambda Kinesis record as the consumers' batch logic sees it. `eventID` is `<shardId>:<sequenceNumber>`. */
 export function toStreamRecord(record: KinesisStreamRecord): StreamRecord {
@@ -10,4 +11,22 @@ export function toStreamRecord(record: KinesisStreamRecord): StreamRecord {
     arrivalMs: Math.round(record.kinesis.approximateArrivalTimestamp * 1000),
     data: Buffer.from(record.kinesis.data, 'base64'),
   };
+}
+
+export type ConsumerResponse = KinesisStreamBatchResponse & { [FAILURE_CAUSES]?: string };
+
+/**
+ * The partial batch response (`ReportBatchItemFailures`) for a consumer's per-record outcome. When every
+ * record failed the invocation fails instead, so the event source mapping bisects the batch, with an error
+ * that names each distinct cause and the records it hit (rather than a bare "All records failed"). A
+ * partial response carries the same summary under a symbol key, which JSON never shows.
+ */
+export function respond(event: KinesisStreamEvent, failures: ReadonlyMap<string, string>, _context?: Context): ConsumerResponse {
+  const records = event.Records;
+  const failed = records.filter((r) => failures.has(r.kinesis.sequenceNumber));
+  const mine = new Map(failed.map((r) => [r.kinesis.sequenceNumber, failures.get(r.kinesis.sequenceNumber)!]));
+  if (records.length > 0 && failed.length === records.length) throw new BatchFailedError(summarizeFailures(mine, records.length));
+  const response: ConsumerResponse = { batchItemFailures: failed.map((r) => ({ itemIdentifier: r.kinesis.sequenceNumber })) };
+  if (failed.length > 0) response[FAILURE_CAUSES] = summarizeFailures(mine, records.length);
+  return response;
 }

@@ -1,15 +1,41 @@
 import { parseEventPayload, eventTimeMs, type UserEvent } from '../domain/events';
-import type { RowStore } from '../ingest/ports';
+import type { EventLedgerRow, RowStore } from '../ingest/ports';
 import { rowId } from '../ingest/ports';
+import { decideFirstDeliveries, holdWrittenLedgerRows, ledgerConfig, loadLedger, type LedgerConfig } from '../ingest/event-ledger';
+import { unstorableReason } from '../ingest/storable';
 import { distinctKeys, foldWatermarked, writeWatermarkedRows, type Positioned } from '../ingest/watermarked-rows';
 import type { StreamRecord } from '../ingest/ingest-batch';
 import { fromWindowRow, toWindowRow, windowExpiresAt, windowRowKey, type WindowRow } from './window-rows';
 import { applyToWindow, emptyWindow, GRANULARITIES } from './windows';
 
+/** Rows of the analytics table: windows, and the consumer's own event ledger (`CTL#ledger#<shard>`). */
+export type AnalyticsTableRow = WindowRow | EventLedgerRow;
+
 export interface AnalyticsOutcome {
   failures: Map<string, string>;
-  /** `pastRetention`: events so old that every window they fall in has already expired (nothing to write). */
-  stats: { records: number; events: number; ignoredInvalid: number; pastRetention: number; windowRowsWritten: number };
+  /** Records left out of a window because they can never be stored there, with why (not retried). */
+  setAside: Map<string, string>;
+  /**
+   * `pastRetention`: events so old that every window they fall in has already expired (nothing to write).
+   * `duplicates`: repeats of an eventId already delivered on the shard within the ledger's horizon (not counted).
+   */
+  stats: {
+    records: number;
+    events: number;
+    ignoredInvalid: number;
+    duplicates: number;
+    setAside: number;
+    pastRetention: number;
+    windowRowsWritten: number;
+    ledgerRowsWritten: number;
+    ledgerQueries: number;
+  };
+}
+
+export interface AnalyticsOptions {
+  replay?: boolean;
+  /** The event ledger's settings (see `event-ledger.ts`), or `false` to count every record. */
+  ledger?: Partial<LedgerConfig> | false;
 }
 
 /**
@@ -17,40 +43,89 @@ export interface AnalyticsOutcome {
  * and shard. Rows remember the highest sequence number they hold, so replays never double count, and
  * late events simply update their (older) window, unless that window is past its retention: a row DynamoDB
  * would delete at once is not written (a replayed history from years ago costs no writes). Invalid records
- * are ignored here: the ingestion consumer quarantines them.
+ * are ignored here: the ingestion consumer quarantines them. A repeated eventId counts once (first delivery
+ * wins): this consumer keeps its own event ledger in the analytics table and decides exactly as the
+ * ingestion consumer does, from the shard's record order.
  */
 export async function ingestAnalyticsBatch(
   records: readonly StreamRecord[],
-  table: RowStore<WindowRow>,
+  table: RowStore<AnalyticsTableRow>,
   now: () => number = Date.now,
-  options: { replay?: boolean } = {},
+  options: AnalyticsOptions = {},
 ): Promise<AnalyticsOutcome> {
-  const events: Positioned<UserEvent>[] = [];
+  const ledger = options.ledger === false ? undefined : ledgerConfig(options.ledger);
+  const events: (Positioned<UserEvent> & { arrivalMs: number })[] = [];
   for (const r of records) {
-    const parsed = parseEventPayload(r.data);
-    if (parsed.ok) events.push({ shardId: r.shardId, sequenceNumber: r.sequenceNumber, value: parsed.event });
+    let parsed: ReturnType<typeof parseEventPayload>;
+    try {
+      parsed = parseEventPayload(r.data, { now: r.arrivalMs }); // as the ingestion consumer judges it
+    } catch {
+      continue; // the ingestion consumer quarantines it with the reason
+    }
+    if (parsed.ok) events.push({ shardId: r.shardId, sequenceNumber: r.sequenceNumber, arrivalMs: r.arrivalMs, value: parsed.event });
   }
+  const ledgerInputs = events.map((e) => ({ shardId: e.shardId, sequenceNumber: e.sequenceNumber, arrivalMs: e.arrivalMs, eventId: e.value.eventId }));
   const nowSeconds = Math.floor(now() / 1000);
   const keysOf = (p: Positioned<UserEvent>) =>
     GRANULARITIES.map((g) => windowRowKey(g, eventTimeMs(p.value), p.shardId)).filter((k) => windowExpiresAt(k.granularity, k.startMs) > nowSeconds);
-  const current = await table.getRows(distinctKeys(events, keysOf));
-  const { rows, recordsOfRow } = foldWatermarked<UserEvent, WindowRow>(events, keysOf, current, (previous, values, key, watermark, shardId) => {
-    const { granularity, startMs } = keysOf({ shardId, sequenceNumber: watermark, value: values[0]! }).find((k) => k.pk === key.pk && k.sk === key.sk)!;
-    const base = previous ? fromWindowRow(previous) : emptyWindow(granularity, startMs);
-    return toWindowRow(applyToWindow(base, values), key, shardId, watermark);
-  });
-  const { failed, conflicts } = await writeWatermarkedRows(table, rows, current, options.replay === true);
+  const [current, loadedLedger] = await Promise.all([
+    table.getRows(distinctKeys(events, keysOf)),
+    ledger && ledgerInputs.length > 0 ? loadLedger(ledgerInputs, table, ledger) : undefined,
+  ]);
+  const decision = ledger && loadedLedger ? decideFirstDeliveries(ledgerInputs, loadedLedger, ledger) : undefined;
+  const counted = decision ? events.filter((e) => !decision.duplicates.has(e.sequenceNumber)) : events;
+
+  const setAside = new Map<string, string>();
+  const fold = (skip: ReadonlySet<string>) =>
+    foldWatermarked<UserEvent, WindowRow>(
+      counted,
+      keysOf,
+      current,
+      (previous, values, key, watermark, shardId) => {
+        const { granularity, startMs } = keysOf({ shardId, sequenceNumber: watermark, value: values[0]! }).find((k) => k.pk === key.pk && k.sk === key.sk)!;
+        const base = previous ? fromWindowRow(previous) : emptyWindow(granularity, startMs);
+        return toWindowRow(applyToWindow(base, values), key, shardId, watermark);
+      },
+      { check: (row) => unstorableReason(row), skip },
+    );
+  // A record set aside by one of its windows is left out of all three, so minutes, hours and days agree.
+  let folded = fold(new Set());
+  for (let pass = 0; pass < 3 && [...folded.setAside.keys()].some((seq) => !setAside.has(seq)); pass++) {
+    for (const [seq, reason] of folded.setAside) if (!setAside.has(seq)) setAside.set(seq, reason);
+    folded = fold(new Set(setAside.keys()));
+  }
+  for (const [seq, reason] of folded.setAside) if (!setAside.has(seq)) setAside.set(seq, reason);
+  const rows: AnalyticsTableRow[] = [...folded.rows, ...(decision?.rows ?? [])];
+  const recordsOfRow = new Map([...folded.recordsOfRow, ...(decision?.recordsOfRow ?? [])]);
+
+  const { failed, conflicts, rejected, causes } = await writeWatermarkedRows(table, rows, current, options.replay === true);
   const failures = new Map<string, string>();
-  for (const id of failed) for (const seq of recordsOfRow.get(id) ?? []) failures.set(seq, `analytics window write failed for ${id.replace('\u0000', ' ')}`);
-  for (const id of conflicts) for (const seq of recordsOfRow.get(id) ?? []) failures.set(seq, `analytics window ${id.replace('\u0000', ' ')} changed while the replay ran; retry`);
+  const entityOf = new Map(rows.map((r) => [rowId(r), r.entity]));
+  for (const id of failed) {
+    const reason = `analytics ${entityOf.get(id) ?? 'window'} write failed: ${causes.get(id) ?? 'not written after retries'} (row ${id.replace('\u0000', ' ')})`;
+    for (const seq of recordsOfRow.get(id) ?? []) if (!failures.has(seq)) failures.set(seq, reason);
+  }
+  for (const id of conflicts) {
+    for (const seq of recordsOfRow.get(id) ?? []) if (!failures.has(seq)) failures.set(seq, `analytics row changed while the replay ran; retry (row ${id.replace('\u0000', ' ')})`);
+  }
+  for (const [id, reason] of rejected) {
+    for (const seq of recordsOfRow.get(id) ?? []) if (!failures.has(seq) && !setAside.has(seq)) setAside.set(seq, `${id.replace('\u0000', ' ')} refused by the store: ${reason}`);
+  }
+  const written = (r: AnalyticsTableRow) => !failed.has(rowId(r)) && !conflicts.has(rowId(r)) && !rejected.has(rowId(r));
+  if (decision) holdWrittenLedgerRows(table, decision.rows.filter(written));
   return {
     failures,
+    setAside,
     stats: {
       records: records.length,
       events: events.length,
       ignoredInvalid: records.length - events.length,
+      duplicates: decision?.duplicates.size ?? 0,
+      setAside: setAside.size,
       pastRetention: events.filter((e) => keysOf(e).length === 0).length,
-      windowRowsWritten: rows.filter((r) => !failed.has(rowId(r)) && !conflicts.has(rowId(r))).length,
+      windowRowsWritten: rows.filter((r) => r.entity === 'window' && written(r)).length,
+      ledgerRowsWritten: rows.filter((r) => r.entity === 'ledger' && written(r)).length,
+      ledgerQueries: loadedLedger?.queries ?? 0,
     },
   };
 }

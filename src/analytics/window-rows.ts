@@ -21,9 +21,16 @@ export interface WindowRow extends RowKey, WatermarkedRow {
   activeUsers: Uint8Array;
   purchasers: Uint8Array;
   items: { capacity: number; total: number; entries: HeavyHitter[] };
-  categories: Record<string, number>;
+  /**
+   * Weighted interactions per category as [category, weight] pairs. Not a map attribute: the SDK's
+   * unmarshaller builds plain objects by assignment, so a category named `__proto__` would be lost (and
+   * `constructor` read as a function). Rows written before this change hold an object; fromWindowRow reads both.
+   */
+  categories: CategoryPairs | Record<string, number>;
   expiresAt: number;
 }
+
+export type CategoryPairs = [category: string, weight: number][];
 
 /** How long windows are kept (TTL): minutes a week, hours 90 days, days three years. */
 export const RETENTION_SECONDS: Record<Granularity, number> = { minute: 7 * 86_400, hour: 90 * 86_400, day: 3 * 365 * 86_400 };
@@ -68,7 +75,7 @@ export function toWindowRow(w: WindowAggregate, key: RowKey, shardId: string, wa
     activeUsers: w.activeUsers.registers,
     purchasers: w.purchasers.registers,
     items: w.items.toJSON(),
-    categories: w.categories,
+    categories: [...w.categories].map(([c, n]): [string, number] => [c, n]),
     expiresAt: windowExpiresAt(w.granularity, startMs),
   };
 }
@@ -83,6 +90,21 @@ export function fromWindowRow(row: WindowRow): WindowAggregate {
     activeUsers: new HyperLogLog(row.hllPrecision, Uint8Array.from(row.activeUsers)),
     purchasers: new HyperLogLog(row.hllPrecision, Uint8Array.from(row.purchasers)),
     items: SpaceSaving.fromJSON(row.items),
-    categories: { ...row.categories },
+    categories: readCategories(row.categories),
   };
+}
+
+/** Categories of a row, new form (pairs) or old (an object: only its own enumerable keys, inherited names never). */
+export function readCategories(raw: unknown): Map<string, number> {
+  const out = new Map<string, number>();
+  const add = (c: unknown, n: unknown) => {
+    const weight = typeof n === 'number' ? n : typeof n === 'string' ? Number(n) : NaN;
+    if (typeof c === 'string' && Number.isFinite(weight)) out.set(c, (out.get(c) ?? 0) + weight);
+  };
+  if (Array.isArray(raw)) {
+    for (const pair of raw) if (Array.isArray(pair) && pair.length === 2) add(pair[0], pair[1]);
+  } else if (raw !== null && typeof raw === 'object') {
+    for (const c of Object.keys(raw)) add(c, Object.getOwnPropertyDescriptor(raw, c)?.value);
+  }
+  return out;
 }

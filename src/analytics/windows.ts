@@ -1,6 +1,7 @@
 import type { UserEvent } from '../domain/events';
 import { eventTimeMs } from '../domain/events';
 import { emptyCounts, POPULARITY_WEIGHTS, type EventCounts } from '../domain/features';
+import { addMoney, lineTotal } from '../domain/money';
 import { HyperLogLog } from './hyperloglog';
 import { SpaceSaving, type HeavyHitter } from './space-saving';
 
@@ -15,6 +16,8 @@ export const GRANULARITIES: readonly Granularity[] = ['minute', 'hour', 'day'];
 const SPAN_MS: Record<Granularity, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
 /** Categories kept per window; rarer ones are summed under `(other)` so a row stays bounded. */
 export const MAX_CATEGORIES = 200;
+/** The bucket that sums the categories beyond MAX_CATEGORIES. */
+export const OTHER_CATEGORY = '(other)';
 
 export interface WindowAggregate {
   granularity: Granularity;
@@ -27,8 +30,11 @@ export interface WindowAggregate {
   purchasers: HyperLogLog;
   /** Items by intent-weighted interactions (POPULARITY_WEIGHTS), labelled with their category. */
   items: SpaceSaving;
-  /** Intent-weighted interactions per category. */
-  categories: Record<string, number>;
+  /**
+   * Intent-weighted interactions per category. A Map, never a plain object: categories are free text and may
+   * be names of Object.prototype members (`constructor`, `__proto__`, `toString`).
+   */
+  categories: Map<string, number>;
 }
 
 export function windowStart(epochMs: number, granularity: Granularity): number {
@@ -49,7 +55,7 @@ export function emptyWindow(granularity: Granularity, startMs: number): WindowAg
     activeUsers: new HyperLogLog(),
     purchasers: new HyperLogLog(),
     items: new SpaceSaving(),
-    categories: {},
+    categories: new Map(),
   };
 }
 
@@ -61,7 +67,7 @@ export function applyToWindow(window: WindowAggregate, events: readonly UserEven
     activeUsers: new HyperLogLog(window.activeUsers.precision, window.activeUsers.registers),
     purchasers: new HyperLogLog(window.purchasers.precision, window.purchasers.registers),
     items: SpaceSaving.fromJSON(window.items.toJSON()),
-    categories: { ...window.categories },
+    categories: new Map(window.categories),
   };
   const startMs = Date.parse(window.start);
   for (const e of events) {
@@ -71,7 +77,7 @@ export function applyToWindow(window: WindowAggregate, events: readonly UserEven
     out.activeUsers.add(e.userId);
     if (e.type === 'purchase') {
       out.purchasers.add(e.userId);
-      out.revenue = Math.round((out.revenue + e.price * e.quantity) * 100) / 100;
+      out.revenue = addMoney(out.revenue, lineTotal(e.price, e.quantity));
       out.unitsSold += e.quantity;
     }
     const weight = POPULARITY_WEIGHTS[e.type];
@@ -81,9 +87,9 @@ export function applyToWindow(window: WindowAggregate, events: readonly UserEven
   return out;
 }
 
-function addCategory(categories: Record<string, number>, category: string, weight: number): void {
-  if (category in categories || Object.keys(categories).length < MAX_CATEGORIES) categories[category] = (categories[category] ?? 0) + weight;
-  else categories['(other)'] = (categories['(other)'] ?? 0) + weight;
+function addCategory(categories: Map<string, number>, category: string, weight: number): void {
+  const key = categories.has(category) || categories.size < MAX_CATEGORIES ? category : OTHER_CATEGORY;
+  categories.set(key, (categories.get(key) ?? 0) + weight);
 }
 
 /** Combines windows (shards of one window, or consecutive windows) into one summary. */
@@ -91,12 +97,12 @@ export function mergeWindows(windows: readonly WindowAggregate[], granularity: G
   const out = emptyWindow(granularity, startMs);
   for (const w of windows) {
     for (const t of Object.keys(out.counts) as (keyof EventCounts)[]) out.counts[t] += w.counts[t];
-    out.revenue = Math.round((out.revenue + w.revenue) * 100) / 100;
+    out.revenue = addMoney(out.revenue, w.revenue);
     out.unitsSold += w.unitsSold;
     out.activeUsers.merge(w.activeUsers);
     out.purchasers.merge(w.purchasers);
     out.items = out.items.merge(w.items);
-    for (const [c, n] of Object.entries(w.categories)) addCategory(out.categories, c, n);
+    for (const [c, n] of w.categories) addCategory(out.categories, c, n);
   }
   return out;
 }
@@ -137,7 +143,7 @@ export function summarize(w: WindowAggregate, endMs: number, topK = 10): WindowS
     unitsSold: w.unitsSold,
     conversionRate: activeUsers > 0 ? Math.min(1, purchasers / activeUsers) : 0,
     topItems: w.items.top(topK).map((h: HeavyHitter) => ({ itemId: h.key, score: h.count, ...(h.label ? { category: h.label } : {}) })),
-    topCategories: Object.entries(w.categories)
+    topCategories: [...w.categories]
       .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
       .slice(0, topK)
       .map(([category, score]) => ({ category, score })),

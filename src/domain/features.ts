@@ -1,5 +1,6 @@
 import type { EventType, UserEvent } from './events';
 import { EVENT_TYPES, eventTimeMs } from './events';
+import { addMoney, lineTotal } from './money';
 
 /**
  * Real-time features, the speed layer: per-user and per-item aggregates kept current by the consumer.
@@ -22,7 +23,7 @@ export interface UserFeatures {
   counts: EventCounts;
   ratingCount: number;
   ratingSum: number;
-  /** Sum of price × quantity over purchases. */
+  /** Sum of price × quantity over purchases, exact to the cent (summed in cents, see src/domain/money.ts). */
   spend: number;
   firstSeen: string;
   lastSeen: string;
@@ -101,7 +102,7 @@ export function applyUserEvents(
       state.ratingCount += 1;
       state.ratingSum += e.rating;
     }
-    if (e.type === 'purchase') state.spend = roundMoney(state.spend + e.price * e.quantity);
+    if (e.type === 'purchase') state.spend = addMoney(state.spend, lineTotal(e.price, e.quantity));
     state.firstSeen = minIso(state.firstSeen, e.timestamp);
     state.lastSeen = maxIso(state.lastSeen, e.timestamp);
     state.recent.push({
@@ -145,7 +146,7 @@ export function applyItemEvents(previous: ItemFeatures | undefined, events: read
       state.ratingSum += e.rating;
     }
     if (e.type === 'purchase') {
-      state.revenue = roundMoney(state.revenue + e.price * e.quantity);
+      state.revenue = addMoney(state.revenue, lineTotal(e.price, e.quantity));
       state.unitsSold += e.quantity;
     }
     if (e.category) state.category = e.category;
@@ -164,7 +165,7 @@ export function mergeUserFeatures(parts: readonly UserFeatures[], recentLimit = 
       counts: addCounts(acc.counts, p.counts),
       ratingCount: acc.ratingCount + p.ratingCount,
       ratingSum: acc.ratingSum + p.ratingSum,
-      spend: roundMoney(acc.spend + p.spend),
+      spend: addMoney(acc.spend, p.spend),
       firstSeen: minIso(acc.firstSeen, p.firstSeen),
       lastSeen: maxIso(acc.lastSeen, p.lastSeen),
       recent: newestFirst([...acc.recent, ...p.recent]).slice(0, recentLimit),
@@ -182,7 +183,7 @@ export function mergeItemFeatures(parts: readonly ItemFeatures[]): ItemFeatures 
       counts: addCounts(acc.counts, p.counts),
       ratingCount: acc.ratingCount + p.ratingCount,
       ratingSum: acc.ratingSum + p.ratingSum,
-      revenue: roundMoney(acc.revenue + p.revenue),
+      revenue: addMoney(acc.revenue, p.revenue),
       unitsSold: acc.unitsSold + p.unitsSold,
       popularity: acc.popularity + p.popularity,
       firstSeen: minIso(acc.firstSeen, p.firstSeen),
@@ -206,9 +207,4 @@ function addCounts(a: EventCounts, b: EventCounts): EventCounts {
 /** Newest first; ties broken by item id so the order never depends on arrival. */
 function newestFirst(list: RecentInteraction[]): RecentInteraction[] {
   return [...list].sort((a, b) => (a.timestamp < b.timestamp ? 1 : a.timestamp > b.timestamp ? -1 : a.itemId.localeCompare(b.itemId)));
-}
-
-/** Money is kept to the cent so sums are independent of the order they were added in. */
-function roundMoney(x: number): number {
-  return Math.round(x * 100) / 100;
 }

@@ -68,14 +68,15 @@ export function rollbackPointer(current: ProductionPointer, at = new Date()): Pr
   return { ...previous, formatVersion: 1, deployedAt: at.toISOString(), previous: replaced };
 }
 
-export function parseProductionPointer(text: string): ProductionPointer {
+/** Parses the production pointer; errors name `source` (its key, `models/production.json` by default). */
+export function parseProductionPointer(text: string, source: string = PRODUCTION_POINTER_KEY): ProductionPointer {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new Error(`${PRODUCTION_POINTER_KEY} is not valid JSON: ${(err as Error).message}`);
+    throw new Error(`${source} is not valid JSON: ${(err as Error).message}`, { cause: err });
   }
   const parsed = ProductionPointerSchema.safeParse(json);
-  if (!parsed.success) throw new Error(`${PRODUCTION_POINTER_KEY} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+  if (!parsed.success) throw new Error(`${source} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
   return parsed.data;
 }

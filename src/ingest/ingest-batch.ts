@@ -2,6 +2,8 @@ import { parseEventPayload, type UserEvent, type FieldError } from '../domain/ev
 import { applyItemEvents, applyUserEvents, DEFAULT_RECENT_LIMIT } from '../domain/features';
 import { bronzeKeyFor, bronzePartitionPrefix, compareSequenceNumbers, parseBronzeKey, partitionDate, type BronzeKind } from '../domain/lake-layout';
 import { distinctKeys, foldWatermarked, writeWatermarkedRows, type Positioned } from './watermarked-rows';
+import { decideFirstDeliveries, holdWrittenLedgerRows, ledgerConfig, loadLedger, type LedgerConfig } from './event-ledger';
+import { unstorableReason } from './storable';
 import {
   itemPk,
   lakeWatermarkPk,
@@ -32,6 +34,11 @@ export interface IngestDeps {
   recentLimit?: number;
   /** Lake watermark rows expire after this long; keep it above the event source's maximum record age. */
   watermarkTtlSeconds?: number;
+  /**
+   * The event ledger (each eventId counts once in the features, first delivery wins; see `event-ledger.ts`):
+   * its settings, or `false` to count every record (a backfill whose eventIds are known to be unique).
+   */
+  ledger?: Partial<LedgerConfig> | false;
   now?: () => number;
 }
 
@@ -51,14 +58,26 @@ export interface IngestOptions {
 export interface IngestOutcome {
   /** Sequence numbers whose processing must be retried, with why. */
   failures: Map<string, string>;
+  /**
+   * Records left out of a feature row because they can never be stored there (their addition would make the
+   * row unstorable, or DynamoDB refused the row on its own), with why. They are in Bronze; not retried.
+   */
+  setAside: Map<string, string>;
   stats: {
     records: number;
     valid: number;
     quarantined: number;
     /** Records skipped everywhere because an earlier delivery already applied them. */
     alreadyApplied: number;
+    /** Repeats of an eventId already delivered on the shard within the ledger's horizon: in Bronze, not counted. */
+    duplicates: number;
+    /** Records set aside by the feature writer (see `setAside`). */
+    setAside: number;
     bronzeObjects: number;
     featureRowsWritten: number;
+    ledgerRowsWritten: number;
+    /** Query requests that read the open minutes of the event ledger (one per shard and batch, after a cold start the horizon). */
+    ledgerQueries: number;
   };
 }
 
@@ -68,6 +87,8 @@ interface Parsed {
   raw?: unknown;
   errors?: FieldError[];
   reason?: string;
+  /** The record's Bronze line (events or quarantine), serialised on its own. */
+  line?: string;
 }
 
 const DEFAULT_WATERMARK_TTL_SECONDS = 8 * 24 * 3600;
@@ -82,10 +103,14 @@ export async function ingestBatch(records: readonly StreamRecord[], deps: Ingest
   const recentLimit = deps.recentLimit ?? DEFAULT_RECENT_LIMIT;
   const now = deps.now ?? Date.now;
   const failures = new Map<string, string>();
-  const parsed = records.map(parseRecord);
+  const setAside = new Map<string, string>();
   // A replayed record reaches the lake now: it goes to today's partition, which tonight's retraining reads
   // (its original partition may have been processed already). Its Kinesis arrival time is kept beside.
   const landedMs = options.replay ? now() : undefined;
+  // Each record's line is serialised on its own: one that cannot be (a value nested too deep for the
+  // serialiser, anything else it throws) is quarantined with the reason and never fails its neighbours.
+  const parsed = records.map((r) => withBronzeLine(parseRecord(r), landedMs));
+  const ledger = deps.ledger === false ? undefined : ledgerConfig(deps.ledger);
 
   // Group by destination: Bronze partitions, and feature rows (each owned by the record's shard).
   const lakeGroups = groupBy(parsed, (p) => {
@@ -99,7 +124,17 @@ export async function ingestBatch(records: readonly StreamRecord[], deps: Ingest
   const userKey = (p: Positioned<UserEvent>) => [{ pk: userPk(p.value.userId), sk: realtimeSk(p.shardId) }];
   const itemKey = (p: Positioned<UserEvent>) => [{ pk: itemPk(p.value.itemId), sk: realtimeSk(p.shardId) }];
   const lakeKeys = [...lakeGroups.values()].map(({ key }) => ({ pk: key.pk, sk: key.sk }));
-  const current = await deps.table.getRows([...lakeKeys, ...distinctKeys(valid, userKey), ...distinctKeys(valid, itemKey)]);
+  const ledgerInputs = parsed.flatMap((p) =>
+    p.event ? [{ shardId: p.record.shardId, sequenceNumber: p.record.sequenceNumber, arrivalMs: p.record.arrivalMs, eventId: p.event.eventId }] : [],
+  );
+  const [current, loadedLedger] = await Promise.all([
+    deps.table.getRows([...lakeKeys, ...distinctKeys(valid, userKey), ...distinctKeys(valid, itemKey)]),
+    ledger && ledgerInputs.length > 0 ? loadLedger(ledgerInputs, deps.table, ledger) : undefined,
+  ]);
+  // Repeats of an eventId already delivered on this shard go to Bronze (the nightly job sees them) but not
+  // into the user and item rows: first delivery wins.
+  const decision = ledger && loadedLedger ? decideFirstDeliveries(ledgerInputs, loadedLedger, ledger) : undefined;
+  const counted = decision ? valid.filter((p) => !decision.duplicates.has(p.sequenceNumber)) : valid;
 
   const rowsToWrite: FeatureTableRow[] = [];
   /** Which records each written row carries, so a failed row fails exactly those records. */
@@ -124,7 +159,7 @@ export async function ingestBatch(records: readonly StreamRecord[], deps: Ingest
           present = new Set<string>();
           for (const partition of partitions) for (const seq of await sequencesInBronze(deps.lake, { kind, dt: partition, shardId }, seqs)) present.add(seq);
         } catch (err) {
-          for (const p of items) failures.set(p.record.sequenceNumber, `bronze lookup failed: ${(err as Error).message}`);
+          for (const p of items) failures.set(p.record.sequenceNumber, `bronze lookup failed: ${describeError(err)} (partition ${kind}/${dt}/${shardId})`);
           return;
         }
         fresh = items.filter((p) => !present.has(p.record.sequenceNumber));
@@ -148,12 +183,12 @@ export async function ingestBatch(records: readonly StreamRecord[], deps: Ingest
       try {
         for (const run of runs) {
           objectKey = bronzeKeyFor({ kind, dt, shardId, firstSequenceNumber: run[0]!.record.sequenceNumber });
-          const body = run.map((p) => JSON.stringify(kind === 'events' ? bronzeLine(p, landedMs) : quarantineLine(p, landedMs))).join('\n') + '\n';
+          const body = run.map((p) => p.line!).join('\n') + '\n';
           await deps.lake.putObject(objectKey, body, 'application/x-ndjson');
           bronzeObjects += 1;
         }
       } catch (err) {
-        for (const p of fresh) failures.set(p.record.sequenceNumber, `bronze write failed: ${(err as Error).message}`);
+        for (const p of fresh) failures.set(p.record.sequenceNumber, `bronze write failed: ${describeError(err)} (object ${objectKey})`);
         return;
       }
       const row: LakeWatermarkRow = {
@@ -170,48 +205,81 @@ export async function ingestBatch(records: readonly StreamRecord[], deps: Ingest
     }),
   );
 
-  const users = foldWatermarked<UserEvent, UserFeatureRow>(valid, userKey, current, (prev, events, key, wm, shardId) => ({
-    pk: key.pk,
-    sk: key.sk,
-    entity: 'user',
-    shardId,
-    wm,
-    features: applyUserEvents(prev?.features, events, recentLimit),
-  }));
-  const items = foldWatermarked<UserEvent, ItemFeatureRow>(valid, itemKey, current, (prev, events, key, wm, shardId) => ({
-    pk: key.pk,
-    sk: key.sk,
-    entity: 'item',
-    shardId,
-    wm,
-    features: applyItemEvents(prev?.features, events),
-  }));
-  for (const folded of [users, items]) {
-    rowsToWrite.push(...folded.rows);
-    for (const [id, seqs] of folded.recordsOfRow) recordsOfRow.set(id, seqs);
+  // Fold users and items. A record whose addition would make one of its rows unstorable (a number DynamoDB
+  // cannot hold, a row over the size limit) is set aside with the reason and left out of both, so the user
+  // and item rows agree; its rows still move their watermarks past it, so a redelivery decides the same.
+  const fold = (skip: ReadonlySet<string>) => {
+    const check = (row: UserFeatureRow | ItemFeatureRow) => unstorableReason(row);
+    const users = foldWatermarked<UserEvent, UserFeatureRow>(
+      counted,
+      userKey,
+      current,
+      (prev, events, key, wm, shardId) => ({ pk: key.pk, sk: key.sk, entity: 'user', shardId, wm, features: applyUserEvents(prev?.features, events, recentLimit) }),
+      { check, skip },
+    );
+    const items = foldWatermarked<UserEvent, ItemFeatureRow>(
+      counted,
+      itemKey,
+      current,
+      (prev, events, key, wm, shardId) => ({ pk: key.pk, sk: key.sk, entity: 'item', shardId, wm, features: applyItemEvents(prev?.features, events) }),
+      { check, skip },
+    );
+    return { users, items, setAside: new Map([...users.setAside, ...items.setAside]) };
+  };
+  let folded = fold(new Set());
+  for (let pass = 0; pass < 3 && [...folded.setAside.keys()].some((seq) => !setAside.has(seq)); pass++) {
+    for (const [seq, reason] of folded.setAside) if (!setAside.has(seq)) setAside.set(seq, reason);
+    folded = fold(new Set(setAside.keys()));
   }
-
+  for (const [seq, reason] of folded.setAside) if (!setAside.has(seq)) setAside.set(seq, reason);
+  for (const f of [folded.users, folded.items]) {
+    rowsToWrite.push(...f.rows);
+    for (const [id, seqs] of f.recordsOfRow) recordsOfRow.set(id, seqs);
+  }
+  if (decision) {
+    rowsToWrite.push(...decision.rows);
+    for (const [id, seqs] of decision.recordsOfRow) recordsOfRow.set(id, seqs);
+  }
   // Records skipped by every destination were delivered before: nothing to do for them.
   const touched = new Set([...recordsOfRow.values()].flat());
-  for (const p of parsed) if (!touched.has(p.record.sequenceNumber) && !failures.has(p.record.sequenceNumber)) alreadyApplied += 1;
+  // A repeat is reported once: when its record first reaches Bronze (a redelivery is `alreadyApplied`).
+  const duplicates = decision ? [...decision.duplicates].filter((seq) => touched.has(seq)).length : 0;
+  for (const p of parsed) {
+    const seq = p.record.sequenceNumber;
+    if (!touched.has(seq) && !failures.has(seq) && !setAside.has(seq)) alreadyApplied += 1;
+  }
 
-  const { failed, conflicts } = await writeWatermarkedRows(deps.table, rowsToWrite, current, options.replay === true);
+  const { failed, conflicts, rejected, causes } = await writeWatermarkedRows(deps.table, rowsToWrite, current, options.replay === true);
+  const entityOf = new Map(rowsToWrite.map((r) => [rowId(r), r.entity]));
   for (const id of failed) {
-    for (const seq of recordsOfRow.get(id) ?? []) if (!failures.has(seq)) failures.set(seq, `feature table write failed for ${id.replace('\u0000', ' ')}`);
+    const what = { user: 'feature', item: 'feature', lake: 'lake watermark', ledger: 'event ledger' }[entityOf.get(id) ?? 'user'];
+    const reason = `${what} row write failed: ${causes.get(id) ?? 'not written after retries'} (row ${id.replace('\u0000', ' ')})`;
+    for (const seq of recordsOfRow.get(id) ?? []) if (!failures.has(seq)) failures.set(seq, reason);
   }
   for (const id of conflicts) {
-    for (const seq of recordsOfRow.get(id) ?? []) if (!failures.has(seq)) failures.set(seq, `${id.replace('\u0000', ' ')} changed while the replay ran; retry`);
+    for (const seq of recordsOfRow.get(id) ?? []) if (!failures.has(seq)) failures.set(seq, `row changed while the replay ran; retry (row ${id.replace('\u0000', ' ')})`);
   }
+  // A row DynamoDB refuses on its own can never be written: its records are set aside, not retried forever.
+  for (const [id, reason] of rejected) {
+    for (const seq of recordsOfRow.get(id) ?? []) if (!failures.has(seq) && !setAside.has(seq)) setAside.set(seq, `${id.replace('\u0000', ' ')} refused by the store: ${reason}`);
+  }
+  const written = (r: FeatureTableRow) => !failed.has(rowId(r)) && !conflicts.has(rowId(r)) && !rejected.has(rowId(r));
+  if (decision) holdWrittenLedgerRows(deps.table, decision.rows.filter(written));
 
   return {
     failures,
+    setAside,
     stats: {
       records: records.length,
       valid: valid.length,
       quarantined: parsed.length - valid.length,
       alreadyApplied,
+      duplicates,
+      setAside: setAside.size,
       bronzeObjects,
-      featureRowsWritten: rowsToWrite.filter((r) => r.entity !== 'lake' && !failed.has(rowId(r)) && !conflicts.has(rowId(r))).length,
+      featureRowsWritten: rowsToWrite.filter((r) => (r.entity === 'user' || r.entity === 'item') && written(r)).length,
+      ledgerRowsWritten: rowsToWrite.filter((r) => r.entity === 'ledger' && written(r)).length,
+      ledgerQueries: loadedLedger?.queries ?? 0,
     },
   };
 }
@@ -250,11 +318,47 @@ async function sequencesInBronze(lake: IngestDeps['lake'], partition: { kind: Br
   return present;
 }
 
+/** An SDK error as a failure reason: its name when it says something, and its message. */
+function describeError(err: unknown): string {
+  const e = err as { name?: string; message?: string };
+  const name = e.name && e.name !== 'Error' ? `${e.name}: ` : '';
+  return `${name}${String(e.message ?? err).slice(0, 300)}`;
+}
+
 function parseRecord(record: StreamRecord): Parsed {
-  const text = Buffer.from(record.data).toString('utf8');
-  const result = parseEventPayload(text);
-  if (result.ok) return { record, event: result.event, raw: JSON.parse(text) as unknown };
-  return { record, errors: result.errors, reason: result.message };
+  try {
+    const text = Buffer.from(record.data).toString('utf8');
+    // The future-skew bound is judged against the record's Kinesis arrival, not the clock of this attempt,
+    // so a retry or a replay (and the analytics consumer) decide the same.
+    const result = parseEventPayload(text, { now: record.arrivalMs });
+    if (result.ok) return { record, event: result.event, raw: JSON.parse(text) as unknown };
+    return { record, errors: result.errors, reason: result.message };
+  } catch (err) {
+    // Whatever the parser throws is this record's problem alone.
+    return { record, reason: `cannot be parsed: ${(err as Error).message}` };
+  }
+}
+
+/**
+ * Serialises the record's Bronze line. An event whose line cannot be serialised goes to the quarantine
+ * partition instead, with the reason (and no longer counts as valid anywhere).
+ */
+function withBronzeLine(p: Parsed, landedMs: number | undefined): Parsed {
+  if (p.event) {
+    try {
+      return { ...p, line: JSON.stringify(bronzeLine(p, landedMs)) };
+    } catch (err) {
+      const reason = `Bronze line cannot be serialised: ${(err as Error).message}`;
+      p = { record: p.record, reason, errors: [{ field: '(event)', message: reason }] };
+    }
+  }
+  try {
+    return { ...p, line: JSON.stringify(quarantineLine(p, landedMs)) };
+  } catch (err) {
+    // The quarantine line holds the record's bytes as text; keep only the bytes if even that fails.
+    const line = JSON.stringify({ reason: `${p.reason ?? ''}; quarantine line cannot be serialised: ${(err as Error).message}`, dataBase64: Buffer.from(p.record.data).toString('base64'), ...ingestInfo(p, landedMs) });
+    return { ...p, line };
+  }
 }
 
 /**

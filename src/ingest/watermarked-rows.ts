@@ -1,5 +1,5 @@
 import { compareSequenceNumbers } from '../domain/lake-layout';
-import { rowId, type RowKey, type RowStore, type WatermarkedRow } from './ports';
+import { rowId, type RowKey, type RowStore, type RowWriteResult, type WatermarkedRow } from './ports';
 
 /** One input to fold: its stream position and its value. */
 export interface Positioned<T> {
@@ -8,17 +8,30 @@ export interface Positioned<T> {
   value: T;
 }
 
+export interface FoldOptions<R> {
+  /**
+   * Why a folded row could not be stored (see `unstorableReason`), or undefined. A row that fails it is
+   * folded again one record at a time, leaving out each record whose addition makes it fail: those are set
+   * aside with the reason, and the row keeps the others.
+   */
+  check?: (row: R) => string | undefined;
+  /** Records to leave out of every row (set aside elsewhere); they still move the row's watermark. */
+  skip?: ReadonlySet<string>;
+}
+
 /**
  * Folds stream items into rows that each remember the highest sequence number they hold. Items at or
  * below a row's watermark were folded before (a redelivery) and are skipped for that row, so folding the
- * same records again changes nothing. Returns the rows to write and, per row, the records it carries.
+ * same records again changes nothing. Returns the rows to write, per row the records it carries, and the
+ * records set aside because folding them would make their row unstorable (with why).
  */
 export function foldWatermarked<T, R extends RowKey & WatermarkedRow>(
   items: readonly Positioned<T>[],
   rowKeysOf: (item: Positioned<T>) => RowKey[],
   current: ReadonlyMap<string, unknown>,
   build: (previous: R | undefined, values: T[], key: RowKey, watermark: string, shardId: string) => R,
-): { rows: R[]; recordsOfRow: Map<string, string[]> } {
+  options: FoldOptions<R> = {},
+): { rows: R[]; recordsOfRow: Map<string, string[]>; setAside: Map<string, string> } {
   const groups = new Map<string, { key: RowKey; items: Positioned<T>[] }>();
   for (const item of items) {
     for (const key of rowKeysOf(item)) {
@@ -30,6 +43,18 @@ export function foldWatermarked<T, R extends RowKey & WatermarkedRow>(
   }
   const rows: R[] = [];
   const recordsOfRow = new Map<string, string[]>();
+  const setAside = new Map<string, string>();
+  const { check, skip } = options;
+  /** Builds a row, turning a throw into a reason (a record the fold itself cannot take). */
+  const attempt = (previous: R | undefined, values: T[], key: RowKey, watermark: string, shardId: string): { row?: R; reason?: string } => {
+    try {
+      const row = build(previous, values, key, watermark, shardId);
+      const reason = check?.(row);
+      return reason ? { reason } : { row };
+    } catch (err) {
+      return { reason: `cannot be folded: ${(err as Error).message}` };
+    }
+  };
   for (const [id, { key, items: group }] of groups) {
     const previous = current.get(id) as R | undefined;
     const fresh = group
@@ -37,10 +62,31 @@ export function foldWatermarked<T, R extends RowKey & WatermarkedRow>(
       .sort((a, b) => compareSequenceNumbers(a.sequenceNumber, b.sequenceNumber));
     if (fresh.length === 0) continue;
     const watermark = fresh[fresh.length - 1]!.sequenceNumber;
-    rows.push(build(previous, fresh.map((p) => p.value), key, watermark, fresh[0]!.shardId));
-    recordsOfRow.set(id, fresh.map((p) => p.sequenceNumber));
+    const shardId = fresh[0]!.shardId;
+    const folded = fresh.filter((p) => !skip?.has(p.sequenceNumber));
+    if (folded.length === 0) continue;
+    const whole = attempt(previous, folded.map((p) => p.value), key, watermark, shardId);
+    if (whole.row) {
+      rows.push(whole.row);
+      recordsOfRow.set(id, folded.map((p) => p.sequenceNumber));
+      continue;
+    }
+    // Some record makes the row unstorable: fold one at a time and leave out each record that does.
+    let state = previous;
+    const kept: string[] = [];
+    for (const p of folded) {
+      const one = attempt(state, [p.value], key, watermark, shardId);
+      if (one.row) {
+        state = one.row;
+        kept.push(p.sequenceNumber);
+      } else setAside.set(p.sequenceNumber, `${id.replace('\u0000', ' ')}: ${one.reason}`);
+    }
+    if (state !== undefined && kept.length > 0) {
+      rows.push(state);
+      recordsOfRow.set(id, kept);
+    }
   }
-  return { rows, recordsOfRow };
+  return { rows, recordsOfRow, setAside };
 }
 
 /** The set of row keys an array of positioned items touches, for a single BatchGet. */
@@ -54,15 +100,22 @@ export function distinctKeys<T>(items: readonly Positioned<T>[], rowKeysOf: (ite
  * Writes folded rows. The shard's own consumer is a row's only writer and writes unconditionally. A
  * dead-letter replay may run beside it, so it writes each row only if the row is still as it was read
  * (`read`); a row changed meanwhile is a conflict, whose records fail and are read again on the retry.
+ * `rejected` rows can never be written (the store refused them on their own): their records are set aside.
  */
 export async function writeWatermarkedRows<R extends RowKey & WatermarkedRow>(
   table: RowStore<R>,
   rows: readonly R[],
   read: ReadonlyMap<string, R>,
   replay: boolean,
-): Promise<{ failed: Set<string>; conflicts: Set<string> }> {
-  if (rows.length === 0) return { failed: new Set(), conflicts: new Set() };
-  if (!replay) return { ...(await table.putRows(rows)), conflicts: new Set() };
+): Promise<{ failed: Set<string>; conflicts: Set<string>; rejected: Map<string, string>; causes: Map<string, string> }> {
+  if (rows.length === 0) return { failed: new Set(), conflicts: new Set(), rejected: new Map(), causes: new Map() };
+  const complete = (r: RowWriteResult & { conflicts?: Set<string> }) => ({
+    failed: r.failed,
+    conflicts: r.conflicts ?? new Set<string>(),
+    rejected: r.rejected ?? new Map<string, string>(),
+    causes: r.causes ?? new Map<string, string>(),
+  });
+  if (!replay) return complete(await table.putRows(rows));
   if (!table.putRowsIfUnchanged) throw new Error('replaying a dead-lettered batch needs a row store with conditional writes');
-  return table.putRowsIfUnchanged(rows.map((row) => ({ row, expectedWm: read.get(rowId(row))?.wm })));
+  return complete(await table.putRowsIfUnchanged(rows.map((row) => ({ row, expectedWm: read.get(rowId(row))?.wm }))));
 }

@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { DEFAULT_NAMES } from '../config/runtime';
+import { isJsonContentType } from '../serving/events-api';
 import { matchRoute, type ApiFunctionName } from '../serving/routes';
 import type { ModelStore } from '../serving/model-store';
 import { startEmulators, type RunningEmulators } from './emulators';
@@ -31,6 +32,13 @@ export interface StartApiServerOptions {
    * They never exist in AWS.
    */
   localRoutes?: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
+  /**
+   * The secret a local caller sends in `X-Local-Admin-Token` to use the IAM routes (`POST /admin/reload`).
+   * Default: `LOCAL_ADMIN_TOKEN` from the environment, else a random one per start (`RunningApiServer.adminToken`).
+   */
+  adminToken?: string;
+  /** Where refused requests are reported (default: console). */
+  log?: Pick<Console, 'warn'>;
 }
 
 export interface RunningApiServer {
@@ -41,6 +49,8 @@ export interface RunningApiServer {
   emulators?: RunningEmulators;
   /** The read function's model store (health, load time). */
   modelStore(): ModelStore;
+  /** Send it as `X-Local-Admin-Token` from this machine to call `POST /admin/reload`. */
+  adminToken: string;
   stop(): Promise<void>;
 }
 
@@ -51,7 +61,16 @@ const API_GATEWAY_MAX_BODY = 10 * 1024 * 1024;
  * parameters from the same route table the CDK construct deploys) and goes to the same Lambda handler the
  * route is deployed to; the proxy result is written back. No route logic lives here.
  *
- * Differences from AWS, on purpose: no IAM check on `POST /admin/reload`, no stage throttling.
+ * Differences from AWS, on purpose:
+ * - IAM routes (`POST /admin/reload`): there is no SigV4 here. A request from a loopback address carrying
+ *   `X-Local-Admin-Token: <adminToken>` gets a local caller in `requestContext.identity`, as API Gateway
+ *   attaches the verified SigV4 caller; any other request arrives unauthenticated (identity null), and the
+ *   read function refuses it exactly as in AWS.
+ * - State-changing requests (every method but GET, HEAD and OPTIONS, on the API's routes and on
+ *   `localRoutes`) refuse cross-site callers: a browser `Origin` or `Sec-Fetch-Site` from another site is a
+ *   403 (origins listed in CORS_ALLOW_ORIGIN may still post events), and a body or a `Content-Type` other
+ *   than JSON is a 415. Same-origin pages, curl and scripts (no `Origin`) are unaffected.
+ * - No stage throttling.
  *
  * @example
  * const api = await startApiServer({ port: 0 });
@@ -90,25 +109,40 @@ export async function startApiServer(options: StartApiServerOptions = {}): Promi
   const handlers: Record<ApiFunctionName, LambdaHandler> = { read: read.handler, events: events.handler };
   const maxBody = options.maxBodyBytes ?? API_GATEWAY_MAX_BODY;
   const corsOrigin = process.env.CORS_ALLOW_ORIGIN ?? '*';
+  const host = options.host ?? '127.0.0.1';
+  const adminToken = options.adminToken ?? process.env.LOCAL_ADMIN_TOKEN ?? randomBytes(24).toString('base64url');
+  const log = options.log ?? console;
+  let port = 0;
 
   const server = createServer((req, res) => {
-    const local = options.localRoutes ? options.localRoutes(req, res, new URL(req.url ?? '/', 'http://localhost')) : Promise.resolve(false);
-    local.then((handled) => (handled ? undefined : serve(req, res, handlers, maxBody, corsOrigin))).catch((err: unknown) => {
-      writeResult(res, { statusCode: 502, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ error: { code: 'BAD_GATEWAY', message: (err as Error).message } }) });
+    const answer = async () => {
+      const refusal = refuseCrossSite(req, { port, host, corsOrigin });
+      if (refusal) {
+        log.warn(`local API refused ${req.method} ${truncate(req.url ?? '/')}: ${refusal.message}`);
+        req.resume();
+        writeResult(res, errorResult(refusal.status, refusal.code, refusal.message));
+        return;
+      }
+      const handled = options.localRoutes ? await options.localRoutes(req, res, new URL(req.url ?? '/', 'http://localhost')) : false;
+      if (!handled) await serve(req, res, handlers, maxBody, corsOrigin, adminToken);
+    };
+    answer().catch((err: unknown) => {
+      if (!res.headersSent) writeResult(res, errorResult(502, 'BAD_GATEWAY', (err as Error).message));
+      else res.destroy();
     });
   });
   server.keepAliveTimeout = 65_000;
-  const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 3000, host, () => resolve());
   });
-  const port = (server.address() as AddressInfo).port;
+  port = (server.address() as AddressInfo).port;
   return {
     url: `http://${host}:${port}`,
     port,
     server,
     emulators,
+    adminToken,
     modelStore: () => read.readApiModelStore(),
     async stop() {
       await new Promise<void>((resolve) => {
@@ -126,7 +160,101 @@ export async function startApiServer(options: StartApiServerOptions = {}): Promi
   };
 }
 
-async function serve(req: IncomingMessage, res: ServerResponse, handlers: Record<ApiFunctionName, LambdaHandler>, maxBody: number, corsOrigin: string) {
+/** Methods that may change state; a browser sends them cross-site only as a form post or a CORS request. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+export const LOCAL_ADMIN_TOKEN_HEADER = 'x-local-admin-token';
+
+/**
+ * The local server's cross-site request check, for every state-changing request (API routes and
+ * `localRoutes` alike): a web page the user visits can make the browser send "simple" requests here
+ * (a form post, `fetch(..., { mode: 'no-cors' })`) without any CORS check. Such requests always carry the
+ * page's `Origin` (and `Sec-Fetch-Site` in current browsers), and can only have a form or text type.
+ * - `Origin` absent (curl, scripts, the CLI) or this server's own origin on a loopback name; for the public
+ *   API routes (`POST /events`) also an origin listed explicitly in CORS_ALLOW_ORIGIN. `Origin: null` and
+ *   anything else: 403.
+ * - `Sec-Fetch-Site` absent, `same-origin` or `none`; `same-site`/`cross-site` only for a listed origin: else 403.
+ * - a body needs `Content-Type: application/json` (or `+json`), and a Content-Type, when sent, must be JSON: 415.
+ */
+export function refuseCrossSite(
+  req: Pick<IncomingMessage, 'method' | 'url' | 'headers'>,
+  server: { port: number; host: string; corsOrigin: string },
+): { status: 403 | 415; code: string; message: string } | undefined {
+  const method = (req.method ?? 'GET').toUpperCase();
+  if (SAFE_METHODS.has(method)) return undefined;
+  const header = (name: string): string | undefined => {
+    const v = req.headers[name];
+    return Array.isArray(v) ? v.join(',') : v;
+  };
+  const match = matchRoute(method, rawUrl(req.url ?? '/').pathname);
+  const publicRoute = match.kind === 'match' && match.route.auth === 'none';
+  const listed = server.corsOrigin.split(',').map((o) => o.trim()).filter((o) => o && o !== '*');
+  const own = new Set(['localhost', '127.0.0.1', '[::1]', ...(server.host.includes(':') ? [`[${server.host}]`] : [server.host])].map((h) => `http://${h}:${server.port}`));
+  const origin = header('origin');
+  const explicitlyAllowed = origin !== undefined && publicRoute && listed.includes(origin);
+  if (origin !== undefined && !own.has(origin.toLowerCase()) && !explicitlyAllowed) {
+    return {
+      status: 403,
+      code: 'CROSS_SITE_REQUEST_REFUSED',
+      message: `${method} requests from other origins are refused (Origin ${JSON.stringify(origin.slice(0, 80))}); this server accepts them from its own page (http://localhost:${server.port}) and from clients that send no Origin (curl, scripts)${publicRoute ? ', or from an origin listed in CORS_ALLOW_ORIGIN' : ''}`,
+    };
+  }
+  const site = header('sec-fetch-site')?.toLowerCase();
+  if (site !== undefined && site !== 'same-origin' && site !== 'none' && !explicitlyAllowed) {
+    return { status: 403, code: 'CROSS_SITE_REQUEST_REFUSED', message: `${method} requests the browser marks Sec-Fetch-Site: ${site.slice(0, 20)} are refused; call from this server's own page or from a script` };
+  }
+  const contentType = header('content-type');
+  const hasBody = Number(header('content-length') ?? 0) > 0 || header('transfer-encoding') !== undefined;
+  if ((hasBody || contentType !== undefined) && !isJsonContentType(contentType)) {
+    return {
+      status: 415,
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      message: contentType ? `${method} bodies must be application/json (got ${contentType.slice(0, 60)})` : `${method} with a body needs Content-Type: application/json`,
+    };
+  }
+  return undefined;
+}
+
+/** A loopback peer, IPv4 or IPv6 (incl. IPv4-mapped). */
+function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  const a = address.toLowerCase().replace(/^::ffff:/, '');
+  return a === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(a);
+}
+
+function tokenMatches(sent: string | string[] | undefined, expected: string): boolean {
+  if (typeof sent !== 'string') return false;
+  const a = Buffer.from(sent);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** The fields of `requestContext.identity` API Gateway fills for a SigV4-verified caller. */
+export interface LocalCaller {
+  accessKey: string;
+  accountId: string;
+  caller: string;
+  user: string;
+  userArn: string;
+}
+
+/** The local stand-in for the SigV4 caller API Gateway attaches after checking IAM. */
+export const LOCAL_ADMIN_IDENTITY: LocalCaller = {
+  accessKey: 'LOCALADMINKEY',
+  accountId: '000000000000',
+  caller: 'local-admin',
+  user: 'local-admin',
+  userArn: 'arn:aws:iam::000000000000:user/local-admin',
+};
+
+function errorResult(statusCode: number, code: string, message: string): APIGatewayProxyResult {
+  return { statusCode, headers: { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' }, body: JSON.stringify({ error: { code, message } }) };
+}
+
+function truncate(s: string): string {
+  return s.length > 80 ? `${s.slice(0, 80)}…` : s;
+}
+
+async function serve(req: IncomingMessage, res: ServerResponse, handlers: Record<ApiFunctionName, LambdaHandler>, maxBody: number, corsOrigin: string, adminToken: string) {
   const url = rawUrl(req.url ?? '/');
   const method = (req.method ?? 'GET').toUpperCase();
   if (method === 'OPTIONS') {
@@ -150,7 +278,12 @@ async function serve(req: IncomingMessage, res: ServerResponse, handlers: Record
   }
   const match = matchRoute(method, url.pathname);
   const route = match.kind === 'match' ? match.route : undefined;
-  const event = toProxyEvent(req, url, method, body, route ? { resource: route.path, params: match.kind === 'match' ? match.params : {} } : undefined);
+  // IAM routes: the admin token from this machine stands for a SigV4 signature. It is checked here and
+  // never forwarded; the handler sees only the identity, as behind API Gateway.
+  const admin = isLoopback(req.socket.remoteAddress) && tokenMatches(req.headers[LOCAL_ADMIN_TOKEN_HEADER], adminToken);
+  const event = toProxyEvent(req, url, method, body, route ? { resource: route.path, params: match.kind === 'match' ? match.params : {} } : undefined, {
+    caller: admin && route?.auth === 'iam' ? LOCAL_ADMIN_IDENTITY : undefined,
+  });
   // Unmatched paths go to the read function, as the `{proxy+}` catch-all does in AWS.
   const handler = handlers[route?.function ?? 'read'];
   writeResult(res, await handler(event, localContext(route?.function ?? 'read', event.requestContext.requestId)));
@@ -163,21 +296,25 @@ export function toProxyEvent(
   method: string,
   body: Buffer,
   route: { resource: string; params: Record<string, string> } | undefined,
+  auth: { caller?: LocalCaller } = {},
 ): APIGatewayProxyEvent {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
+  // Maps, then Object.fromEntries: names such as `constructor` or `__proto__` become own entries like any
+  // other, never Object members (API Gateway's JSON event has them as plain keys too).
+  const headerValues = new Map<string, string[]>();
   for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined) continue;
-    const values = Array.isArray(value) ? value : [value];
-    headers[name] = values.join(',');
-    multiValueHeaders[name] = values;
+    if (value === undefined || name === LOCAL_ADMIN_TOKEN_HEADER) continue;
+    headerValues.set(name, Array.isArray(value) ? value : [value]);
   }
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
+  const headers = Object.fromEntries([...headerValues].map(([name, values]) => [name, values.join(',')])) as Record<string, string>;
+  const multiValueHeaders = Object.fromEntries(headerValues) as Record<string, string[]>;
+  const queryValues = new Map<string, string[]>();
   for (const [name, value] of url.searchParams) {
-    query[name] = value;
-    (multiQuery[name] ??= []).push(value);
+    const values = queryValues.get(name);
+    if (values) values.push(value);
+    else queryValues.set(name, [value]);
   }
+  const query = Object.fromEntries([...queryValues].map(([name, values]) => [name, values[values.length - 1]!])) as Record<string, string>;
+  const multiQuery = Object.fromEntries(queryValues) as Record<string, string[]>;
   const requestId = randomUUID();
   const resource = route?.resource ?? '/{proxy+}';
   const text = body.length ? body.toString('utf8') : null;
@@ -206,11 +343,11 @@ export function toProxyEvent(
       resourceId: 'local',
       resourcePath: resource,
       identity: {
-        accessKey: null,
-        accountId: null,
+        accessKey: auth.caller?.accessKey ?? null,
+        accountId: auth.caller?.accountId ?? null,
         apiKey: null,
         apiKeyId: null,
-        caller: null,
+        caller: auth.caller?.caller ?? null,
         clientCert: null,
         cognitoAuthenticationProvider: null,
         cognitoAuthenticationType: null,
@@ -218,9 +355,9 @@ export function toProxyEvent(
         cognitoIdentityPoolId: null,
         principalOrgId: null,
         sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
-        user: null,
+        user: auth.caller?.user ?? null,
         userAgent: headers['user-agent'] ?? null,
-        userArn: null,
+        userArn: auth.caller?.userArn ?? null,
       },
     },
   };
@@ -291,6 +428,7 @@ async function main(argv: string[]): Promise<void> {
   const where = api.emulators ? `in-process emulators (S3 ${api.emulators.endpoints.s3}, DynamoDB ${api.emulators.endpoints.dynamodb}, Kinesis ${api.emulators.endpoints.kinesis})` : 'the endpoints in AWS_ENDPOINT_URL*';
   console.log(`Recommend API on ${api.url} against ${where}`);
   console.log(`  try: curl ${api.url}/health   curl ${api.url}/recommend/u1?k=5   curl ${api.url}/items/popular`);
+  console.log(`  admin (this machine only): curl -X POST ${api.url}/admin/reload -H '${LOCAL_ADMIN_TOKEN_HEADER}: ${api.adminToken}'   (set LOCAL_ADMIN_TOKEN to choose it)`);
   const stop = () => {
     void api.stop().then(() => process.exit(0));
   };

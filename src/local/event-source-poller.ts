@@ -1,6 +1,7 @@
 import { GetRecordsCommand, GetShardIteratorCommand, type KinesisClient, type ShardIteratorType } from '@aws-sdk/client-kinesis';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { lowestSequenceNumber } from '../domain/lake-layout';
+import { FAILURE_CAUSES } from '../ingest/failure-summary';
 import { localLambdaContext } from './lambda-context';
 import { listShardIds, streamArnFor, toLambdaKinesisRecord } from './kinesis-reader';
 
@@ -128,8 +129,11 @@ export class EventSourcePoller {
       try {
         const res = await this.options.handler({ Records: records }, localLambdaContext(this.options.functionName ?? 'consumer', { timeoutMs: 120_000 }));
         failedIds = (res?.batchItemFailures ?? []).map((f) => f.itemIdentifier);
+        // The consumers name their failed records' causes beside the partial response (never sent to Lambda).
+        const causes = (res as { [FAILURE_CAUSES]?: unknown } | undefined)?.[FAILURE_CAUSES];
+        if (failedIds.length > 0 && typeof causes === 'string') error = causes;
       } catch (err) {
-        error = (err as Error).message;
+        error = describeError(err);
         if ((this.options.bisectOnError ?? true) && records.length > 1 && tries < maxRetries) {
           this.stats.bisects += 1;
           const half = Math.ceil(records.length / 2);
@@ -165,4 +169,12 @@ export class EventSourcePoller {
       this.stats.retries += 1;
     }
   }
+}
+
+/** A thrown error as a dead letter records it: its name when it says something, its message, and its cause. */
+function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const name = err.name && err.name !== 'Error' ? `${err.name}: ` : '';
+  const cause = err.cause instanceof Error ? ` (cause: ${err.cause.message})` : '';
+  return `${name}${err.message}${cause}`.slice(0, 4000);
 }

@@ -12,6 +12,9 @@ import { parseProductionPointer, PRODUCTION_POINTER_KEY } from '../domain/model-
 import { parseItemsFile, parseRatingsFile, type ItemMeta } from '../recommender/index';
 import { generateTasteEvents } from '../retraining/synthetic-events';
 import type { RunEvent } from '../retraining/local-runner';
+import { describeError } from '../retraining/errors';
+import type { RunSummary } from '../retraining/record';
+import { RunView, type StepView } from '../cli/run-events';
 import { startEmulators, type RunningEmulators } from './emulators';
 import { EventSourcePoller, type FailedBatchRecord, type KinesisHandler } from './event-source-poller';
 import { produceEvents } from './event-producer';
@@ -52,8 +55,13 @@ export interface RetrainingStatus {
   status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
   startedAt: string;
   finishedAt?: string;
-  steps: { state: string; status: 'running' | 'succeeded' | 'failed' | 'retried'; seconds?: number; detail?: string }[];
+  /** One row per state entered; a state whose error was caught is `failed`, with `error`. */
+  steps: StepView[];
   outcome?: string;
+  /** The step whose error failed the run. */
+  failedStep?: string;
+  /** Validation warnings and rows set aside, from the run summary. */
+  warnings?: string[];
   deployedVersion?: string;
   metrics?: Record<string, unknown>;
 }
@@ -187,7 +195,7 @@ export class LocalPipeline {
     if (run.status !== 'SUCCEEDED') log(`retraining ${run.status}: ${run.outcome ?? ''}`);
     this.phase = 'serving';
     if (this.options.retrainEveryMinutes > 0) {
-      this.timers.push(setInterval(() => void this.retrain().catch((err: unknown) => log(`scheduled retraining failed: ${(err as Error).message}`)), this.options.retrainEveryMinutes * 60_000));
+      this.timers.push(setInterval(() => void this.retrain().catch((err: unknown) => log(`scheduled retraining failed: ${describeError(err)}`)), this.options.retrainEveryMinutes * 60_000));
     }
     if (this.options.liveRate > 0) void this.trickle(clients.kinesis);
   }
@@ -222,11 +230,17 @@ export class LocalPipeline {
     const checkpointsFile = join(dataDir, 'checkpoints.json');
     const saved = existsSync(checkpointsFile) ? (JSON.parse(await readFile(checkpointsFile, 'utf8')) as Record<string, Record<string, string>>) : {};
     const checkpoints: Record<string, Record<string, string>> = { consumer: saved.consumer ?? {}, analytics: saved.analytics ?? {} };
-    const persist = () => void writeFile(checkpointsFile, JSON.stringify(checkpoints)).catch(() => undefined);
+    const persist = () =>
+      void writeFile(checkpointsFile, JSON.stringify(checkpoints)).catch((err: unknown) => this.options.log(`could not save checkpoints to ${checkpointsFile}: ${describeError(err)}`));
     const dlqFile = join(dataDir, 'dead-letters.jsonl');
-    const onFailure = (f: FailedBatchRecord) => {
+    const onFailure = async (f: FailedBatchRecord) => {
       this.options.log(`DLQ: ${f.batchSize} records of ${f.shardId} from ${f.startSequenceNumber} (${f.error}) → ${dlqFile}`);
-      return writeFile(dlqFile, `${JSON.stringify(f)}\n`, { flag: 'a' });
+      try {
+        await writeFile(dlqFile, `${JSON.stringify(f)}\n`, { flag: 'a' });
+      } catch (err) {
+        this.options.log(`could not append the dead letter to ${dlqFile}: ${describeError(err)}`);
+        throw err;
+      }
     };
     const kinesis = createKinesisClient();
     const poller = (which: 'consumer' | 'analytics', handler: KinesisHandler, functionName: string, maxRetries?: number) => {
@@ -290,23 +304,15 @@ export class LocalPipeline {
       return run;
     }
     const { runRetrainingLocally } = await import('../retraining/local-runner');
-    const entered = new Map<string, number>();
+    const view = new RunView();
+    run.steps = view.steps;
     const result = await runRetrainingLocally(
       { from: days[0], to: days.at(-1) },
       {
         retryIntervalMs: 500,
         onEvent: (e) => {
           this.options.onRetrainEvent?.(e);
-          if (e.type === 'entered') {
-            entered.set(e.state, e.at);
-            run.steps.push({ state: e.state, status: 'running' });
-          } else {
-            const step = [...run.steps].reverse().find((s) => s.state === e.state);
-            if (!step) return;
-            if (e.type === 'exited') Object.assign(step, { status: 'succeeded', seconds: (e.at - (entered.get(e.state) ?? e.at)) / 1000, detail: describeState(e.state, e.output) });
-            else if (e.type === 'failed') Object.assign(step, { status: 'failed', detail: `${e.error}: ${e.cause}`.slice(0, 300) });
-            else if (e.type === 'retried') step.status = 'retried';
-          }
+          view.apply(e);
         },
       },
     );
@@ -316,6 +322,20 @@ export class LocalPipeline {
     const out = (result.output ?? {}) as Record<string, Record<string, unknown> | undefined>;
     run.outcome = result.error ? `${result.error.name}: ${result.error.message}` : String(out.outcome?.reason ?? out.outcome?.status ?? (out.deployment ? 'deployed' : 'done'));
     run.deployedVersion = (out.deployment?.version as string | undefined) ?? undefined;
+    const summaryText = await lake.getText(`reports/retraining/${result.executionName}/run.json`).catch(() => undefined);
+    if (summaryText) {
+      try {
+        const summary = JSON.parse(summaryText) as Partial<RunSummary>;
+        run.failedStep = summary.failedStep ?? undefined;
+        run.warnings = summary.warnings ?? [];
+      } catch (err) {
+        this.options.log(`run summary of ${result.executionName} is unreadable: ${describeError(err)}`);
+      }
+    }
+    if (run.status === 'FAILED') {
+      const failed = run.steps.filter((st) => st.status === 'failed').map((st) => `${st.state}: ${st.error ?? st.detail ?? ''}`);
+      for (const line of failed) this.options.log(`retraining step failed: ${line.split('\n')[0]}`);
+    }
     // The evaluation record next to the artifact holds the candidate's, production's and popularity's metrics.
     const evaluationKey = out.evaluation?.evaluationKey;
     if (typeof evaluationKey === 'string') {
@@ -349,7 +369,7 @@ export class LocalPipeline {
     try {
       await produceEvents(live(), { kinesis, stream: this.names.eventsStream, ratePerSecond: this.options.liveRate, signal: this.liveAbort.signal, onProgress: (sent) => (this.liveSent = sent) });
     } catch (err) {
-      if (!this.liveAbort.signal.aborted) this.options.log(`live events stopped: ${(err as Error).message}`);
+      if (!this.liveAbort.signal.aborted) this.options.log(`live events stopped: ${describeError(err)}`);
     }
   }
   private liveSent = 0;
@@ -410,9 +430,18 @@ export class LocalPipeline {
     const bronze = await lake.listKeys(BRONZE_EVENTS_PREFIX);
     const quarantine = await lake.listKeys(BRONZE_QUARANTINE_PREFIX);
     let records = 0;
-    for (const key of bronze) records += ((await lake.getText(key)) ?? '').split('\n').filter(Boolean).length;
+    // A Bronze object is written once under its key (a retry writes the same lines): count each one once.
+    for (const key of bronze) {
+      let lines = this.bronzeLines.get(key);
+      if (lines === undefined) {
+        lines = ((await lake.getText(key)) ?? '').split('\n').filter(Boolean).length;
+        this.bronzeLines.set(key, lines);
+      }
+      records += lines;
+    }
     return { bronzeObjects: bronze.length, bronzeRecords: records, quarantineObjects: quarantine.length };
   }
+  private readonly bronzeLines = new Map<string, number>();
 
   private async counts(): Promise<Pick<PipelineStatus, 'lake' | 'features' | 'model'>> {
     const lake = await this.lakeCounts();
@@ -454,7 +483,7 @@ export class LocalPipeline {
       return true;
     }
     if (req.method === 'POST' && url.pathname === '/local/retrain') {
-      void this.retrain();
+      void this.retrain().catch((err: unknown) => this.options.log(`retraining could not run: ${describeError(err)}`));
       send(202, 'application/json', JSON.stringify({ started: true }));
       return true;
     }
@@ -490,29 +519,6 @@ export function syntheticCatalog(items: number): ItemMeta[] {
     title: `${adjectives[(i * 7) % adjectives.length]} ${nouns[(i * 5 + Math.floor(i / 12)) % nouns.length]} #${i + 1}`,
     genres: [],
   }));
-}
-
-/** One line on what a state did, from the part of the execution state it wrote. */
-function describeState(state: string, output: unknown): string {
-  const o = (output ?? {}) as Record<string, Record<string, unknown> | undefined>;
-  const n = (x: unknown) => (typeof x === 'number' ? x.toLocaleString('en-US') : String(x ?? ''));
-  switch (state) {
-    case 'ValidateData':
-      return `${n(o.validation?.uniqueEvents ?? o.validated?.uniqueEvents)} unique events`;
-    case 'ExtractFeatures':
-      return `${n(o.extract?.windowInteractions)} Silver rows, ${n(o.extract?.featureRowsWritten)} exact feature rows`;
-    case 'TrainModel':
-      return `${n(o.training?.version)}: ${n(o.training?.interactions)} interactions, ${n(o.training?.users)} users, ${n(o.training?.items)} items`;
-    case 'EvaluateModel':
-    case 'Gate':
-      return n((o.evaluation?.gate as { reason?: string } | undefined)?.reason);
-    case 'DeployModel':
-      return `production → ${n(o.deployment?.version)}`;
-    case 'ReloadApi':
-      return n(o.reload?.reason ?? (o.reload?.confirmedVersion ? `API serves ${n(o.reload.confirmedVersion)}` : ''));
-    default:
-      return '';
-  }
 }
 
 /** Read once at start-up; input files are small enough (MovieLens-1M is 24 MB). */

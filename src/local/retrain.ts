@@ -17,8 +17,9 @@ import { modelKeys, PRODUCTION_POINTER_KEY } from '../domain/model-registry';
 import { rollbackProduction } from '../retraining/deploy';
 import type { EvaluationRecord, Metrics } from '../retraining/evaluate';
 import { getJson, retrainingLake, type RetrainingLake } from '../retraining/lake';
-import type { RunEvent } from '../retraining/local-runner';
 import type { RunSummary } from '../retraining/record';
+import { describeError } from '../retraining/errors';
+import { createRunEventPrinter, formatSummarySteps } from '../cli/run-events';
 import { startEmulators } from './emulators';
 import { localLambdaContext } from './lambda-context';
 import { ensureResources, type ResourceNames } from './resources';
@@ -106,7 +107,7 @@ async function main(): Promise<void> {
     }
     console.log(`retraining on Bronze ${input.from}..${input.to} of s3://${names.lakeBucket}\n`);
     const { runRetrainingLocally } = await import('../retraining/local-runner');
-    const result = await runRetrainingLocally(input, { retryIntervalMs: 500, onEvent: printEvent });
+    const result = await runRetrainingLocally(input, { retryIntervalMs: 500, onEvent: createRunEventPrinter((line) => console.log(line)) });
     await printOutcome(lake, result.executionName, result.status, result.error);
     if (result.status === 'FAILED') process.exitCode = 1;
   } finally {
@@ -161,40 +162,6 @@ async function runInput(opts: Options, lake: RetrainingLake): Promise<{ from: st
   return sorted.length ? { from: sorted[0]!, to: sorted.at(-1)!, ...modelConfig } : undefined;
 }
 
-const entered = new Map<string, number>();
-function printEvent(e: RunEvent): void {
-  if (e.type === 'entered') {
-    entered.set(e.state, e.at);
-    console.log(`▶ ${e.state}`);
-  } else if (e.type === 'exited') {
-    const took = ((e.at - (entered.get(e.state) ?? e.at)) / 1000).toFixed(2);
-    console.log(`✓ ${e.state.padEnd(31)} ${took.padStart(7)} s  ${describe(e.state, e.output)}`);
-  } else if (e.type === 'retried') console.log(`↻ ${e.state} retried (attempt ${e.attempt})`);
-  else if (e.type === 'failed') console.log(`✗ ${e.state}: ${e.error}\n${indent(e.cause)}`);
-  else if (e.type === 'caught') console.log(`  → failure path`);
-}
-
-function describe(state: string, output: unknown): string {
-  const o = (output ?? {}) as Record<string, Record<string, unknown> | undefined>;
-  const n = (x: unknown) => (typeof x === 'number' ? x.toLocaleString('en-US') : String(x));
-  switch (state) {
-    case 'ValidateData':
-      return `${n(o.validation?.uniqueEvents)} unique events, ${n(o.validation?.duplicates)} duplicates, ${n(Number(o.validation?.invalidLines) + Number(o.validation?.quarantined))} invalid`;
-    case 'ExtractFeatures':
-      return `${n(o.extract?.windowInteractions)} Silver rows written, ${n(o.extract?.totalInteractions)} in history, ${n(o.extract?.featureRowsWritten)} exact feature rows`;
-    case 'TrainModel':
-      return `${o.training?.version}: ${n(o.training?.interactions)} interactions, ${n(o.training?.users)} users, ${n(o.training?.items)} items`;
-    case 'EvaluateModel':
-      return String((o.evaluation?.gate as { reason?: string } | undefined)?.reason ?? '');
-    case 'DeployModel':
-      return `production → ${o.deployment?.version} (was ${o.deployment?.previousVersion ?? 'none'})`;
-    case 'ReloadApi':
-      return String(o.reload?.reason ?? '');
-    default:
-      return '';
-  }
-}
-
 async function printOutcome(lake: RetrainingLake, runId: string, status: string, error: { name: string; message: string } | null): Promise<void> {
   const summary = await getJson<RunSummary>(lake, `reports/retraining/${runId}/run.json`);
   console.log(`\n${status === 'SUCCEEDED' ? '✔' : '✘'} ${status}: ${summary?.reason ?? (error ? `${error.name}: ${error.message}` : '')}`);
@@ -213,16 +180,15 @@ async function printOutcome(lake: RetrainingLake, runId: string, status: string,
   }
   if (summary) {
     console.log('\nsteps:');
-    for (const [step, f] of Object.entries(summary.steps)) {
-      console.log(`  ${step.padEnd(16)} ${((f.durationMs ?? 0) / 1000).toFixed(2).padStart(8)} s ${(f.rows ?? 0).toLocaleString('en-US').padStart(12)} rows  ${f.detail}`);
-    }
+    for (const line of formatSummarySteps(summary)) console.log(line);
+    for (const warning of summary.warnings ?? []) console.log(`  ! ${warning}`);
     console.log(`\nrun summary: ${summary.reportKey}; production pointer: ${PRODUCTION_POINTER_KEY}`);
   }
 }
 
-const indent = (text: string) => text.split('\n').map((l) => `    ${l}`).join('\n');
-
 main().catch((err: unknown) => {
-  console.error(err);
+  // The whole cause chain (SDK error name, HTTP status, request id), not only the outermost wrapper.
+  console.error(`error: ${describeError(err)}`);
+  if (process.env.DEBUG) console.error(err);
   process.exitCode = 1;
 });

@@ -4,7 +4,8 @@
  */
 import { Command, Option } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
-import type { RunEvent } from '../retraining/local-runner';
+import { createRunEventPrinter } from '../cli/run-events';
+import { describeError } from '../retraining/errors';
 import { LocalPipeline, type LocalPipelineOptions } from './pipeline';
 
 const int = (v: string) => {
@@ -56,7 +57,6 @@ async function main(): Promise<void> {
   const log = (line: string) => console.log(`[${elapsed().padStart(7)}] ${line}`);
   let bar: SingleBar | undefined;
   const interactive = process.stdout.isTTY;
-  const stateStarted = new Map<string, number>();
 
   const options: LocalPipelineOptions = {
     dataDir: opts.dataDir,
@@ -83,13 +83,8 @@ async function main(): Promise<void> {
       bar.update(sent);
       if (sent >= total) bar.stop();
     },
-    onRetrainEvent: (e: RunEvent) => {
-      if (e.type === 'entered') stateStarted.set(e.state, e.at);
-      else if (e.type === 'exited') log(`  ✓ ${e.state.padEnd(28)} ${((e.at - (stateStarted.get(e.state) ?? e.at)) / 1000).toFixed(2).padStart(6)} s`);
-      else if (e.type === 'failed') log(`  ✗ ${e.state}: ${e.error}`);
-      else if (e.type === 'retried') log(`  ↻ ${e.state} retried (attempt ${e.attempt})`);
-      else if (e.type === 'caught') log('  → failure path');
-    },
+    // A caught state is printed failed with its error (not ✓), retries and attempts with their cause.
+    onRetrainEvent: createRunEventPrinter(log, { verboseStart: false, indent: '  ' }),
   };
 
   const pipeline = new LocalPipeline(options);
@@ -109,7 +104,8 @@ async function main(): Promise<void> {
     await pipeline.start();
   } catch (err) {
     bar?.stop();
-    console.error(`\nerror: ${(err as Error).message}`);
+    console.error(`\nerror: ${describeError(err)}`);
+    if (process.env.DEBUG) console.error(err);
     await pipeline.stop();
     process.exit(1);
   }

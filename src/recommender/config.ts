@@ -59,7 +59,7 @@ export function resolveHybridConfig(overrides: Partial<HybridConfig> = {}): Hybr
   const config: HybridConfig = { ...DEFAULT_HYBRID_CONFIG };
   for (const [key, value] of Object.entries(overrides)) {
     if (value === undefined) continue;
-    if (!(key in DEFAULT_HYBRID_CONFIG)) throw new Error(`unknown config option "${key}"`);
+    if (!Object.hasOwn(DEFAULT_HYBRID_CONFIG, key)) throw new Error(`unknown config option "${key}"`);
     (config as unknown as Record<string, unknown>)[key] = value;
   }
   if (!ALGORITHMS.includes(config.algorithm)) {

@@ -10,7 +10,7 @@ export type { ModelMetadata } from './metadata';
 export { HybridModel } from './hybrid-model';
 export { trainHybridModel } from './train';
 export type { TrainOptions } from './train';
-export { serializeModel, deserializeModel, MANIFEST_FILE, PAYLOAD_FILE } from './serialize';
+export { serializeModel, deserializeModel, parseModelManifest, MANIFEST_FILE, PAYLOAD_FILE } from './serialize';
 export type { ModelArtifact, ModelManifest } from './serialize';
 export { writeModelDir, readModelDir } from './model-dir';
 export { popularityModel } from './popularity';

@@ -86,10 +86,39 @@ export function serializeModel(model: HybridModel): ModelArtifact {
 }
 
 /**
- * Rebuilds a model from its artifact. Throws an Error saying what is wrong when the artifact is of another
- * format version, truncated, corrupted (checksum) or internally inconsistent.
+ * Parses a manifest's text; `source` (e.g. the S3 key or file path it came from) is named in the error when
+ * the text is not JSON or not a manifest, instead of a bare `SyntaxError`.
  */
-export function deserializeModel(artifact: ModelArtifact): HybridModel {
+export function parseModelManifest(text: string, source: string): ModelManifest {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${source} is not a model manifest: not valid JSON (${(err as Error).message})`, { cause: err });
+  }
+  const m = value as Partial<ModelManifest> | null;
+  if (!m || typeof m !== 'object' || Array.isArray(m)) throw new Error(`${source} is not a model manifest: not a JSON object`);
+  if (!m.metadata || typeof m.metadata !== 'object' || !m.payload || !Array.isArray(m.payload.sections)) {
+    throw new Error(`${source} is not a model manifest: metadata or payload layout missing`);
+  }
+  return m as ModelManifest;
+}
+
+/**
+ * Rebuilds a model from its artifact. Throws an Error saying what is wrong when the artifact is of another
+ * format version, truncated, corrupted (checksum) or internally inconsistent; with `source` (where the
+ * artifact came from, e.g. its S3 keys), the message starts with it.
+ */
+export function deserializeModel(artifact: ModelArtifact, source?: string): HybridModel {
+  if (source === undefined) return deserialize(artifact);
+  try {
+    return deserialize(artifact);
+  } catch (err) {
+    throw new Error(`${source}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function deserialize(artifact: ModelArtifact): HybridModel {
   const { manifest, payload } = artifact;
   if (!manifest || typeof manifest !== 'object') throw new Error('model manifest is missing or not an object');
   if (manifest.formatVersion !== MODEL_FORMAT_VERSION) {
@@ -128,7 +157,12 @@ export function deserializeModel(artifact: ModelArtifact): HybridModel {
     return list;
   };
   const jsonOf = (name: string): string[] => {
-    const value: unknown = JSON.parse(decoder.decode(bytesOf(name)));
+    let value: unknown;
+    try {
+      value = JSON.parse(decoder.decode(bytesOf(name)));
+    } catch (err) {
+      throw new Error(`model payload section "${name}" is not valid JSON (${(err as Error).message}): the file is corrupt`);
+    }
     if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new Error(`model payload section "${name}" is not a list of strings`);
     return value as string[];
   };

@@ -27,15 +27,28 @@ const RetrainingConfigSchema = z.object({
   /** Recent interactions kept in each exact user row, as in the real-time rows. */
   RECENT_ITEMS_LIMIT: z.coerce.number().int().min(1).max(200).default(50),
 
-  /** A window whose invalid lines (schema/range errors, quarantined records) exceed this share fails. */
-  VALIDATION_MAX_INVALID_RATIO: ratio(0.05),
-  /** Share of repeated eventIds above which the producer is presumed broken (duplicates are dropped anyway). */
-  VALIDATION_MAX_DUPLICATE_RATIO: ratio(0.2),
-  /** Fewer valid events than this in the window fails the run. */
+  // ValidateData. Clients cannot fail the gate: repeats of an eventId are dropped and reported (warn), and a
+  // spike in volume or in quarantined records warns unless configured to fail. The gate fails on signs that
+  // the lake itself is wrong. README "Retraining configuration" documents each rule.
+  /** Share of Bronze event lines (0-1) allowed to fail re-validation (unparseable, no `_ingest`, outside the contract); above it fails. */
+  VALIDATION_MAX_INVALID_RATIO: ratio(0.01),
+  /** Bronze lines allowed to repeat a stream record (same shard + sequence number) already read; above it fails. */
+  VALIDATION_MAX_REPEATED_STREAM_RECORDS: z.coerce.number().int().min(0).default(0),
+  /** Share of Bronze event lines allowed to be stamped after their arrival beyond the contract's skew; above it fails. */
+  VALIDATION_MAX_AFTER_ARRIVAL_RATIO: ratio(0.01),
+  /** Fewer unique valid events than this in the window fails the run. */
   VALIDATION_MIN_EVENTS: z.coerce.number().int().min(1).default(1),
-  /** Events per day against the previous validated run: below min or above max fails. 0 disables. */
+  /** Share of records quarantined at ingestion (client errors) above which the report warns… */
+  VALIDATION_MAX_QUARANTINE_RATIO: ratio(0.05),
+  /** …or fails, when true. */
+  VALIDATION_QUARANTINE_FAILS: z.stringbool().default(false),
+  /** Unique events per day against the baseline of previous validated runs: below this ratio fails (collapse); 0 disables. */
   VALIDATION_MIN_VOLUME_RATIO: z.coerce.number().min(0).default(0.1),
+  /** Above this ratio (spike) warns, or fails when VALIDATION_VOLUME_SPIKE_FAILS is true; 0 disables. */
   VALIDATION_MAX_VOLUME_RATIO: z.coerce.number().min(0).default(50),
+  VALIDATION_VOLUME_SPIKE_FAILS: z.stringbool().default(false),
+  /** Validated runs the volume baseline is taken from (their lower median, so one flooded night cannot move it). */
+  VALIDATION_BASELINE_RUNS: z.coerce.number().int().min(1).max(100).default(7),
 
   /** Longest window a scheduled run takes to catch up on days missed since the last extraction. */
   CATCH_UP_MAX_DAYS: z.coerce.number().int().min(1).max(366).default(7),
@@ -67,6 +80,22 @@ const RetrainingConfigSchema = z.object({
 });
 
 export type RetrainingConfig = Omit<z.output<typeof RetrainingConfigSchema>, 'MODEL_CONFIG'> & { MODEL_CONFIG: Partial<HybridConfig> };
+
+/** The thresholds of ValidateData, from the configuration (their one home). */
+export function validationThresholds(c: RetrainingConfig): import('./validate').ValidationThresholds {
+  return {
+    maxInvalidRatio: c.VALIDATION_MAX_INVALID_RATIO,
+    maxRepeatedStreamRecords: c.VALIDATION_MAX_REPEATED_STREAM_RECORDS,
+    maxAfterArrivalRatio: c.VALIDATION_MAX_AFTER_ARRIVAL_RATIO,
+    minEvents: c.VALIDATION_MIN_EVENTS,
+    maxQuarantineRatio: c.VALIDATION_MAX_QUARANTINE_RATIO,
+    quarantineFails: c.VALIDATION_QUARANTINE_FAILS,
+    minVolumeRatio: c.VALIDATION_MIN_VOLUME_RATIO,
+    maxVolumeRatio: c.VALIDATION_MAX_VOLUME_RATIO,
+    volumeSpikeFails: c.VALIDATION_VOLUME_SPIKE_FAILS,
+    baselineRuns: c.VALIDATION_BASELINE_RUNS,
+  };
+}
 
 export function loadRetrainingConfig(env: Record<string, string | undefined> = process.env): RetrainingConfig {
   const parsed = RetrainingConfigSchema.safeParse(withoutEmpty(env));

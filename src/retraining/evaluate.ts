@@ -2,6 +2,7 @@ import { modelKeys, parseProductionPointer, PRODUCTION_POINTER_KEY } from '../do
 import { CATALOG_KEY } from '../domain/lake-layout';
 import {
   deserializeModel,
+  parseModelManifest,
   evaluateRecommender,
   popularityModel,
   temporalSplit,
@@ -12,7 +13,9 @@ import {
   type ItemMeta,
   type ModelManifest,
 } from '../recommender/index';
+import { CorruptObjectError } from './errors';
 import { readSilverHistory } from './extract';
+import { SetAsideLog, usableInteractions } from './poison';
 import { gateDecision, type GateDecision } from './gate';
 import { itemCatalogue, toInteractions, withCatalogue } from './interactions';
 import { getJson, putJson, type RetrainingLake } from './lake';
@@ -64,12 +67,13 @@ export async function evaluateCandidate(request: EvaluateRequest, lake: Retraini
   const keys = modelKeys(request.version);
   const training = await getJson<TrainingRecord>(lake, trainingKey(request.version));
   if (!training) throw new Error(`${trainingKey(request.version)} is missing: was ${request.version} trained by this pipeline?`);
-  const manifest = await getJson<ModelManifest>(lake, keys.manifest);
+  const manifest = await readManifest(lake, keys.manifest);
   const payload = await lake.getBytes(keys.payload);
   if (!manifest || !payload) throw new Error(`artifact ${keys.prefix} is incomplete (manifest or payload missing)`);
-  const artifact = deserializeModel({ manifest, payload });
+  const artifact = loadArtifact(lake, manifest, payload, keys.manifest, keys.payload);
 
-  const { rows } = await readSilverHistory(lake, training.silver.fromDt ?? undefined);
+  // The same usable history TrainModel trained on (rows it set aside are left out here too).
+  const rows = usableInteractions((await readSilverHistory(lake, training.silver.fromDt ?? undefined)).rows, new SetAsideLog());
   const interactions = toInteractions(rows);
   // The same item metadata the candidate was trained with, so the gate judges the model that ships.
   const items = withCatalogue(itemCatalogue(rows), await getJson<unknown>(lake, CATALOG_KEY), new Set(rows.map((r) => r.item_id)));
@@ -89,8 +93,13 @@ export async function evaluateCandidate(request: EvaluateRequest, lake: Retraini
   let production: EvaluationRecord['production'] = null;
   const pointerText = await lake.getText(PRODUCTION_POINTER_KEY);
   if (pointerText !== undefined) {
-    const pointer = parseProductionPointer(pointerText);
-    const prodManifest = await getJson<ModelManifest>(lake, pointer.manifestKey);
+    let pointer: ReturnType<typeof parseProductionPointer>;
+    try {
+      pointer = parseProductionPointer(pointerText, `s3://${lake.bucket}/${PRODUCTION_POINTER_KEY}`);
+    } catch (err) {
+      throw new CorruptObjectError(PRODUCTION_POINTER_KEY, (err as Error).message, { cause: err });
+    }
+    const prodManifest = await readManifest(lake, pointer.manifestKey);
     if (!prodManifest) throw new Error(`production points at ${pointer.version} but ${pointer.manifestKey} is missing`);
     const sameRecipe = JSON.stringify(prodManifest.metadata.config) === JSON.stringify(candidateConfig);
     production = {
@@ -131,6 +140,25 @@ export async function evaluateCandidate(request: EvaluateRequest, lake: Retraini
     headline: { [`ndcg@${k}`]: candidate.ndcg, [`precision@${k}`]: candidate.precision, [`recall@${k}`]: candidate.recall, [`map@${k}`]: candidate.map, coverage: candidate.coverage },
     gate,
   };
+}
+
+/** A stored manifest, undefined when absent; a corrupt one fails with a `CorruptObjectError` naming its key. */
+async function readManifest(lake: RetrainingLake, key: string): Promise<ModelManifest | undefined> {
+  const text = await lake.getText(key);
+  if (text === undefined) return undefined;
+  try {
+    return parseModelManifest(text, `s3://${lake.bucket}/${key}`);
+  } catch (err) {
+    throw new CorruptObjectError(key, (err as Error).message, { cause: err });
+  }
+}
+
+function loadArtifact(lake: RetrainingLake, manifest: ModelManifest, payload: Uint8Array, manifestKey: string, payloadKey: string) {
+  try {
+    return deserializeModel({ manifest, payload }, `artifact s3://${lake.bucket}/${manifestKey} + ${payloadKey}`);
+  } catch (err) {
+    throw new CorruptObjectError(payloadKey, (err as Error).message, { cause: err });
+  }
 }
 
 /** A recommend function of `config` trained on the split's train part only. */

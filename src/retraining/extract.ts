@@ -4,7 +4,8 @@ import { partitionDate } from '../domain/lake-layout';
 import { EXACT_SK, itemPk, userPk } from '../ingest/ports';
 import type { ExactFeatureRow } from '../adapters/dynamo-feature-table';
 import { dedupeByEventId, readBronzeWindow } from './bronze';
-import { TransientError } from './errors';
+import { describeError, TransientError } from './errors';
+import { dynamoItemProblem, parquetRowProblem, SetAsideLog, usableInteractions, type SetAside } from './poison';
 import { mapLimit, type RetrainingLake } from './lake';
 import { parseSilverInteractionsKey, SILVER_INTERACTIONS_PREFIX, silverFeaturesKey, silverInteractionsKey } from './layout';
 import { readParquet, writeParquet } from './parquet';
@@ -24,7 +25,11 @@ import {
 import { datesInWindow, type DateWindow } from './window';
 
 export interface ExactFeatureWriter {
-  putExactFeatures(rows: readonly ExactFeatureRow[]): Promise<{ failed: Set<string> }>;
+  /**
+   * `failed`: rows not written after retries (infrastructure: the step is retried); `rejected`: rows the
+   * store can never hold, by row id with the reason (set aside, never retried).
+   */
+  putExactFeatures(rows: readonly ExactFeatureRow[]): Promise<{ failed: Set<string>; rejected?: Map<string, string> }>;
 }
 
 export interface ExtractDeps {
@@ -47,6 +52,8 @@ export interface ExtractResult {
   featureRowsWritten: number;
   asOf: string;
   keys: { userFeatures: string; itemFeatures: string };
+  /** Rows derived from client data that no store could hold: left out, counted and reported, never retried. */
+  setAside: SetAside;
 }
 
 const IO_CONCURRENCY = 8;
@@ -64,11 +71,22 @@ export async function extractWindow(window: DateWindow, deps: ExtractDeps): Prom
   const windowDates = new Set(datesInWindow(window));
   const bronze = await readBronzeWindow(lake, window);
   const deduped = dedupeByEventId(bronze.records);
+  const setAside = new SetAsideLog();
+  // Bronze lines outside the contract (ValidateData fails the run on them unless configured to tolerate some).
+  for (const line of bronze.invalid) setAside.add('Bronze line', `${line.eventId !== undefined ? `${line.eventId} at ` : ''}${line.key}:${line.line}`, line.reason);
 
-  // Window rows by event date and arrival date.
+  // Window rows by event date and arrival date; rows Silver (or the steps after it) cannot hold are set aside.
   const windowRows = new Map<string, SilverInteraction[]>();
   for (const r of deduped.records) {
-    const row = toSilverInteraction(r);
+    let converted: SilverInteraction;
+    try {
+      converted = toSilverInteraction(r);
+    } catch (err) {
+      setAside.add('Silver interaction', r.event.eventId, `cannot be converted: ${describeError(err)}`);
+      continue;
+    }
+    const [row] = usableInteractions([converted], setAside);
+    if (!row) continue;
     const eventDt = partitionDate(row.event_time_ms);
     let list = windowRows.get(eventDt);
     if (!list) windowRows.set(eventDt, (list = []));
@@ -120,10 +138,12 @@ export async function extractWindow(window: DateWindow, deps: ExtractDeps): Prom
     for (const [arrivalDt, rows] of byArrival) {
       rows.sort(compareInteractions);
       const key = silverInteractionsKey(eventDt, arrivalDt);
-      await lake.putObject(key, await writeParquet(INTERACTION_COLUMNS, rows.map(toParquetRow)), 'application/vnd.apache.parquet');
-      finalRows.set(key, rows);
+      const { bytes, kept } = await writeParquetIsolating(INTERACTION_COLUMNS, rows, toParquetRow, (row) => row.event_id, 'Silver interaction', setAside);
+      if (kept.length === 0) continue;
+      await lake.putObject(key, bytes, 'application/vnd.apache.parquet');
+      finalRows.set(key, kept);
       written += 1;
-      windowInteractions += rows.length;
+      windowInteractions += kept.length;
     }
     for (const p of existing) {
       if (windowDates.has(p.arrivalDt) && !byArrival.has(p.arrivalDt)) {
@@ -134,7 +154,7 @@ export async function extractWindow(window: DateWindow, deps: ExtractDeps): Prom
     for (const p of outsideRows) {
       const kept = p.rows.filter((r) => !movedHere.has(r.event_id));
       if (kept.length !== p.rows.length) {
-        if (kept.length > 0) await lake.putObject(p.key, await writeParquet(INTERACTION_COLUMNS, kept.map(toParquetRow)), 'application/vnd.apache.parquet');
+        if (kept.length > 0) await lake.putObject(p.key, (await writeParquetIsolating(INTERACTION_COLUMNS, kept, toParquetRow, (row) => row.event_id, 'Silver interaction', setAside)).bytes, 'application/vnd.apache.parquet');
         else await lake.deleteObject(p.key);
         written += kept.length > 0 ? 1 : 0;
         deleted += kept.length > 0 ? 0 : 1;
@@ -145,22 +165,50 @@ export async function extractWindow(window: DateWindow, deps: ExtractDeps): Prom
 
   // The whole history: untouched partitions from the lake, touched ones from memory.
   const untouchedKeys = [...parts].filter(([dt]) => !touched.has(dt)).flatMap(([, list]) => list.map((p) => p.key));
-  const history: SilverInteraction[] = [...finalRows.values()].flat();
-  for (const rows of await mapLimit(untouchedKeys, IO_CONCURRENCY, (key) => readInteractions(lake, key))) appendAll(history, rows);
+  const stored: SilverInteraction[] = [...finalRows.values()].flat();
+  for (const rows of await mapLimit(untouchedKeys, IO_CONCURRENCY, (key) => readInteractions(lake, key))) appendAll(stored, rows);
+  // Parts written before a row was known to be unusable (or by an older contract) are filtered the same way.
+  const history = usableInteractions(stored, setAside, 'Silver history');
 
-  const { users, items, asOf } = exactFeatures(history, deps.recentLimit ?? DEFAULT_RECENT_LIMIT);
+  const computed = exactFeatures(history, deps.recentLimit ?? DEFAULT_RECENT_LIMIT, setAside);
+  const { asOf } = computed;
+  // A feature row that neither the Parquet file nor the table can hold is set aside from both.
+  const rowProblem = (parquetRow: Record<string, unknown>, columns: typeof USER_FEATURE_COLUMNS, exact: ExactFeatureRow) =>
+    parquetRowProblem(columns, parquetRow) ?? dynamoItemProblem(exact as unknown as Record<string, unknown>);
+  const users: UserFeatures[] = [];
+  const items: ItemFeatures[] = [];
+  const rows: ExactFeatureRow[] = [];
+  for (const features of computed.users) {
+    const exact: ExactFeatureRow = { pk: userPk(features.userId), sk: EXACT_SK, entity: 'user', features, asOf, window };
+    const problem = rowProblem(userFeatureRow(features), USER_FEATURE_COLUMNS, exact);
+    if (problem) setAside.add('user features', features.userId, problem);
+    else {
+      users.push(features);
+      rows.push(exact);
+    }
+  }
+  for (const features of computed.items) {
+    const exact: ExactFeatureRow = { pk: itemPk(features.itemId), sk: EXACT_SK, entity: 'item', features, asOf, window };
+    const problem = rowProblem(itemFeatureRow(features), ITEM_FEATURE_COLUMNS, exact);
+    if (problem) setAside.add('item features', features.itemId, problem);
+    else {
+      items.push(features);
+      rows.push(exact);
+    }
+  }
   const asOfDt = window.to;
   const keys = { userFeatures: silverFeaturesKey('user', asOfDt), itemFeatures: silverFeaturesKey('item', asOfDt) };
-  await lake.putObject(keys.userFeatures, await writeParquet(USER_FEATURE_COLUMNS, users.map(userFeatureRow)), 'application/vnd.apache.parquet');
-  await lake.putObject(keys.itemFeatures, await writeParquet(ITEM_FEATURE_COLUMNS, items.map(itemFeatureRow)), 'application/vnd.apache.parquet');
+  await lake.putObject(keys.userFeatures, (await writeParquetIsolating(USER_FEATURE_COLUMNS, users, userFeatureRow, (f) => f.userId, 'user features', setAside)).bytes, 'application/vnd.apache.parquet');
+  await lake.putObject(keys.itemFeatures, (await writeParquetIsolating(ITEM_FEATURE_COLUMNS, items, itemFeatureRow, (f) => f.itemId, 'item features', setAside)).bytes, 'application/vnd.apache.parquet');
 
-  const rows: ExactFeatureRow[] = [
-    ...users.map((features): ExactFeatureRow => ({ pk: userPk(features.userId), sk: EXACT_SK, entity: 'user', features, asOf, window })),
-    ...items.map((features): ExactFeatureRow => ({ pk: itemPk(features.itemId), sk: EXACT_SK, entity: 'item', features, asOf, window })),
-  ];
-  const { failed } = await deps.table.putExactFeatures(rows);
-  // Every row is rewritten on a retry, so the whole step can simply run again.
-  if (failed.size > 0) throw new TransientError(`${failed.size} of ${rows.length} exact feature rows could not be written to DynamoDB`);
+  const { failed, rejected = new Map<string, string>() } = await deps.table.putExactFeatures(rows);
+  for (const [id, reason] of rejected) setAside.add('exact feature row', id.replace('\u0000', ' '), reason);
+  // Only infrastructure failures are left (throttling, 5xx after the store's own retries): every row is
+  // rewritten on a retry, so the whole step can simply run again.
+  const unwritten = [...failed].filter((id) => !rejected.has(id));
+  if (unwritten.length > 0) {
+    throw new TransientError(`${unwritten.length} of ${rows.length} exact feature rows could not be written to DynamoDB after retries (throttling or service errors), e.g. ${unwritten[0]!.replace('\u0000', ' ')}`);
+  }
 
   return {
     windowInteractions,
@@ -171,14 +219,55 @@ export async function extractWindow(window: DateWindow, deps: ExtractDeps): Prom
     totalInteractions: history.length,
     users: users.length,
     items: items.length,
-    featureRowsWritten: rows.length,
+    featureRowsWritten: rows.length - rejected.size,
     asOf,
     keys,
+    setAside: setAside.summary(),
   };
 }
 
+/**
+ * Writes `rows` to one Parquet file; a row the writer refuses (which the pre-check did not foresee) is
+ * found by bisection and set aside instead of failing the file. Writing is in memory, so a writer error
+ * is deterministic: the same rows would fail again on a retry.
+ */
+export async function writeParquetIsolating<T>(
+  columns: typeof INTERACTION_COLUMNS,
+  rows: readonly T[],
+  toRow: (row: T) => Record<string, unknown>,
+  idOf: (row: T) => string,
+  where: string,
+  setAside: SetAsideLog,
+): Promise<{ bytes: Uint8Array; kept: T[] }> {
+  try {
+    return { bytes: await writeParquet(columns, rows.map(toRow)), kept: [...rows] };
+  } catch {
+    const kept: T[] = [];
+    const sift = async (part: readonly T[]): Promise<void> => {
+      if (part.length === 0) return;
+      try {
+        await writeParquet(columns, part.map(toRow));
+        for (const r of part) kept.push(r);
+      } catch (err) {
+        if (part.length === 1) setAside.add(where, idOf(part[0]!), `Parquet writer refused it: ${describeError(err)}`);
+        else {
+          const mid = part.length >> 1;
+          await sift(part.slice(0, mid));
+          await sift(part.slice(mid));
+        }
+      }
+    };
+    await sift(rows);
+    return { bytes: await writeParquet(columns, kept.map(toRow)), kept };
+  }
+}
+
 /** Exact user and item features over the whole history, sorted by id; `asOf` is the latest event time. */
-export function exactFeatures(history: readonly SilverInteraction[], recentLimit = DEFAULT_RECENT_LIMIT): { users: UserFeatures[]; items: ItemFeatures[]; asOf: string } {
+export function exactFeatures(
+  history: readonly SilverInteraction[],
+  recentLimit = DEFAULT_RECENT_LIMIT,
+  setAside: SetAsideLog = new SetAsideLog(),
+): { users: UserFeatures[]; items: ItemFeatures[]; asOf: string } {
   const byUser = new Map<string, UserEvent[]>();
   const byItem = new Map<string, UserEvent[]>();
   let latest = 0;
@@ -194,8 +283,20 @@ export function exactFeatures(history: readonly SilverInteraction[], recentLimit
   }
   // Arrival order inside equal timestamps must not depend on file order: sort by eventId first.
   const stable = (events: UserEvent[]) => events.sort((a, b) => (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0));
-  const users = [...byUser.keys()].sort().map((id) => applyUserEvents(undefined, stable(byUser.get(id)!), recentLimit));
-  const items = [...byItem.keys()].sort().map((id) => applyItemEvents(undefined, stable(byItem.get(id)!)));
+  // One entity's fold that throws (data the fold cannot handle) sets that entity aside, not the step.
+  const fold = <F>(where: string, ids: Map<string, UserEvent[]>, f: (events: UserEvent[]) => F): F[] => {
+    const out: F[] = [];
+    for (const id of [...ids.keys()].sort()) {
+      try {
+        out.push(f(stable(ids.get(id)!)));
+      } catch (err) {
+        setAside.add(where, id, `features cannot be computed: ${describeError(err)}`);
+      }
+    }
+    return out;
+  };
+  const users = fold('user features', byUser, (events) => applyUserEvents(undefined, events, recentLimit));
+  const items = fold('item features', byItem, (events) => applyItemEvents(undefined, events));
   return { users, items, asOf: new Date(latest).toISOString() };
 }
 

@@ -1,5 +1,6 @@
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { S3Lake } from '../adapters/s3-lake';
+import { CorruptObjectError } from './errors';
 
 /** What the retraining steps need from the lake: the S3Lake operations plus delete. */
 export interface RetrainingLake {
@@ -29,9 +30,15 @@ export async function putJson(lake: RetrainingLake, key: string, value: unknown)
   await lake.putObject(key, JSON.stringify(value, null, 2) + '\n', 'application/json');
 }
 
+/** The object parsed as JSON, undefined when absent; a corrupt object fails with a `CorruptObjectError` naming its key. */
 export async function getJson<T>(lake: RetrainingLake, key: string): Promise<T | undefined> {
   const text = await lake.getText(key);
-  return text === undefined ? undefined : (JSON.parse(text) as T);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new CorruptObjectError(key, `s3://${lake.bucket}/${key} is not valid JSON (${text.length} bytes): ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /** Maps with at most `limit` calls in flight, keeping input order in the result. */

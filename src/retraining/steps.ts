@@ -9,7 +9,8 @@ import { EXTRACT_STATE_KEY, LAST_VALIDATION_KEY, runReportKey } from './layout';
 import { confirmReload, type ReloadResult } from './reload';
 import { readBronzeWindow } from './bronze';
 import { trainCandidate, type TrainResult } from './train';
-import { summaryOf, validateWindow, type ValidationSummary } from './validate';
+import { nextValidationHistory, recentSummaries, validateWindow, type CheckName, type ValidationHistory } from './validate';
+import { validationThresholds } from './config';
 import { resolveRun, type RunInfo } from './window';
 
 /**
@@ -40,7 +41,24 @@ const timed = async <T>(fn: () => Promise<T>): Promise<T & { durationMs: number 
 
 export interface ValidateOutput {
   run: RunInfo;
-  validation: { status: 'passed'; uniqueEvents: number; validEvents: number; invalidLines: number; quarantined: number; duplicates: number; bronzeObjects: number; reportKey: string; durationMs: number };
+  validation: {
+    status: 'passed';
+    uniqueEvents: number;
+    validEvents: number;
+    invalidLines: number;
+    quarantined: number;
+    /** Repeats of already-seen eventIds, dropped (never counted against the run). */
+    duplicates: number;
+    repeatedEventIds: number;
+    mostRepeatedEventIds: { eventId: string; copies: number }[];
+    repeatedStreamRecords: number;
+    bronzeObjects: number;
+    /** Rules that warned, and their lines of the report. */
+    warnings: CheckName[];
+    notes: string[];
+    reportKey: string;
+    durationMs: number;
+  };
 }
 
 /** ValidateData: resolves the run, checks its Bronze window, writes the report; throws when unusable. */
@@ -51,18 +69,12 @@ export async function validateDataStep(payload: unknown, deps: RetrainingDeps): 
   const lastExtract = await getJson<{ window: { to: string } }>(deps.lake, EXTRACT_STATE_KEY);
   const run = resolveRun(p.input, p.executionName, p.startTime, { lastExtractedTo: lastExtract?.window.to, maxDays: c.CATCH_UP_MAX_DAYS });
   const bronze = await readBronzeWindow(deps.lake, run.window);
-  const previous = (await getJson<ValidationSummary>(deps.lake, LAST_VALIDATION_KEY)) ?? null;
-  const report = validateWindow(run.runId, run.window, bronze, previous && previous.runId !== run.runId ? previous : null, {
-    maxInvalidRatio: c.VALIDATION_MAX_INVALID_RATIO,
-    maxDuplicateRatio: c.VALIDATION_MAX_DUPLICATE_RATIO,
-    minEvents: c.VALIDATION_MIN_EVENTS,
-    minVolumeRatio: c.VALIDATION_MIN_VOLUME_RATIO,
-    maxVolumeRatio: c.VALIDATION_MAX_VOLUME_RATIO,
-  });
+  const last = await getJson<ValidationHistory>(deps.lake, LAST_VALIDATION_KEY);
+  const report = validateWindow(run.runId, run.window, bronze, recentSummaries(last, run.runId), validationThresholds(c));
   const reportKey = runReportKey(run.runId, 'validation');
   await putJson(deps.lake, reportKey, report);
   if (report.status === 'failed') throw new DataValidationError(`${report.text}\nReport: s3://${deps.lake.bucket}/${reportKey}`);
-  await putJson(deps.lake, LAST_VALIDATION_KEY, summaryOf(report));
+  await putJson(deps.lake, LAST_VALIDATION_KEY, nextValidationHistory(report, last, c.VALIDATION_BASELINE_RUNS));
   return {
     run,
     validation: {
@@ -72,7 +84,12 @@ export async function validateDataStep(payload: unknown, deps: RetrainingDeps): 
       invalidLines: report.stats.invalidLines,
       quarantined: report.stats.quarantined,
       duplicates: report.stats.duplicates,
+      repeatedEventIds: report.stats.repeatedEventIds,
+      mostRepeatedEventIds: report.samples.mostRepeatedEventIds.slice(0, 5),
+      repeatedStreamRecords: report.stats.repeatedStreamRecords,
       bronzeObjects: report.stats.objects,
+      warnings: report.warnings,
+      notes: report.checks.filter((check) => check.status === 'warn').map((check) => `${check.name}: ${check.detail}`.slice(0, 400)),
       reportKey,
       durationMs: Math.round(performance.now() - started),
     },

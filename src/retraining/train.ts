@@ -1,6 +1,7 @@
 import { modelKeys, newModelVersion } from '../domain/model-registry';
 import { serializeModel, trainHybridModel, type HybridConfig } from '../recommender/index';
-import { NoTrainingDataError } from './errors';
+import { DataError, describeError, NoTrainingDataError } from './errors';
+import { SetAsideLog, usableInteractions, type SetAside } from './poison';
 import { readSilverHistory } from './extract';
 import { INTERACTION_MAPPING_DOC, itemCatalogue, toInteractions, withCatalogue } from './interactions';
 import { getJson, putJson, type RetrainingLake } from './lake';
@@ -39,6 +40,8 @@ export type TrainResult = Pick<TrainingRecord, 'version' | 'trainingSeconds' | '
   users: number;
   items: number;
   payloadBytes: number;
+  /** Silver rows the model artifact cannot hold (same rule as ExtractFeatures), left out of training. */
+  setAside: SetAside;
 };
 
 /** First event date of the training history, or undefined for all of it. */
@@ -52,7 +55,9 @@ export function trainingFromDt(window: DateWindow, trainingWindowDays: number): 
  */
 export async function trainCandidate(request: TrainRequest, lake: RetrainingLake, now: Date = new Date()): Promise<TrainResult> {
   const fromDt = trainingFromDt(request.window, request.trainingWindowDays);
-  const { rows, files } = await readSilverHistory(lake, fromDt);
+  const { rows: stored, files } = await readSilverHistory(lake, fromDt);
+  const setAside = new SetAsideLog();
+  const rows = usableInteractions(stored, setAside, 'Silver history');
   if (rows.length === 0) throw new NoTrainingDataError(`no Silver interactions${fromDt ? ` with event date >= ${fromDt}` : ''}: nothing to train on`);
   const interactions = toInteractions(rows);
   // Titles and genres from the optional catalogue (catalog/items.json) join the items seen in events.
@@ -60,7 +65,14 @@ export async function trainCandidate(request: TrainRequest, lake: RetrainingLake
 
   const version = newModelVersion(now, request.runId.replace(/[^A-Za-z0-9]/g, '').slice(-8));
   const model = trainHybridModel(interactions, { items, config: request.modelConfig, modelVersion: version });
-  const { manifest, payload } = serializeModel(model);
+  let artifact: ReturnType<typeof serializeModel>;
+  try {
+    artifact = serializeModel(model);
+  } catch (err) {
+    // Serialising is pure: what fails here fails on every attempt.
+    throw new DataError(`model ${version} cannot be serialised: ${describeError(err)}`, { cause: err });
+  }
+  const { manifest, payload } = artifact;
   const keys = modelKeys(version);
   await lake.putObject(keys.payload, payload, 'application/octet-stream');
   await putJson(lake, keys.manifest, manifest);
@@ -98,5 +110,6 @@ export async function trainCandidate(request: TrainRequest, lake: RetrainingLake
     algorithm: record.algorithm,
     trainingSeconds: record.trainingSeconds,
     payloadBytes: payload.byteLength,
+    setAside: setAside.summary(),
   };
 }

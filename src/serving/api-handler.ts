@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { errorResponse, HttpError, type ApiRequest, type ApiResponse, type ServingLog } from './http';
 import type { RouteImplementation } from './read-api';
-import { matchRoute, type RouteId } from './routes';
+import { matchRoute, type RouteId, type RouteSpec } from './routes';
 
 export interface ApiHandlerOptions {
   /** `*`, or a comma-separated list of allowed origins (the request's Origin is echoed when listed). */
@@ -39,10 +39,25 @@ export function createApiHandler(implementations: Partial<Record<RouteId, RouteI
         const res = errorResponse(new HttpError(405, 'METHOD_NOT_ALLOWED', `${event.httpMethod} is not allowed on ${truncate(path)}; use ${match.allow.join(', ')}`), { Allow: match.allow.join(', ') });
         return finish(res);
       }
-      // An IAM route is only reachable through its own API Gateway method, where IAM was checked; the same
-      // path arriving through the public catch-all (e.g. with a trailing slash) is refused.
-      if (match.route.auth === 'iam' && event.resource !== match.route.path) {
-        throw new HttpError(403, 'FORBIDDEN', `${match.route.method} ${match.route.path} needs a SigV4-signed request to the route itself`);
+      // An IAM route runs only for the exact method API Gateway checked IAM on, through its own resource, and
+      // only when the request carries the SigV4 caller API Gateway verified: whatever reaches this function
+      // (an `ANY` method, the catch-all, a hand-made event), nothing else gets through.
+      let caller: string | undefined;
+      if (match.route.auth === 'iam') {
+        const verdict = iamCaller(event, match.route);
+        if (!verdict.ok) {
+          options.log?.warn('refused an IAM-only route', {
+            route: match.route.id,
+            reason: verdict.reason,
+            httpMethod: event.httpMethod,
+            resource: event.resource,
+            path: truncate(path),
+            sourceIp: event.requestContext?.identity?.sourceIp,
+            requestId: event.requestContext?.requestId,
+          });
+          throw new HttpError(403, 'FORBIDDEN', `${match.route.method} ${match.route.path} needs a SigV4-signed (IAM-authorised) ${match.route.method} request to the route itself: ${verdict.reason}`);
+        }
+        caller = verdict.caller;
       }
       const implementation = implementations[match.route.id];
       if (!implementation) throw new HttpError(404, 'NOT_FOUND', `${match.route.method} ${match.route.path} is not served by this function`);
@@ -51,11 +66,12 @@ export function createApiHandler(implementations: Partial<Record<RouteId, RouteI
       const request: ApiRequest = {
         method: event.httpMethod.toUpperCase(),
         path,
-        params: { ...match.params, ...(fromGateway ?? {}) } as Record<string, string>,
-        query: { ...(event.queryStringParameters ?? {}) },
+        params: ownRecord({ ...match.params, ...(fromGateway ?? {}) }) as Record<string, string>,
+        query: ownRecord(event.queryStringParameters),
         headers,
         body: event.body == null ? undefined : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body,
         requestId: event.requestContext?.requestId ?? '',
+        ...(caller ? { caller } : {}),
       };
       const res = await implementation(request);
       return finish(event.httpMethod.toUpperCase() === 'HEAD' ? { ...res, body: '' } : res);
@@ -67,9 +83,39 @@ export function createApiHandler(implementations: Partial<Record<RouteId, RouteI
   };
 }
 
+/**
+ * Whether the event carries what API Gateway's AWS_IAM authorisation puts on it: the exact method and resource
+ * of the IAM route, and the SigV4 caller in `requestContext.identity` (null or absent for unsigned requests).
+ */
+export function iamCaller(event: APIGatewayProxyEvent, route: RouteSpec): { ok: true; caller: string } | { ok: false; reason: string } {
+  // HTTP methods are case-sensitive (RFC 9110); only the method IAM was configured on counts.
+  if (event.httpMethod !== route.method) return { ok: false, reason: `method ${JSON.stringify(String(event.httpMethod).slice(0, 16))} is not ${route.method}` };
+  if (event.resource !== route.path) return { ok: false, reason: `it arrived through ${JSON.stringify(String(event.resource ?? '').slice(0, 40))}, not ${route.path}` };
+  const context = event.requestContext as Partial<APIGatewayProxyEvent['requestContext']> | undefined;
+  if (context?.httpMethod !== undefined && context.httpMethod !== route.method) return { ok: false, reason: `the request context's method is ${JSON.stringify(String(context.httpMethod).slice(0, 16))}` };
+  if (context?.resourcePath !== undefined && context.resourcePath !== route.path) return { ok: false, reason: `the request context's resource is ${JSON.stringify(String(context.resourcePath).slice(0, 40))}` };
+  const identity = context?.identity as Partial<Record<'userArn' | 'caller' | 'accessKey', unknown>> | null | undefined;
+  const filled = (v: unknown): v is string => typeof v === 'string' && v.trim() !== '';
+  if (!identity || !filled(identity.userArn) || !(filled(identity.caller) || filled(identity.accessKey))) {
+    return { ok: false, reason: 'the request carries no IAM caller (unsigned request)' };
+  }
+  return { ok: true, caller: identity.userArn };
+}
+
+/**
+ * Header names lower-cased, in an object without a prototype: a header named `constructor` or `__proto__`
+ * is a header like any other, and looking up a header that was not sent never finds an Object member.
+ */
 function lowerCaseHeaders(headers: APIGatewayProxyEvent['headers'] | null | undefined): Record<string, string | undefined> {
-  const out: Record<string, string | undefined> = {};
+  const out: Record<string, string | undefined> = Object.create(null);
   for (const [k, v] of Object.entries(headers ?? {})) out[k.toLowerCase()] = v;
+  return out;
+}
+
+/** A copy of the own string-keyed entries, without a prototype (query and path parameters). */
+function ownRecord(values: Record<string, string | undefined> | null | undefined): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = Object.create(null);
+  for (const [k, v] of Object.entries(values ?? {})) out[k] = v;
   return out;
 }
 

@@ -22,8 +22,14 @@ export class EventsApi {
 
   async post(request: ApiRequest): Promise<ApiResponse> {
     const contentType = request.headers['content-type'];
-    if (contentType && !/^application\/([\w.+-]*\+)?json\b/i.test(contentType.trim())) {
-      throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', `send events as application/json (got ${contentType.slice(0, 60)})`);
+    // A JSON type is required, not only checked when present: without it, any web page could post events
+    // cross-site as a CORS "simple" request (text/plain, or no type at all) without a preflight.
+    if (!isJsonContentType(contentType)) {
+      throw new HttpError(
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+        contentType ? `send events as application/json (got ${contentType.slice(0, 60)})` : 'send events as application/json: the Content-Type header is missing',
+      );
     }
     const body = request.body ?? '';
     if (Buffer.byteLength(body) > MAX_EVENTS_BODY_BYTES) {
@@ -88,10 +94,15 @@ export class EventsApi {
   }
 }
 
+/** `application/json` or a `+json` type (`application/cloudevents+json`), with optional parameters. */
+export function isJsonContentType(contentType: string | undefined): boolean {
+  return contentType !== undefined && /^application\/([\w.+-]*\+)?json\s*(;|$)/i.test(contentType.trim());
+}
+
 /** Accepts a bare event, an array, or `{ events: [...] }`. */
 function unwrap(body: unknown): { events: unknown[]; single: boolean } {
   if (Array.isArray(body)) return { events: body, single: false };
-  if (typeof body === 'object' && body !== null && 'events' in body && !('type' in body)) {
+  if (typeof body === 'object' && body !== null && Object.hasOwn(body, 'events') && !Object.hasOwn(body, 'type')) {
     const events = (body as { events: unknown }).events;
     if (!Array.isArray(events)) throw new HttpError(400, 'INVALID_BODY', 'events must be an array of events', 'events');
     return { events, single: false };

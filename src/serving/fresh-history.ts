@@ -24,7 +24,10 @@ export function freshInteractions(userId: string, recent: readonly RecentInterac
   for (const r of recent) {
     const timestamp = Date.parse(r.timestamp);
     const rated = r.type === 'rating' && r.rating !== undefined;
-    const rating = rated ? r.rating! : FRESH_EVENT_WEIGHTS[r.type as Exclude<EventType, 'rating'>];
+    // Own keys only: a stored type that is not one of ours (e.g. `constructor`) is skipped, never an Object member.
+    const weight = Object.hasOwn(FRESH_EVENT_WEIGHTS, r.type) ? FRESH_EVENT_WEIGHTS[r.type as Exclude<EventType, 'rating'>] : undefined;
+    const rating = rated ? r.rating! : weight;
+    if (typeof rating !== 'number' || !Number.isFinite(rating)) continue;
     const seen = byItem.get(r.itemId);
     if (!seen) {
       byItem.set(r.itemId, { userId, itemId: r.itemId, rating, timestamp, rated });

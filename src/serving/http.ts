@@ -13,6 +13,11 @@ export interface ApiRequest {
   headers: Record<string, string | undefined>;
   body: string | undefined;
   requestId: string;
+  /**
+   * The verified caller (its ARN), set only on IAM routes once the handler has checked the SigV4 identity
+   * API Gateway attached; absent everywhere else.
+   */
+  caller?: string;
 }
 
 export type ApiResponse = APIGatewayProxyResult;

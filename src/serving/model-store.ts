@@ -195,7 +195,7 @@ export class ModelStore {
     const artifact = await this.source.artifact(deployment);
     let model: HybridModel;
     try {
-      model = deserializeModel(artifact);
+      model = deserializeModel(artifact, `${deployment.manifestKey} + ${deployment.payloadKey}`);
     } catch (err) {
       throw new ArtifactUnusableError(message(err));
     }

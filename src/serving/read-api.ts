@@ -62,8 +62,21 @@ export class ReadApi {
         await this.models.get();
         return json(200, this.models.health(), NO_STORE);
       },
-      adminReload: async () => json(200, await this.models.reload(), NO_STORE),
+      adminReload: (r) => this.reload(r),
     };
+  }
+
+  /**
+   * `POST /admin/reload`: re-checks the production pointer now. Only for a caller the handler verified
+   * (`request.caller`, the SigV4 identity API Gateway attached); anything else is refused here too.
+   */
+  async reload(request: ApiRequest): Promise<ApiResponse> {
+    if (!request.caller) {
+      this.options.log?.warn('refused a model reload without a verified caller', { requestId: request.requestId });
+      throw new HttpError(403, 'FORBIDDEN', 'POST /admin/reload needs an IAM-authorised (SigV4-signed) request');
+    }
+    this.options.log?.info('model reload requested', { caller: request.caller, requestId: request.requestId });
+    return json(200, await this.models.reload(), NO_STORE);
   }
 
   /** `GET /recommend/{userId}?k=10`: the model's ranking over training history plus the user's fresh events. */

@@ -108,7 +108,7 @@ describe('real-time analytics from the event stream', () => {
       { eventId: 'ancient-1', type: 'rating', userId: 'u7', itemId: 'i7', rating: 4, timestamp: new Date(yearsAgo).toISOString() },
     ]);
     for (const batch of await readStreamAsLambdaEvents(aws.kinesis, aws.names.eventsStream, 5000)) await handler(batch, lambdaContext('analytics'));
-    const added = (await scanRows()).filter((r) => !before.some((b) => b.pk === r.pk && b.sk === r.sk));
+    const added = (await scanRows()).filter((r) => r.entity === 'window' && !before.some((b) => b.pk === r.pk && b.sk === r.sk));
     // A month-old event still has its hour (90 days) and day (3 years) windows, not its minute (7 days).
     expect(added.map((r) => r.granularity).sort()).toEqual(['day', 'hour']);
     expect(added.every((r) => Number(r.expiresAt) > now / 1000)).toBe(true);

@@ -55,7 +55,10 @@ function rawGet(path: string): Promise<{ status: number; json: any }> {
   });
 }
 const get = (path: string, headers?: Record<string, string>) => call('GET', path, { headers });
-const post = (path: string, body: unknown) => call('POST', path, { body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
+const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+  call('POST', path, { body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'Content-Type': 'application/json', ...headers } });
+/** The local stand-in for a SigV4 signature on the IAM routes (see src/local/api-server.ts). */
+const asAdmin = () => ({ 'X-Local-Admin-Token': api.adminToken });
 
 const rating = (userId: string, itemId: string, value: number, n: number) => ({
   eventId: `evt-${userId}-${itemId}-${n}`,
@@ -274,13 +277,15 @@ describe('model lifecycle through the API', () => {
     await deploy(aws, trainSmallModel(2), v2);
     // The refresh bound (an hour here) has not passed: still v1 until someone asks for a reload.
     expect((await get(`/recommend/${knownUser}`)).json.modelVersion).toBe(v1);
-    const reload = await post('/admin/reload', '');
+    expectError(await post('/admin/reload', ''), 403, 'FORBIDDEN');
+    expect((await get(`/recommend/${knownUser}`)).json.modelVersion).toBe(v1);
+    const reload = await post('/admin/reload', '', asAdmin());
     expect(reload.status).toBe(200);
     expect(reload.json).toMatchObject({ reloaded: true, previousVersion: v1, health: { status: 'ok', modelVersion: v2 } });
     expect((await get(`/recommend/${knownUser}`)).json.modelVersion).toBe(v2);
 
     await deployCorrupt(aws, trainSmallModel(3), versionFor(3));
-    const bad = await post('/admin/reload', '');
+    const bad = await post('/admin/reload', '', asAdmin());
     expect(bad.status).toBe(200);
     expect(bad.json).toMatchObject({ reloaded: false, health: { status: 'degraded', modelVersion: v2 } });
     expect(bad.json.health.error).toMatch(/checksum/);

@@ -102,6 +102,8 @@ describe('ModelStore against s3rver', () => {
     const health = store.health();
     expect(health).toMatchObject({ status: 'degraded', modelVersion: v1 });
     expect(health.error).toMatch(/could not be loaded: .*checksum/);
+    // The error names the objects it came from.
+    expect(health.error).toContain(`models/${versionFor(2)}/`);
     expect(health.error).toMatch(new RegExp(`still serving ${v1}`));
 
     // The broken artifact is not downloaded again until the pointer changes.

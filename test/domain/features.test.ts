@@ -72,3 +72,43 @@ describe('item features', () => {
     expect(halves?.popularity).toBe(3);
   });
 });
+
+describe('exact money in features', () => {
+  it('sums a cent and a 10-digit line total exactly, in any order and across merges', () => {
+    const cent = ev({ type: 'purchase', itemId: 'x', price: '0.01' });
+    const big = ev({ type: 'purchase', itemId: 'x', price: '999999999.99', quantity: 10 });
+    const dimes = Array.from({ length: 10 }, () => ev({ type: 'purchase', itemId: 'x', price: 0.1 }));
+    const all = [cent, big, ...dimes];
+    const user = applyUserEvents(undefined, all);
+    expect(user.spend).toBe(9_999_999_999.9 + 0.01 + 1);
+    expect(user.spend).toBe(10_000_000_000.91);
+    expect(applyUserEvents(undefined, [...all].reverse()).spend).toBe(user.spend);
+    const item = applyItemEvents(undefined, all);
+    expect(item.revenue).toBe(10_000_000_000.91);
+    expect(mergeItemFeatures([applyItemEvents(undefined, [cent]), applyItemEvents(undefined, [big]), applyItemEvents(undefined, dimes)])?.revenue).toBe(10_000_000_000.91);
+    expect(mergeUserFeatures([applyUserEvents(undefined, dimes), applyUserEvents(undefined, [cent, big])])?.spend).toBe(10_000_000_000.91);
+    // Floating-point addition would not give this: 0.1 ten times is 0.9999999999999999.
+    expect(applyUserEvents(undefined, dimes).spend).toBe(1);
+  });
+});
+
+describe('features with hostile names (Object.prototype members as ids and categories)', () => {
+  const NAMES = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'];
+  it('folds users and items named after Object.prototype members like any other', () => {
+    for (const name of NAMES) {
+      const evs = [
+        ev({ type: 'view', userId: name, itemId: name, category: name }),
+        ev({ type: 'purchase', userId: name, itemId: name, category: name, price: '1.50', quantity: 2 }),
+      ];
+      const user = applyUserEvents(undefined, evs);
+      expect(user.userId).toBe(name);
+      expect(user.counts).toEqual({ view: 1, click: 0, add_to_cart: 0, purchase: 1, rating: 0 });
+      expect(user.spend).toBe(3);
+      expect(user.recent.map((r) => r.itemId)).toEqual([name, name]);
+      const item = applyItemEvents(undefined, evs);
+      expect(item).toMatchObject({ itemId: name, category: name, revenue: 3, unitsSold: 2, popularity: 6 });
+      expect(Object.getPrototypeOf(item)).toBe(Object.prototype);
+      expect(mergeItemFeatures([item, item])?.revenue).toBe(6);
+    }
+  });
+});

@@ -56,6 +56,19 @@ describe('recommend API infrastructure', () => {
     expect(method('ANY', '/{proxy+}')).toBeDefined();
   });
 
+  it('/admin/reload: only POST is IAM-authorised; its other methods are unauthenticated and reach the read function, which must check the caller itself', () => {
+    const onReload = methods.filter((m) => pathOf(m.Properties.ResourceId) === '/admin/reload');
+    const byVerb = Object.fromEntries(onReload.map((m) => [m.Properties.HttpMethod as string, m.Properties]));
+    expect(Object.keys(byVerb).sort()).toEqual(['ANY', 'OPTIONS', 'POST']);
+    expect(byVerb.POST).toMatchObject({ AuthorizationType: 'AWS_IAM', Integration: { Type: 'AWS_PROXY' } });
+    // `ANY` carries no identity: the handler's IAM check (test/api/admin-guard.test.ts) is what refuses it.
+    expect(byVerb.ANY).toMatchObject({ AuthorizationType: 'NONE', Integration: { Type: 'AWS_PROXY' } });
+    expect(JSON.stringify(byVerb.ANY!.Integration.Uri)).toBe(JSON.stringify(method('GET', '/recommend/{userId}')!.Properties.Integration.Uri));
+    expect(byVerb.OPTIONS).toMatchObject({ Integration: { Type: 'MOCK' } });
+    // The grant for the retraining job names the POST method only.
+    expect(JSON.stringify(stack.resolve(serving.reloadArn))).not.toMatch(/\/\*\/admin|\/ANY\//);
+  });
+
   it('answers CORS preflights on every resource and puts gateway errors in the API error format', () => {
     expect(method('OPTIONS', '/recommend/{userId}')).toBeDefined();
     expect(method('OPTIONS', '/events')).toBeDefined();

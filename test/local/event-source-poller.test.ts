@@ -4,6 +4,7 @@ import type { KinesisStreamEvent } from 'aws-lambda';
 import { createKinesisClient } from '../../src/adapters/aws-clients';
 import { startEmulators, type RunningEmulators } from '../../src/local/emulators';
 import { EventSourcePoller, type FailedBatchRecord } from '../../src/local/event-source-poller';
+import { FAILURE_CAUSES } from '../../src/ingest/failure-summary';
 
 let emu: RunningEmulators;
 let kinesis: ReturnType<typeof createKinesisClient>;
@@ -105,5 +106,27 @@ describe('local event source mapping', () => {
     const second = new EventSourcePoller({ kinesis, stream, batchSize: 10, checkpoints, handler: async (e) => void seen.push(...payload(e)) });
     await second.drain();
     expect(seen).toEqual([30]);
+  });
+
+  it('writes the causes a handler names beside its partial response into the dead letter', async () => {
+    const stream = await streamWith(4);
+    const failed: FailedBatchRecord[] = [];
+    const poller = new EventSourcePoller({
+      kinesis,
+      stream,
+      batchSize: 4,
+      maxRetries: 2,
+      onFailure: (f) => void failed.push(f),
+      handler: async (e) => {
+        const last = e.Records.at(-1)!;
+        const res = { batchItemFailures: [{ itemIdentifier: last.kinesis.sequenceNumber }] };
+        return Object.assign(res, { [FAILURE_CAUSES]: `1 of ${e.Records.length} records failed: feature row write failed: InternalServerError: boom (record ${last.kinesis.sequenceNumber})` });
+      },
+    });
+    await poller.drain();
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.error).toMatch(/^1 of 1 records failed: feature row write failed: InternalServerError: boom \(record \d+\)$/);
+    // Lambda never sees it: the response as JSON is the standard partial batch response.
+    expect(JSON.stringify(Object.assign({ batchItemFailures: [] }, { [FAILURE_CAUSES]: 'x' }))).toBe('{"batchItemFailures":[]}');
   });
 });

@@ -3,6 +3,9 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gateDecision, type GateInput } from '../../src/retraining/gate';
 import { functionOfState, readRetrainingDefinition, RETRAINING_FUNCTIONS, substitute, type AslDefinition } from '../../src/retraining/local-runner';
+import { DataError, RETRIED_ERROR_NAMES } from '../../src/retraining/errors';
+import { lambdaStep } from '../../src/retraining/lambda-step';
+import type { Context } from 'aws-lambda';
 
 const definition = readRetrainingDefinition();
 const states = definition.States;
@@ -84,6 +87,71 @@ describe('statemachines/nightly-retraining.asl.json', () => {
         // Data and logic errors are never retried.
         expect(state.Retry!.some((r) => r.ErrorEquals.includes('States.ALL') || r.ErrorEquals.includes('States.TaskFailed'))).toBe(false);
       }
+    }
+  });
+
+  it('retries only infrastructure errors: no Retry matches a deterministic error name', () => {
+    // The Lambda service's own errors, and TransientError (throttling, 5xx, network) raised by asStepError.
+    const lambdaService = /^Lambda\.(ServiceException|AWSLambdaException|SdkClientException|TooManyRequestsException|ClientExecutionTimeoutException)$/;
+    for (const [name, state] of Object.entries(states).filter(([, s]) => s.Type === 'Task' && s.Resource === 'arn:aws:states:::lambda:invoke')) {
+      for (const retry of state.Retry ?? []) {
+        for (const error of retry.ErrorEquals) {
+          expect(lambdaService.test(error) || (RETRIED_ERROR_NAMES as readonly string[]).includes(error), `${name} retries ${error}`).toBe(true);
+        }
+      }
+      for (const deterministic of ['DataError', 'DataValidationError', 'CorruptObjectError', 'NoTrainingDataError', 'ConcurrentDeploymentError', 'ReloadNotConfirmedError', 'States.ALL', 'States.TaskFailed', 'States.Runtime']) {
+        expect(state.Retry!.some((r) => r.ErrorEquals.includes(deterministic)), `${name} retries ${deterministic}`).toBe(false);
+      }
+    }
+    // The steps that write rows derived from client data pass on what they set aside.
+    expect(states.ExtractFeatures!.ResultSelector).toMatchObject({ 'setAside.$': '$.Payload.setAside' });
+    expect(states.TrainModel!.ResultSelector).toMatchObject({ 'setAside.$': '$.Payload.setAside' });
+  });
+
+  it('in the state machine, a DataError goes straight to the failure path and a throttled call is retried', async () => {
+    const StateMachine = await stateMachineClass();
+    const extract = substitute({ StartAt: 'ExtractFeatures', States: { ExtractFeatures: states.ExtractFeatures! } } as AslDefinition, placeholders()).States.ExtractFeatures!;
+    const machine = new StateMachine({
+      StartAt: 'ExtractFeatures',
+      States: { ExtractFeatures: { ...extract, Next: 'TrainModel' }, TrainModel: { Type: 'Succeed' }, NotifyFailure: { Type: 'Succeed' } },
+    } as never);
+    const previous = process.env.LAKE_BUCKET;
+    process.env.LAKE_BUCKET ??= 'asl-test-lake';
+    process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+    process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+    try {
+      const runWith = async (failure: () => Error) => {
+        let calls = 0;
+        // The real Lambda wrapper, so the error is classified (and renamed) exactly as in AWS.
+        const handler = lambdaStep('ExtractFeatures', async () => {
+          calls += 1;
+          throw failure();
+        });
+        const execution = machine.run({ run: {} } as never, {
+          overrides: {
+            taskResourceLocalHandlers: { ExtractFeatures: async (params: unknown) => ({ Payload: await handler((params as { Payload: unknown }).Payload, {} as Context) }) } as never,
+            retryIntervalOverrides: { ExtractFeatures: 0 },
+          },
+        });
+        const visited: string[] = [];
+        const errors: string[] = [];
+        for await (const e of execution.eventLogs) {
+          if (e.type === 'StateEntered') visited.push(e.state.name);
+          if (e.type === 'StateFailed') errors.push(e.Error);
+        }
+        await execution.result;
+        return { calls, visited, errors };
+      };
+      const data = await runWith(() => new DataError('29 rows cannot be stored'));
+      expect(data).toEqual({ calls: 1, visited: ['ExtractFeatures', 'NotifyFailure'], errors: ['DataError'] });
+      const throttled = await runWith(() => Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } }));
+      const maxAttempts = states.ExtractFeatures!.Retry!.find((r) => r.ErrorEquals.includes('TransientError')) as unknown as { MaxAttempts: number };
+      expect(throttled.calls).toBe(1 + maxAttempts.MaxAttempts);
+      expect(new Set(throttled.errors)).toEqual(new Set(['TransientError']));
+      expect(throttled.visited).toEqual(['ExtractFeatures', 'NotifyFailure']);
+    } finally {
+      if (previous === undefined) delete process.env.LAKE_BUCKET;
+      else process.env.LAKE_BUCKET = previous;
     }
   });
 

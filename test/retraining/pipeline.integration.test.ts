@@ -6,10 +6,12 @@ import { DynamoFeatureTable } from '../../src/adapters/dynamo-feature-table';
 import { parseEvent, type UserEvent } from '../../src/domain/events';
 import { applyItemEvents, applyUserEvents } from '../../src/domain/features';
 import { modelKeys, parseProductionPointer, PRODUCTION_POINTER_KEY } from '../../src/domain/model-registry';
+import { bronzeKeyFor } from '../../src/domain/lake-layout';
 import { ensureFeatureTable } from '../../src/local/resources';
 import { TransientError } from '../../src/retraining/errors';
 import { runRetrainingLocally, type LocalRunOptions, type LocalRunResult } from '../../src/retraining/local-runner';
-import { parquetColumns, parquetRowCount, readParquet } from '../../src/retraining/parquet';
+import { parquetColumns, parquetRowCount, readParquet, writeParquet } from '../../src/retraining/parquet';
+import { INTERACTION_COLUMNS, toParquetRow, toSilverInteraction } from '../../src/retraining/silver';
 import type { RunSummary } from '../../src/retraining/record';
 import { generateTasteEvents } from '../../src/retraining/synthetic-events';
 import type { StepHandler } from '../../src/retraining/lambda-step';
@@ -292,20 +294,101 @@ describe('nightly retraining, the ASL run locally against the emulators', () => 
     }
   });
 
-  it('fails on unusable data with a readable report in the lake, before anything is built', async () => {
-    const good = tasteEvents().slice(0, 200);
-    const bad = Array.from({ length: 40 }, (_, i) => ({ eventId: `bad-${i}`, type: 'rating', userId: 'u1', itemId: 'i1', timestamp: new Date().toISOString(), rating: 11 }));
+  it('clients cannot stop retraining: quarantined events and thousands of repeats of one eventId only warn, with the numbers', async () => {
+    const good = tasteEvents().slice(0, 400);
+    // 300 events the consumer refuses (quarantine), sent by a careless client.
+    const bad = Array.from({ length: 300 }, (_, i) => ({ eventId: `bad-${i}`, type: 'rating', userId: 'u1', itemId: 'i1', timestamp: new Date().toISOString(), rating: 11 }));
     await fillLakeThroughConsumer(aws, [...good, ...bad]);
-    const run = await retrain();
+    // 3,000 more deliveries of one event, as Bronze keeps them (each its own stream record).
+    const lake = lakeOf(aws);
+    const copy = good[0]!;
+    const arrival = new Date().toISOString();
+    const lines = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ ...copy, _ingest: { shardId: 'shardId-000000000009', sequenceNumber: String(900_000 + i), arrivalTime: arrival } }));
+    await lake.putObject(bronzeKeyFor({ kind: 'events', dt: today(), shardId: 'shardId-000000000009', firstSequenceNumber: '900000' }), lines.join('\n') + '\n', 'application/x-ndjson');
 
+    const run = await retrain();
+    expect(run.error).toBeNull();
+    expect(run.path).toEqual(HAPPY_PATH);
+    const report = JSON.parse((await lake.getText(`reports/retraining/${run.executionName}/validation.json`))!);
+    expect(report).toMatchObject({ status: 'passed', uniqueEvents: 400, failedRules: [], stats: { duplicates: 3000, repeatedEventIds: 1, quarantined: 300 } });
+    expect(report.warnings).toEqual(expect.arrayContaining(['duplicates', 'quarantine']));
+    expect(report.samples.mostRepeatedEventIds).toEqual([{ eventId: copy.eventId, copies: 3001 }]);
+    const out = run.output as { validated?: unknown; validation?: { duplicates: number; warnings: string[] } };
+    expect(out.validation).toMatchObject({ duplicates: 3000, warnings: expect.arrayContaining(['duplicates', 'quarantine']) });
+    // The repeats were dropped: Silver and the model saw each event once.
+    expect((await runSummary(run)).steps.ExtractFeatures?.rows).toBe(400);
+    expect((await runSummary(run)).warnings.join('\n')).toContain('3,000 repeats of 1 already-seen eventIds dropped');
+  });
+
+  it('fails on a lake fault (the same stream record twice in Bronze) with the rule and the numbers, before anything is built', async () => {
+    await fillLakeThroughConsumer(aws, tasteEvents().slice(0, 200));
+    const lake = lakeOf(aws);
+    // An object copied under another key: its stream records are in Bronze twice.
+    const [key] = (await lake.listKeys(`bronze/events/dt=${today()}/`)).sort();
+    const body = (await lake.getText(key!))!;
+    const copyKey = key!.replace(/\.jsonl$/, '-copy.jsonl');
+    await lake.putObject(copyKey, body, 'application/x-ndjson');
+    const copied = body.split('\n').filter(Boolean).length;
+
+    const run = await retrain();
     expect(run.path).toEqual(['ValidateData', 'NotifyFailure', 'RecordFailure', 'RunFailed']);
     expect(run.error?.name).toBe('DataValidationError');
-    expect(run.error?.message).toMatch(/^Data validation FAILED for Bronze window/);
-    expect(run.error?.message).toMatch(/\[FAIL\] schema: 40 of 240 records invalid \(16\.67%, max 5\.00%\)/);
-    const report = JSON.parse((await lakeOf(aws).getText(`reports/retraining/${run.executionName}/validation.json`))!);
-    expect(report).toMatchObject({ status: 'failed', stats: { quarantined: 40 } });
-    expect(await lakeOf(aws).listKeys('silver/')).toEqual([]);
+    expect(run.error?.message).toMatch(/^Data validation FAILED for Bronze window .*: failed rule stream-records/);
+    expect(run.error?.message).toContain(`[FAIL] stream-records: ${copied.toLocaleString('en-US')} Bronze lines repeat a stream record (shard + sequence number) already read (max 0, VALIDATION_MAX_REPEATED_STREAM_RECORDS); e.g.`);
+    expect(run.error?.message).toContain('(same event)');
+    const report = JSON.parse((await lake.getText(`reports/retraining/${run.executionName}/validation.json`))!);
+    expect(report).toMatchObject({ status: 'failed', failedRules: ['stream-records'], stats: { repeatedStreamRecords: copied, duplicates: 0 } });
+    expect(await lake.listKeys('silver/')).toEqual([]);
     expect(await pointerText()).toBeUndefined();
+    const summary = await runSummary(run);
+    expect(summary).toMatchObject({ status: 'failed', failedStep: 'ValidateData', steps: { ValidateData: { status: 'failed' } } });
+  });
+
+  it('fails on unparseable Bronze lines (a lake fault) naming the rule, the numbers and where the lines are', async () => {
+    await fillLakeThroughConsumer(aws, tasteEvents().slice(0, 200));
+    const lake = lakeOf(aws);
+    // An object whose lines were cut off (a broken upload): 5 lines that are not JSON.
+    const brokenKey = bronzeKeyFor({ kind: 'events', dt: today(), shardId: 'shardId-000000000007', firstSequenceNumber: '1' });
+    await lake.putObject(brokenKey, Array.from({ length: 5 }, (_, i) => `{"eventId":"half-written-${i}","type":"vi`).join('\n') + '\n', 'application/x-ndjson');
+    const run = await retrain();
+    expect(run.error?.name).toBe('DataValidationError');
+    expect(run.error?.message).toContain('failed rule bronze-contract');
+    expect(run.error?.message).toContain('[FAIL] bronze-contract: 5 of 205 Bronze event lines fail re-validation against the event contract as of their arrival (2.44%, max 1.00%, VALIDATION_MAX_INVALID_RATIO): 5 not JSON');
+    expect(run.error?.message).toContain(`e.g. ${brokenKey} line 1: not valid JSON`);
+    // Configurable: an operator who accepts more broken lines lets the run go on; they are set aside.
+    process.env.VALIDATION_MAX_INVALID_RATIO = '0.05';
+    try {
+      const tolerant = await retrain();
+      expect(tolerant.status).toBe('SUCCEEDED');
+      expect(tolerant.path.slice(0, 4)).toEqual(['ValidateData', 'ExtractFeatures', 'TrainModel', 'EvaluateModel']);
+      expect((tolerant.output as { extract: { setAside: { count: number } } }).extract.setAside.count).toBe(5);
+    } finally {
+      delete process.env.VALIDATION_MAX_INVALID_RATIO;
+    }
+  });
+
+  it('a Silver history holding a purchase no store can hold: the run succeeds and the report names the row set aside', async () => {
+    await fillLakeThroughConsumer(aws, tasteEvents());
+    const lake = lakeOf(aws);
+    // History from before the contract bounded money: one purchase of 10^15 × 100.
+    const dt = '2026-01-05';
+    const poison = { eventId: 'whale-buy', type: 'purchase', userId: 'whale', itemId: 'gold', price: 1e15, quantity: 100, timestamp: `${dt}T09:30:00.000Z` } as unknown as UserEvent;
+    const row = toParquetRow(toSilverInteraction({ event: poison, arrivalMs: Date.parse(`${dt}T10:00:00.000Z`), arrivalDt: dt, shardId: 'shardId-000000000000', sequenceNumber: '1' }));
+    await lake.putObject(`silver/interactions/dt=${dt}/part-${dt}.parquet`, await writeParquet(INTERACTION_COLUMNS, [row]), 'application/vnd.apache.parquet');
+
+    const run = await retrain();
+    expect(run.error).toBeNull();
+    expect(run.path).toEqual(HAPPY_PATH);
+    const out = run.output as { extract: { setAside: { count: number; samples: { id: string; reason: string }[] } }; training: { setAside: { count: number } } };
+    expect(out.extract.setAside).toMatchObject({ count: 1, samples: [{ id: 'whale-buy', reason: expect.stringContaining('cannot be stored exactly') }] });
+    expect(out.training.setAside.count).toBe(1);
+    expect(run.events.filter((e) => e.type === 'retried')).toEqual([]);
+    const summary = await runSummary(run);
+    expect(summary.steps.ExtractFeatures?.detail).toContain('1 row set aside');
+    expect(summary.warnings.join('\n')).toMatch(/ExtractFeatures: 1 row set aside .*whale-buy/);
+    // Every user of the window has exact features.
+    const pks = new Set((await exactRows()).map((r) => String(r.pk)));
+    for (const e of tasteEvents()) expect(pks.has(`U#${e.userId}`)).toBe(true);
   });
 
   it('retries a step that failed with a transient error', async () => {

@@ -15,16 +15,21 @@ export async function emptyLakeAndTable(aws: TestAws): Promise<void> {
 
 type Middleware = (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => (args: unknown) => Promise<unknown>;
 
+/** What an AWS outage looks like to a client once the SDK's own retries are spent: a 5xx service error. */
+export const transientFault = () => Object.assign(new Error('We encountered an internal error. Please try again. (injected fault)'), { name: 'InternalServerError', $fault: 'server', $metadata: { httpStatusCode: 500 } });
+
 /**
  * Makes a real SDK client fail some of its requests, as a flaky AWS dependency does: requests of the
- * matching commands for which `shouldFail(input)` is true throw before they are sent.
+ * matching commands for which `shouldFail(input)` is true throw before they are sent (a transient 5xx error
+ * unless `fault` says otherwise: a refusal such as ValidationException is not what an outage looks like, and
+ * the row store sets rows it refuses aside instead of retrying them).
  */
-export function failing<T extends { middlewareStack: { add: (...args: never[]) => void } }>(client: T, commands: RegExp, shouldFail: (input: Record<string, unknown>) => boolean, name = 'injectFault'): { client: T; injected: () => number } {
+export function failing<T extends { middlewareStack: { add: (...args: never[]) => void } }>(client: T, commands: RegExp, shouldFail: (input: Record<string, unknown>) => boolean, name = 'injectFault', fault: () => Error = transientFault): { client: T; injected: () => number } {
   let injected = 0;
   const mw: Middleware = (next, context) => async (args) => {
     if (commands.test(context.commandName ?? '') && shouldFail((args as { input: Record<string, unknown> }).input)) {
       injected += 1;
-      throw Object.assign(new Error('injected fault'), { name: 'ValidationException', $metadata: { httpStatusCode: 400 } });
+      throw fault();
     }
     return next(args);
   };

@@ -24,3 +24,15 @@ export function linesUnder(objects: Record<string, string>, prefix: string): Rec
     .filter(([k]) => k.startsWith(prefix))
     .flatMap(([, body]) => body.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>));
 }
+
+/** Every row of a table (all pages), sorted by `pk` then `sk`. */
+export async function scanTable(aws: Pick<TestAws, 'ddb'>, table: string): Promise<Record<string, unknown>[]> {
+  const rows: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await aws.ddb.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
+    rows.push(...((page.Items ?? []) as Record<string, unknown>[]));
+    start = page.LastEvaluatedKey as Record<string, unknown> | undefined;
+  } while (start);
+  return rows.sort((a, b) => `${a.pk}|${a.sk}`.localeCompare(`${b.pk}|${b.sk}`));
+}
