@@ -1,3 +1,4 @@
+import { describeError } from '../domain/describe-error';
 import { parseEventPayload, type UserEvent, type FieldError } from '../domain/events';
 import { applyItemEvents, applyUserEvents, DEFAULT_RECENT_LIMIT } from '../domain/features';
 import { bronzeKeyFor, bronzePartitionPrefix, compareSequenceNumbers, parseBronzeKey, partitionDate, type BronzeKind } from '../domain/lake-layout';
@@ -159,7 +160,7 @@ export async function ingestBatch(records: readonly StreamRecord[], deps: Ingest
           present = new Set<string>();
           for (const partition of partitions) for (const seq of await sequencesInBronze(deps.lake, { kind, dt: partition, shardId }, seqs)) present.add(seq);
         } catch (err) {
-          for (const p of items) failures.set(p.record.sequenceNumber, `bronze lookup failed: ${describeError(err)} (partition ${kind}/${dt}/${shardId})`);
+          for (const p of items) failures.set(p.record.sequenceNumber, `bronze lookup failed: ${describeError(err).slice(0, 300)} (partition ${kind}/${dt}/${shardId})`);
           return;
         }
         fresh = items.filter((p) => !present.has(p.record.sequenceNumber));
@@ -188,7 +189,7 @@ export async function ingestBatch(records: readonly StreamRecord[], deps: Ingest
           bronzeObjects += 1;
         }
       } catch (err) {
-        for (const p of fresh) failures.set(p.record.sequenceNumber, `bronze write failed: ${describeError(err)} (object ${objectKey})`);
+        for (const p of fresh) failures.set(p.record.sequenceNumber, `bronze write failed: ${describeError(err).slice(0, 300)} (object ${objectKey})`);
         return;
       }
       const row: LakeWatermarkRow = {
@@ -316,13 +317,6 @@ async function sequencesInBronze(lake: IngestDeps['lake'], partition: { kind: Br
     if (seqs.every((seq) => compareSequenceNumbers(seq, lo) < 0)) break;
   }
   return present;
-}
-
-/** An SDK error as a failure reason: its name when it says something, and its message. */
-function describeError(err: unknown): string {
-  const e = err as { name?: string; message?: string };
-  const name = e.name && e.name !== 'Error' ? `${e.name}: ` : '';
-  return `${name}${String(e.message ?? err).slice(0, 300)}`;
 }
 
 function parseRecord(record: StreamRecord): Parsed {
