@@ -3,7 +3,7 @@ import type { EventLedgerRow, RowStore } from '../ingest/ports';
 import { rowId } from '../ingest/ports';
 import { decideFirstDeliveries, holdWrittenLedgerRows, ledgerConfig, loadLedger, type LedgerConfig } from '../ingest/event-ledger';
 import { unstorableReason } from '../ingest/storable';
-import { distinctKeys, foldWatermarked, writeWatermarkedRows, type Positioned } from '../ingest/watermarked-rows';
+import { distinctKeys, foldSettingAside, foldWatermarked, recordOutcomes, writeWatermarkedRows, type Positioned } from '../ingest/watermarked-rows';
 import type { StreamRecord } from '../ingest/ingest-batch';
 import { fromWindowRow, toWindowRow, windowExpiresAt, windowRowKey, type WindowRow } from './window-rows';
 import { applyToWindow, emptyWindow, GRANULARITIES } from './windows';
@@ -89,29 +89,16 @@ export async function ingestAnalyticsBatch(
       { check: (row) => unstorableReason(row), skip },
     );
   // A record set aside by one of its windows is left out of all three, so minutes, hours and days agree.
-  let folded = fold(new Set());
-  for (let pass = 0; pass < 3 && [...folded.setAside.keys()].some((seq) => !setAside.has(seq)); pass++) {
-    for (const [seq, reason] of folded.setAside) if (!setAside.has(seq)) setAside.set(seq, reason);
-    folded = fold(new Set(setAside.keys()));
-  }
-  for (const [seq, reason] of folded.setAside) if (!setAside.has(seq)) setAside.set(seq, reason);
+  const folded = foldSettingAside(fold, setAside);
   const rows: AnalyticsTableRow[] = [...folded.rows, ...(decision?.rows ?? [])];
   const recordsOfRow = new Map([...folded.recordsOfRow, ...(decision?.recordsOfRow ?? [])]);
 
-  const { failed, conflicts, rejected, causes } = await writeWatermarkedRows(table, rows, current, options.replay === true);
   const failures = new Map<string, string>();
   const entityOf = new Map(rows.map((r) => [rowId(r), r.entity]));
-  for (const id of failed) {
-    const reason = `analytics ${entityOf.get(id) ?? 'window'} write failed: ${causes.get(id) ?? 'not written after retries'} (row ${id.replace('\u0000', ' ')})`;
-    for (const seq of recordsOfRow.get(id) ?? []) if (!failures.has(seq)) failures.set(seq, reason);
-  }
-  for (const id of conflicts) {
-    for (const seq of recordsOfRow.get(id) ?? []) if (!failures.has(seq)) failures.set(seq, `analytics row changed while the replay ran; retry (row ${id.replace('\u0000', ' ')})`);
-  }
-  for (const [id, reason] of rejected) {
-    for (const seq of recordsOfRow.get(id) ?? []) if (!failures.has(seq) && !setAside.has(seq)) setAside.set(seq, `${id.replace('\u0000', ' ')} refused by the store: ${reason}`);
-  }
-  const written = (r: AnalyticsTableRow) => !failed.has(rowId(r)) && !conflicts.has(rowId(r)) && !rejected.has(rowId(r));
+  const written = recordOutcomes(await writeWatermarkedRows(table, rows, current, options.replay === true), recordsOfRow, { failures, setAside }, {
+    failed: (row, cause, id) => `analytics ${entityOf.get(id) ?? 'window'} write failed: ${cause} (row ${row})`,
+    conflict: (row) => `analytics row changed while the replay ran; retry (row ${row})`,
+  });
   if (decision) holdWrittenLedgerRows(table, decision.rows.filter(written));
   return {
     failures,

@@ -2,7 +2,7 @@ import { describeError } from '../domain/describe-error';
 import { parseEventPayload, type UserEvent, type FieldError } from '../domain/events';
 import { applyItemEvents, applyUserEvents, DEFAULT_RECENT_LIMIT } from '../domain/features';
 import { bronzeKeyFor, bronzePartitionPrefix, compareSequenceNumbers, parseBronzeKey, partitionDate, type BronzeKind } from '../domain/lake-layout';
-import { distinctKeys, foldWatermarked, writeWatermarkedRows, type Positioned } from './watermarked-rows';
+import { distinctKeys, foldSettingAside, foldWatermarked, recordOutcomes, writeWatermarkedRows, type Positioned } from './watermarked-rows';
 import { decideFirstDeliveries, holdWrittenLedgerRows, ledgerConfig, loadLedger, type LedgerConfig } from './event-ledger';
 import { unstorableReason } from './storable';
 import {
@@ -227,12 +227,7 @@ export async function ingestBatch(records: readonly StreamRecord[], deps: Ingest
     );
     return { users, items, setAside: new Map([...users.setAside, ...items.setAside]) };
   };
-  let folded = fold(new Set());
-  for (let pass = 0; pass < 3 && [...folded.setAside.keys()].some((seq) => !setAside.has(seq)); pass++) {
-    for (const [seq, reason] of folded.setAside) if (!setAside.has(seq)) setAside.set(seq, reason);
-    folded = fold(new Set(setAside.keys()));
-  }
-  for (const [seq, reason] of folded.setAside) if (!setAside.has(seq)) setAside.set(seq, reason);
+  const folded = foldSettingAside(fold, setAside);
   for (const f of [folded.users, folded.items]) {
     rowsToWrite.push(...f.rows);
     for (const [id, seqs] of f.recordsOfRow) recordsOfRow.set(id, seqs);
@@ -250,21 +245,12 @@ export async function ingestBatch(records: readonly StreamRecord[], deps: Ingest
     if (!touched.has(seq) && !failures.has(seq) && !setAside.has(seq)) alreadyApplied += 1;
   }
 
-  const { failed, conflicts, rejected, causes } = await writeWatermarkedRows(deps.table, rowsToWrite, current, options.replay === true);
   const entityOf = new Map(rowsToWrite.map((r) => [rowId(r), r.entity]));
-  for (const id of failed) {
-    const what = { user: 'feature', item: 'feature', lake: 'lake watermark', ledger: 'event ledger' }[entityOf.get(id) ?? 'user'];
-    const reason = `${what} row write failed: ${causes.get(id) ?? 'not written after retries'} (row ${id.replace('\u0000', ' ')})`;
-    for (const seq of recordsOfRow.get(id) ?? []) if (!failures.has(seq)) failures.set(seq, reason);
-  }
-  for (const id of conflicts) {
-    for (const seq of recordsOfRow.get(id) ?? []) if (!failures.has(seq)) failures.set(seq, `row changed while the replay ran; retry (row ${id.replace('\u0000', ' ')})`);
-  }
   // A row DynamoDB refuses on its own can never be written: its records are set aside, not retried forever.
-  for (const [id, reason] of rejected) {
-    for (const seq of recordsOfRow.get(id) ?? []) if (!failures.has(seq) && !setAside.has(seq)) setAside.set(seq, `${id.replace('\u0000', ' ')} refused by the store: ${reason}`);
-  }
-  const written = (r: FeatureTableRow) => !failed.has(rowId(r)) && !conflicts.has(rowId(r)) && !rejected.has(rowId(r));
+  const written = recordOutcomes(await writeWatermarkedRows(deps.table, rowsToWrite, current, options.replay === true), recordsOfRow, { failures, setAside }, {
+    failed: (row, cause, id) => `${{ user: 'feature', item: 'feature', lake: 'lake watermark', ledger: 'event ledger' }[entityOf.get(id) ?? 'user']} row write failed: ${cause} (row ${row})`,
+    conflict: (row) => `row changed while the replay ran; retry (row ${row})`,
+  });
   if (decision) holdWrittenLedgerRows(deps.table, decision.rows.filter(written));
 
   return {

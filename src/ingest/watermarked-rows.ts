@@ -119,3 +119,53 @@ export async function writeWatermarkedRows<R extends RowKey & WatermarkedRow>(
   if (!table.putRowsIfUnchanged) throw new Error('replaying a dead-lettered batch needs a row store with conditional writes');
   return complete(await table.putRowsIfUnchanged(rows.map((row) => ({ row, expectedWm: read.get(rowId(row))?.wm }))));
 }
+
+/**
+ * Folds until the records set aside are settled: a record one of its rows cannot hold is left out of every
+ * row it belongs to (a user's and an item's, or a minute's, hour's and day's), so the rows agree. `fold`
+ * folds every row leaving out `skip`; the records set aside are added to `setAside`, with why.
+ */
+export function foldSettingAside<F extends { setAside: ReadonlyMap<string, string> }>(fold: (skip: ReadonlySet<string>) => F, setAside: Map<string, string>, maxPasses = 3): F {
+  const note = (folded: F) => {
+    for (const [seq, reason] of folded.setAside) if (!setAside.has(seq)) setAside.set(seq, reason);
+  };
+  let folded = fold(new Set());
+  for (let pass = 0; pass < maxPasses && [...folded.setAside.keys()].some((seq) => !setAside.has(seq)); pass++) {
+    note(folded);
+    folded = fold(new Set(setAside.keys()));
+  }
+  note(folded);
+  return folded;
+}
+
+export type WrittenRows = Awaited<ReturnType<typeof writeWatermarkedRows>>;
+
+/**
+ * What a write means for each record: the records of a row not written fail (with `reasons.failed`, retried
+ * by the event source), those of a row changed meanwhile fail (`reasons.conflict`), and those of a row the
+ * store refused on its own are set aside (never retried). The first outcome of a record wins. Returns
+ * whether a row was written. `reasons` get the row id as `pk sk`.
+ */
+export function recordOutcomes(
+  written: WrittenRows,
+  recordsOfRow: ReadonlyMap<string, readonly string[]>,
+  outcomes: { failures: Map<string, string>; setAside: Map<string, string> },
+  reasons: { failed: (row: string, cause: string, rowKey: string) => string; conflict: (row: string) => string },
+): (row: RowKey) => boolean {
+  const { failures, setAside } = outcomes;
+  const show = (id: string) => id.replace('\u0000', ' ');
+  for (const id of written.failed) {
+    const reason = reasons.failed(show(id), written.causes.get(id) ?? 'not written after retries', id);
+    for (const seq of recordsOfRow.get(id) ?? []) if (!failures.has(seq)) failures.set(seq, reason);
+  }
+  for (const id of written.conflicts) {
+    for (const seq of recordsOfRow.get(id) ?? []) if (!failures.has(seq)) failures.set(seq, reasons.conflict(show(id)));
+  }
+  for (const [id, reason] of written.rejected) {
+    for (const seq of recordsOfRow.get(id) ?? []) if (!failures.has(seq) && !setAside.has(seq)) setAside.set(seq, `${show(id)} refused by the store: ${reason}`);
+  }
+  return (row) => {
+    const id = rowId(row);
+    return !written.failed.has(id) && !written.conflicts.has(id) && !written.rejected.has(id);
+  };
+}
