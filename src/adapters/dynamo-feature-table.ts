@@ -3,7 +3,7 @@ import type { ItemFeatures, UserFeatures } from '../domain/features';
 import { mergeItemFeatures, mergeUserFeatures } from '../domain/features';
 import { EXACT_SK, itemPk, rowId, userPk, type FeatureTable, type FeatureTableRow } from '../ingest/ports';
 import { DynamoRowStore } from './dynamo-row-store';
-import { dynamoItemProblem } from '../retraining/poison';
+import { unstorableReason } from '../ingest/storable';
 
 /**
  * The nightly batch truth for one user or item (`sk = EXACT`), recomputed from the whole Silver history.
@@ -36,14 +36,14 @@ export class DynamoFeatureTable extends DynamoRowStore<FeatureTableRow> implemen
     const rejected = new Map<string, string>();
     const writable: ExactFeatureRow[] = [];
     for (const row of rows) {
-      const problem = dynamoItemProblem(row as unknown as Record<string, unknown>);
+      const problem = unstorableReason(row);
       if (problem) rejected.set(rowId(row), problem);
       else writable.push(row);
     }
     const slice = 25 * EXACT_WRITE_REQUESTS_IN_FLIGHT;
     for (let i = 0; i < writable.length; i += slice) {
-      const result = (await store.putRows(writable.slice(i, i + slice))) as { failed: Set<string>; rejected?: Map<string, string> };
-      for (const [id, reason] of result.rejected ?? new Map<string, string>()) rejected.set(id, reason);
+      const result = await store.putRows(writable.slice(i, i + slice));
+      for (const [id, reason] of result.rejected) rejected.set(id, reason);
       for (const id of result.failed) if (!rejected.has(id)) failed.add(id);
     }
     return { failed, rejected };

@@ -1,4 +1,5 @@
 import { BatchGetCommand, BatchWriteCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { describeError } from '../domain/describe-error';
 import { rowId, type RowKey, type RowStore } from '../ingest/ports';
 
 const BATCH_GET_LIMIT = 100;
@@ -181,10 +182,8 @@ function isRefusal(err: unknown): boolean {
   return e.$metadata === undefined && e.$fault === undefined && (e.name === 'Error' || e.name === 'TypeError' || e.name === 'RangeError');
 }
 
-function describe(err: unknown): string {
-  const e = err as { name?: string; message?: string };
-  return `${e.name ?? 'Error'}: ${String(e.message ?? err).slice(0, 300)}`;
-}
+/** A write error as a row's reason: the whole cause chain, bounded. */
+const describe = (err: unknown): string => describeError(err).slice(0, 400);
 
 function isRetryable(err: unknown): boolean {
   const e = err as { name?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };

@@ -5,7 +5,8 @@ import { EXACT_SK, itemPk, userPk } from '../ingest/ports';
 import type { ExactFeatureRow } from '../adapters/dynamo-feature-table';
 import { dedupeByEventId, readBronzeWindow } from './bronze';
 import { describeError, TransientError } from './errors';
-import { dynamoItemProblem, parquetRowProblem, SetAsideLog, usableInteractions, type SetAside } from './poison';
+import { unstorableReason } from '../ingest/storable';
+import { parquetRowProblem, SetAsideLog, usableInteractions, type SetAside } from './poison';
 import { mapLimit, type RetrainingLake } from './lake';
 import { parseSilverInteractionsKey, SILVER_INTERACTIONS_PREFIX, silverFeaturesKey, silverInteractionsKey } from './layout';
 import { readParquet, writeParquet } from './parquet';
@@ -174,7 +175,7 @@ export async function extractWindow(window: DateWindow, deps: ExtractDeps): Prom
   const { asOf } = computed;
   // A feature row that neither the Parquet file nor the table can hold is set aside from both.
   const rowProblem = (parquetRow: Record<string, unknown>, columns: typeof USER_FEATURE_COLUMNS, exact: ExactFeatureRow) =>
-    parquetRowProblem(columns, parquetRow) ?? dynamoItemProblem(exact as unknown as Record<string, unknown>);
+    parquetRowProblem(columns, parquetRow) ?? unstorableReason(exact);
   const users: UserFeatures[] = [];
   const items: ItemFeatures[] = [];
   const rows: ExactFeatureRow[] = [];

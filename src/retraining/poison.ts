@@ -1,5 +1,4 @@
 import { MAX_LINE_TOTAL, MAX_PRICE, MAX_QUANTITY, MAX_RATING, MIN_RATING } from '../domain/events';
-import { unstorableReason } from '../ingest/storable';
 import type { ParquetColumns } from './parquet';
 import { INTERACTION_COLUMNS, type SilverInteraction } from './silver';
 
@@ -113,15 +112,6 @@ export function parquetRowProblem(columns: ParquetColumns, row: Record<string, u
     }
   }
   return undefined;
-}
-
-/**
- * Why `item` cannot be put with the DocumentClient (marshaller and service limits: numbers finite and within
- * ±(2^53 − 1), nesting, item size), or undefined. The ingestion's rule (src/ingest/storable.ts), so the
- * nightly rows and the real-time rows are held to the same limits.
- */
-export function dynamoItemProblem(item: Record<string, unknown>): string | undefined {
-  return unstorableReason(item);
 }
 
 function show(v: unknown): string {
