@@ -7,7 +7,9 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    setupFiles: ['./test/setup.ts'],
+    setupFiles: ['./test/setup.ts', './test/support/record-aws-calls.setup.ts'],
+    // Clears what the last run recorded of the handlers' AWS calls (checked by `npm run test:iam`).
+    globalSetup: ['./test/support/aws-calls.global.ts'],
     env: {
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       POWERTOOLS_DEV: 'false',

@@ -85,6 +85,17 @@ const num = (node: Node, key: string, fallback: number, min: number, max: number
   if (!Number.isFinite(n) || n < min || n > max) throw new Error(`context ${key} must be a number from ${min} to ${max} (got ${String(raw)})`);
   return n;
 };
+/**
+ * The retention periods CloudWatch Logs accepts (AWS::Logs::LogGroup RetentionInDays,
+ * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html): any other
+ * number synthesises, but CloudFormation refuses it at deploy time.
+ */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+const oneOf = (node: Node, key: string, fallback: number, allowed: readonly number[]): number => {
+  const n = num(node, key, fallback, Math.min(...allowed), Math.max(...allowed));
+  if (!allowed.includes(n)) throw new Error(`context ${key} must be one of ${allowed.join(', ')} (got ${n})`);
+  return n;
+};
 const str = (node: Node, key: string): string | undefined => {
   const raw: unknown = node.tryGetContext(key);
   return raw === undefined || raw === '' ? undefined : String(raw);
@@ -140,7 +151,7 @@ export function readConfig(node: Node): RecsysConfig {
     bronzeGlacierDays: num(node, 'bronzeGlacierDays', 90, 31, 3650),
     bronzeExpirationDays: num(node, 'bronzeExpirationDays', 730, 32, 36500),
     quarantineExpirationDays: num(node, 'quarantineExpirationDays', 90, 1, 3650),
-    logRetentionDays: num(node, 'logRetentionDays', 30, 1, 3653),
+    logRetentionDays: oneOf(node, 'logRetentionDays', 30, LOG_RETENTION_DAYS),
     destroyOnRemoval: bool(node, 'destroyOnRemoval', false),
     alarmEmail: str(node, 'alarmEmail'),
     iteratorAgeAlarmMinutes: num(node, 'iteratorAgeAlarmMinutes', 60, 1, 10_080),

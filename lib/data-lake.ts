@@ -1,8 +1,38 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { RecsysConfig } from './config';
-import { acknowledge } from './nag';
+import { acknowledge, arnToken } from './nag';
+
+/** What a function may do in the lake, by object-key pattern (e.g. `bronze/*`). */
+export interface LakeAccess {
+  /** s3:GetObject on these keys. */
+  read?: readonly string[];
+  put?: readonly string[];
+  delete?: readonly string[];
+}
+
+/**
+ * Grants exactly the S3 actions the lake adapters call (GetObject, PutObject, DeleteObject on the given key
+ * patterns), instead of CDK's grant groups (GetObject*, GetBucket*, List*, Abort*, PutObjectLegalHold, …),
+ * which no code here uses. A reader also gets s3:ListBucket on the bucket: the steps list their prefixes, and
+ * a read of a missing key (no production pointer yet, no catalogue) answers 404 only to a caller allowed
+ * s3:ListBucket, 403 AccessDenied to any other (GetObject API reference, "Permissions"). `npm run test:iam`
+ * checks every recorded call against these grants and fails on any grant no call needs.
+ */
+export function grantLakeAccess(bucket: s3.IBucket, grantee: iam.IGrantable & { role?: iam.IRole }, access: LakeAccess): void {
+  const add = (actions: string[], patterns: readonly string[] | undefined) => {
+    if (patterns?.length) grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions, resources: patterns.map((p) => bucket.arnForObjects(p)) }));
+  };
+  add(['s3:GetObject'], access.read);
+  add(['s3:PutObject'], access.put);
+  add(['s3:DeleteObject'], access.delete);
+  if (access.read?.length) grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] }));
+  const patterns = [...new Set([...(access.read ?? []), ...(access.put ?? []), ...(access.delete ?? [])])];
+  const reason = `S3 access is limited to the lake objects ${patterns.join(', ')}`;
+  for (const pattern of patterns) if (pattern.includes('*') && grantee.role) acknowledge(grantee.role, `AwsSolutions-IAM5[Resource::${arnToken(bucket)}/${pattern}]`, reason);
+}
 
 /**
  * The S3 data lake: Bronze (raw JSON lines), Silver (Parquet), models. Private, encrypted, TLS only;

@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 import type { RecsysConfig } from './config';
 import { PipelineFunction } from './node-function';
 import { consumerDeadLetterQueue, streamConsumerSource } from './stream-consumer';
-import { acknowledgeLakeGrants } from './nag';
+import { grantLakeAccess } from './data-lake';
 
 export interface EventIngestionProps {
   config: RecsysConfig;
@@ -58,13 +58,12 @@ export class EventIngestion extends Construct {
 
     // Least privilege: write Bronze objects, read them only to see what a dead-letter replay already holds,
     // and read/write feature rows in batches only.
-    props.bucket.grantPut(this.consumer, 'bronze/*');
-    props.bucket.grantRead(this.consumer, 'bronze/*');
-    acknowledgeLakeGrants(this.consumer.role!, props.bucket, ['bronze/*']);
+    grantLakeAccess(props.bucket, this.consumer, { read: ['bronze/*'], put: ['bronze/*'] });
     this.consumer.addToRolePolicy(
       new iam.PolicyStatement({
-        // PutItem: a dead-letter replay's conditional writes (npm run dlq:replay).
-        actions: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem'],
+        // PutItem: a dead-letter replay's conditional writes (npm run dlq:replay). Query: the event ledger's
+        // rows of a shard since the last one this instance holds (src/ingest/event-ledger.ts).
+        actions: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:Query'],
         resources: [props.table.tableArn],
       }),
     );

@@ -15,7 +15,8 @@ import { Construct } from 'constructs';
 import { join } from 'node:path';
 import { RETRAINING_ASL_FILE, RETRAINING_FUNCTIONS, type RetrainingFunction } from '../src/retraining/functions';
 import type { RecsysConfig } from './config';
-import { acknowledge, acknowledgeLakeGrants, arnToken } from './nag';
+import { grantLakeAccess, type LakeAccess } from './data-lake';
+import { acknowledge, arnToken } from './nag';
 import { PipelineFunction, PROJECT_ROOT } from './node-function';
 
 export interface NightlyRetrainingProps {
@@ -28,11 +29,12 @@ export interface NightlyRetrainingProps {
 }
 
 /** What each step may touch in the lake: reads, writes and deletes by key pattern. */
-const LAKE_ACCESS: Record<RetrainingFunction, { read?: string[]; put?: string[]; delete?: string[] }> = {
+const LAKE_ACCESS: Record<RetrainingFunction, LakeAccess> = {
   ValidateData: { read: ['bronze/*', 'reports/*', 'silver/_state/*'], put: ['reports/*'] },
   ExtractFeatures: { read: ['bronze/*', 'silver/*'], put: ['silver/*'], delete: ['silver/*'] },
   TrainModel: { read: ['silver/*', 'catalog/*'], put: ['models/v*/model.bin', 'models/v*/manifest.json', 'models/v*/training.json'] },
-  EvaluateModel: { read: ['silver/*', 'models/*'], put: ['models/v*/evaluation.json'] },
+  // The catalogue joins titles and categories to the evaluation, as to training.
+  EvaluateModel: { read: ['silver/*', 'models/*', 'catalog/*'], put: ['models/v*/evaluation.json'] },
   // The only writer of the production pointer.
   DeployModel: { read: ['models/*'], put: ['models/production.json', 'models/_deployments/*'], delete: ['models/production.json'] },
   ReloadApi: {},
@@ -61,7 +63,6 @@ export class NightlyRetraining extends Construct {
       DEPLOY_TOLERANCE: String(config.deployTolerance),
       MODEL_REFRESH_SECONDS: String(config.modelRefreshSeconds),
       RELOAD_MARGIN_SECONDS: String(config.reloadMarginSeconds),
-      ...(props.apiUrl ? { API_BASE_URL: props.apiUrl } : {}),
     };
     const reloadTimeout = Duration.seconds(Math.min(900, config.modelRefreshSeconds + config.reloadMarginSeconds + 60));
     const sizing: Record<RetrainingFunction, { memorySize: number; timeout: Duration; description: string }> = {
@@ -81,14 +82,11 @@ export class NightlyRetraining extends Construct {
         serviceName: `retraining-${file}`,
         metricsNamespace: props.metricsNamespace,
         logRetentionDays: config.logRetentionDays,
-        environment,
+        // Only ReloadApi calls the API.
+        environment: name === 'ReloadApi' && props.apiUrl ? { ...environment, API_BASE_URL: props.apiUrl } : environment,
         ...sizing[name],
       });
-      const access = LAKE_ACCESS[name];
-      for (const pattern of access.read ?? []) props.bucket.grantRead(fn, pattern);
-      for (const pattern of access.put ?? []) props.bucket.grantPut(fn, pattern);
-      for (const pattern of access.delete ?? []) props.bucket.grantDelete(fn, pattern);
-      acknowledgeLakeGrants(fn.role!, props.bucket, [...new Set([...(access.read ?? []), ...(access.put ?? []), ...(access.delete ?? [])])]);
+      grantLakeAccess(props.bucket, fn, LAKE_ACCESS[name]);
       this.functions[name] = fn;
     }
     // Exact features are written in batches; the nightly job never reads or deletes rows.

@@ -23,6 +23,9 @@ export interface PipelineFunctionProps extends Omit<NodejsFunctionProps, 'entry'
  * esbuild (no Docker), X-Ray tracing, JSON logs to a log group with bounded retention, Powertools settings.
  */
 export class PipelineFunction extends NodejsFunction {
+  /** The handler file relative to the project root (`lambdas/…`): the deploy checks map recorded calls to this function by it. */
+  readonly handlerFile: string;
+
   constructor(scope: Construct, id: string, props: PipelineFunctionProps) {
     const { entry, serviceName, metricsNamespace, logRetentionDays, environment, bundling, ...rest } = props;
     const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: logRetentionDays as logs.RetentionDays });
@@ -63,6 +66,7 @@ export class PipelineFunction extends NodejsFunction {
       },
       ...rest,
     });
+    this.handlerFile = entry;
     acknowledge(role, 'AwsSolutions-IAM5[Resource::*]', 'X-Ray PutTraceSegments/PutTelemetryRecords take no resource: tracing needs Resource "*"');
   }
 }

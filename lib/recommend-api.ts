@@ -10,7 +10,8 @@ import { Construct } from 'constructs';
 import { MODELS_PREFIX } from '../src/domain/model-registry';
 import { ROUTES, type ApiFunctionName } from '../src/serving/routes';
 import type { RecsysConfig } from './config';
-import { acknowledge, acknowledgeLakeGrants } from './nag';
+import { grantLakeAccess } from './data-lake';
+import { acknowledge } from './nag';
 import { PipelineFunction } from './node-function';
 
 export interface RecommendApiProps {
@@ -66,10 +67,7 @@ export class RecommendApi extends Construct {
       },
     });
     // Least privilege: read model artifacts and the pointer only; read feature rows only.
-    this.readFunction.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [props.bucket.arnForObjects(`${MODELS_PREFIX}*`)] }),
-    );
-    acknowledgeLakeGrants(this.readFunction.role!, props.bucket, [`${MODELS_PREFIX}*`]);
+    grantLakeAccess(props.bucket, this.readFunction, { read: [`${MODELS_PREFIX}*`] });
     this.readFunction.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['dynamodb:Query', 'dynamodb:BatchGetItem'], resources: [props.table.tableArn] }),
     );
@@ -131,6 +129,9 @@ export class RecommendApi extends Construct {
     acknowledge(this.api, 'AwsSolutions-APIG2', 'Every request is validated in the handler with the shared event schema and parameter parsers, which answer 400 naming the field (and 413 for oversized batches, which a gateway validator would turn into 400)');
     acknowledge(this.api, 'AwsSolutions-APIG3', 'AWS WAF is an optional, paid layer: stage throttling (apiThrottlingRateLimit/BurstLimit) bounds abuse by default; attach a web ACL to the stage where required');
     acknowledge(this.api, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]', "API Gateway's account-level CloudWatch role needs the AWS managed AmazonAPIGatewayPushToCloudWatchLogs policy to write access logs (apiCloudWatchRole=false skips it)");
+    if (!config.apiCloudWatchRole) {
+      acknowledge(this.api, 'AwsSolutions-APIG6', 'apiCloudWatchRole=false: execution logging needs the account-level API Gateway CloudWatch role, which this account manages elsewhere; access logs are still written to the stage log group');
+    }
     this.apiUrl = this.api.url;
 
     // One resource-policy statement per function rather than one per method.

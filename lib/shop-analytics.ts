@@ -42,8 +42,8 @@ export class ShopAnalytics extends Construct {
       environment: { ANALYTICS_TABLE: this.table.tableName },
     });
     this.consumer.addToRolePolicy(
-      // PutItem: a dead-letter replay's conditional writes (npm run dlq:replay).
-      new iam.PolicyStatement({ actions: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem'], resources: [this.table.tableArn] }),
+      // PutItem: a dead-letter replay's conditional writes (npm run dlq:replay). Query: the event ledger's rows.
+      new iam.PolicyStatement({ actions: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:Query'], resources: [this.table.tableArn] }),
     );
     this.consumer.addEventSource(streamConsumerSource(props.stream, config, this.deadLetterQueue));
   }

@@ -41,3 +41,16 @@ declare module 'kinesalite' {
   }
   export default function kinesalite(options?: KinesaliteOptions): Server;
 }
+
+// asl-validator 4 ships no typings: its one export validates an Amazon States Language definition.
+declare module 'asl-validator' {
+  interface AslValidatorError {
+    message?: string;
+    'Error code'?: string;
+    path?: string;
+  }
+  export default function aslValidator(
+    definition: unknown,
+    options?: { checkPaths?: boolean; checkArn?: boolean },
+  ): { isValid: boolean; errors: AslValidatorError[]; errorsText: (separator?: string) => string };
+}

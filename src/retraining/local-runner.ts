@@ -77,6 +77,11 @@ export interface LocalRunOptions {
   onEvent?: (event: RunEvent) => void;
   /** Wait between retries, instead of the definition's backoff (ms). */
   retryIntervalMs?: number;
+  /**
+   * Run a definition as deployed (substitutions already filled in, e.g. from the synthesised template)
+   * instead of the source file: each `lambda:invoke` Task runs the handler of the function its ARN names.
+   */
+  deployed?: { definition: AslDefinition; functionArns: Record<RetrainingFunction, string> };
 }
 
 export interface LocalRunResult {
@@ -119,7 +124,8 @@ function polyfillPromiseWithResolvers(): void {
 export async function runRetrainingLocally(input: Record<string, unknown> = {}, options: LocalRunOptions = {}): Promise<LocalRunResult> {
   polyfillPromiseWithResolvers();
   const { StateMachine } = await import('aws-local-stepfunctions');
-  const raw = readRetrainingDefinition();
+  const raw = options.deployed?.definition ?? readRetrainingDefinition();
+  const byArn = new Map(Object.entries(options.deployed?.functionArns ?? {}).map(([fn, arn]) => [arn, fn as RetrainingFunction]));
   const handlers = { ...(await loadHandlers()), ...options.handlers };
   const executionName = options.executionName ?? `local-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}`;
   const notifications: LocalRunResult['notifications'] = [];
@@ -136,8 +142,8 @@ export async function runRetrainingLocally(input: Record<string, unknown> = {}, 
       };
       continue;
     }
-    const fn = functionOfState(state);
-    if (!fn) throw new Error(`state ${name} calls no known function`);
+    const fn = options.deployed ? byArn.get(String(state.Parameters?.FunctionName ?? '')) : functionOfState(state);
+    if (!fn) throw new Error(`state ${name} calls ${String(state.Parameters?.FunctionName ?? state.Resource)}, which is none of the retraining functions`);
     localHandlers[name] = async (params) => {
       const payload = (params as { Payload?: unknown }).Payload;
       return { Payload: await handlers[fn](payload, localContext(`local-${fn}`)), StatusCode: 200 };
@@ -145,7 +151,7 @@ export async function runRetrainingLocally(input: Record<string, unknown> = {}, 
   }
   const substitutions: Record<string, string> = { FailureTopicArn: 'arn:aws:sns:us-east-1:000000000000:recsys-retraining-failures' };
   for (const fn of Object.keys(RETRAINING_FUNCTIONS)) substitutions[`${fn}FunctionArn`] = `arn:aws:lambda:us-east-1:000000000000:function:recsys-${fn}`;
-  const definition = substitute(raw, substitutions);
+  const definition = options.deployed ? raw : substitute(raw, substitutions);
 
   const machine = new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
   const startTime = new Date().toISOString();

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSyntheticDataset } from '../../src/recommender/index';
 import type { LocalPipeline } from '../../src/local/pipeline';
+import { replayUniverse } from '../../src/local/replay-universe';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline';
 
 // `npm start -- --ratings u.data --item-metadata items.csv`, on files written here in those formats
@@ -81,11 +82,16 @@ describe('npm start --ratings: replaying a ratings file with item metadata', () 
     expect(status.features.users).toBe(fileUsers.size);
     expect(status.features.items).toBeLessThanOrEqual(fileItems.size);
     expect((await getJson('/users/u1/features')).status).toBe(404);
-    // The most active user of the file, Zipf rank 1 of the live generator, received live events too.
-    const top = (await pipeline.status()).model.exampleUser!;
-    const features = await getJson<{ realtime: { counts: Record<string, number> } }>(`/users/${top}/features`);
+    // The most active user of the file (the live generator's user 1) receives live events too: poll, since
+    // how soon it does depends on how fast this machine consumes (the live trickle is not yet skewed to the
+    // file's most active users, issue 18).
+    const top = replayUniverse(dataset.interactions.map((i) => ({ ...i, userId: numeric(i.userId), itemId: numeric(i.itemId) }))).users[0]!;
     const fileRatings = dataset.interactions.filter((i) => numeric(i.userId) === top).length;
-    const total = Object.values(features.body.realtime.counts).reduce((a, b) => a + b, 0);
+    let total = 0;
+    for (const until = Date.now() + 25_000; Date.now() < until && total <= fileRatings; await new Promise((r) => setTimeout(r, 1_000))) {
+      const features = await getJson<{ realtime: { counts: Record<string, number> } }>(`/users/${top}/features`);
+      total = Object.values(features.body.realtime.counts).reduce((a, b) => a + b, 0);
+    }
     expect(total).toBeGreaterThan(fileRatings);
   }, 90_000);
 });

@@ -21,8 +21,12 @@ function render(r: unknown): string {
   return JSON.stringify(r);
 }
 
-/** The wildcard actions the stack may use, each for a stated reason. */
-const ALLOWED_WILDCARD_ACTIONS = new Set(['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:Abort*', 's3:DeleteObject*', 'kms:GenerateDataKey*', 'kms:ReEncrypt*']);
+/**
+ * The wildcard actions the stack may use, each for a stated reason: KMS key grants of the encrypted topics
+ * (GenerateDataKey* covers the WithoutPlaintext variant SNS may call). Lake access is exact actions
+ * (lib/data-lake.ts grantLakeAccess), never CDK's S3 grant groups.
+ */
+const ALLOWED_WILDCARD_ACTIONS = new Set(['kms:GenerateDataKey*', 'kms:ReEncrypt*']);
 /** Actions that take no resource ARN in IAM, so `Resource: "*"` is the only option. */
 const RESOURCELESS = /^(xray:|logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups))/;
 /** Lake prefixes a function may be granted on (always a prefix, never the whole bucket). */

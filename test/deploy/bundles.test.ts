@@ -1,0 +1,389 @@
+/**
+ * Bundles that run alone: every Lambda bundle exactly as `cdk synth` builds it is cold-started in an empty
+ * directory (no node_modules anywhere above it) by a separate `node` process that plays the Lambda Node.js
+ * runtime, with the environment the template gives that function, and handles one real event against the
+ * emulators. A bundle that still needs something from node_modules, a variable the template does not set,
+ * or a file outside its asset fails here instead of in AWS.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { build } from 'esbuild';
+import { readdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { DeleteStreamCommand } from '@aws-sdk/client-kinesis';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { generateEvents } from '../../src/domain/event-generator';
+import { readStreamAsLambdaEvents } from '../../src/local/kinesis-reader';
+import { ensureResources } from '../../src/local/resources';
+import { RETRAINING_FUNCTIONS, type RetrainingFunction } from '../../src/retraining/functions';
+import type { StepHandler } from '../../src/retraining/lambda-step';
+import { runRetrainingLocally } from '../../src/retraining/local-runner';
+import { generateTasteEvents } from '../../src/retraining/synthetic-events';
+import { matchRoute } from '../../src/serving/routes';
+import { PROJECT_ROOT } from '../../lib/node-function';
+import { startTestAws, type TestAws } from '../support/aws-env';
+import { ResolvedTemplate } from '../support/cfn-template';
+import {
+  bundleInvoker,
+  describeFailure,
+  invokeInSandbox,
+  lambdaEnvironment,
+  nodeModulesAbove,
+  prepareSandbox,
+  synthWithBundling,
+  type BundledApp,
+  type BundleInvoker,
+} from '../support/lambda-runtime';
+import { fillLakeThroughConsumer } from '../retraining/support';
+
+type Kind = 'ingestion-consumer' | 'analytics-consumer' | 'events-api' | 'read-api' | `retraining:${RetrainingFunction}`;
+
+/** What each function is, by its POWERTOOLS_SERVICE_NAME. A function with a service not listed here fails the suite. */
+const KIND_OF_SERVICE: Record<string, Kind> = {
+  'event-consumer': 'ingestion-consumer',
+  'analytics-consumer': 'analytics-consumer',
+  'events-api': 'events-api',
+  'recommend-api': 'read-api',
+  ...Object.fromEntries((Object.entries(RETRAINING_FUNCTIONS) as [RetrainingFunction, string][]).map(([name, file]) => [`retraining-${file}`, `retraining:${name}` as Kind])),
+};
+
+/** The template's resources the functions' environments name, by variable: the emulator's get their names. */
+const RESOURCE_VARIABLES = { LAKE_BUCKET: 'AWS::S3::Bucket', FEATURES_TABLE: 'AWS::DynamoDB::Table', ANALYTICS_TABLE: 'AWS::DynamoDB::Table', EVENTS_STREAM: 'AWS::Kinesis::Stream' } as const;
+
+let aws: TestAws;
+let app: BundledApp;
+let resolved: ResolvedTemplate;
+let runner: BundleInvoker;
+const idOf = new Map<Kind, string>();
+let deployedVersion: string | undefined;
+
+beforeAll(async () => {
+  aws = await startTestAws({ analyticsTable: `test-analytics-${process.pid}` });
+  try {
+    app = await synthWithBundling();
+  } catch (err) {
+    throw new Error(`CDK bundling failed: ${(err as Error).message}`, { cause: err });
+  }
+  console.info(`synth with bundling: ${app.functions.length} functions bundled in ${(app.bundlingMs / 1000).toFixed(1)} s (stack construction), app.synth() ${(app.synthMs / 1000).toFixed(1)} s`);
+
+  const names: Record<string, string> = {};
+  const physical: Record<keyof typeof RESOURCE_VARIABLES, string> = {
+    LAKE_BUCKET: aws.names.lakeBucket,
+    FEATURES_TABLE: aws.names.featuresTable,
+    ANALYTICS_TABLE: aws.names.analyticsTable!,
+    EVENTS_STREAM: aws.names.eventsStream,
+  };
+  for (const fn of app.functions) {
+    const vars = (app.template.Resources[fn.logicalId]!.Properties!.Environment as { Variables: Record<string, unknown> }).Variables;
+    for (const [variable, type] of Object.entries(RESOURCE_VARIABLES) as [keyof typeof RESOURCE_VARIABLES, string][]) {
+      if (!(variable in vars)) continue;
+      const target = ResolvedTemplate.target(vars[variable]);
+      if (!target) throw new Error(`${fn.logicalId}: ${variable} is not a Ref to a resource: ${JSON.stringify(vars[variable])}`);
+      if (app.template.Resources[target]?.Type !== type) throw new Error(`${fn.logicalId}: ${variable} refers to ${target}, not an ${type}`);
+      if (names[target] && names[target] !== physical[variable]) throw new Error(`${target} is named by two variables`);
+      names[target] = physical[variable];
+    }
+  }
+  resolved = new ResolvedTemplate(app.template, names);
+  runner = bundleInvoker(app, resolved, aws.emulators.env);
+  for (const fn of app.functions) {
+    const kind = KIND_OF_SERVICE[fn.serviceName];
+    if (kind && !idOf.has(kind)) idOf.set(kind, fn.logicalId);
+  }
+}, 180_000);
+
+afterAll(async () => {
+  if (process.env.BUNDLES_VERBOSE && runner) {
+    for (const { logicalId, outcome } of runner.outcomes) console.info(`=== ${logicalId}: ${outcome.ok ? `ok, init ${outcome.initMs.toFixed(0)} ms, handler ${outcome.durationMs.toFixed(0)} ms` : outcome.errorType}\n--- stdout\n${outcome.stdout}\n--- stderr\n${outcome.stderr}`);
+  }
+  await aws?.stop();
+  await app?.cleanup();
+});
+
+const fnId = (kind: Kind): string => {
+  const id = idOf.get(kind);
+  if (!id) throw new Error(`the template has no ${kind} function`);
+  return id;
+};
+
+const recentEvents = (n: number, seed: number) => {
+  const now = Date.now();
+  return [...generateEvents({ users: 5, items: 10, events: n, seed, startMs: now - 10 * 60_000, endMs: now - 60_000 })];
+};
+
+/** 100 users with tastes, 80 items: the hybrid model beats popularity with a margin (≈0.31 vs 0.27 nDCG@10), so the Gate deploys. */
+const tasteEvents = () => [...generateTasteEvents({ events: 2000, users: 100, items: 80, seed: 3 })];
+
+/** Kinesis records as the event source mapping delivers them: read back from the emulator's stream. */
+async function kinesisEventWith(ids: (string | number)[]): Promise<KinesisStreamEvent> {
+  const eventIds = ids.map(String);
+  const batches = await readStreamAsLambdaEvents(aws.kinesis, aws.names.eventsStream, 1000);
+  const Records = batches.flatMap((b) => b.Records).filter((r) => {
+    const body = JSON.parse(Buffer.from(r.kinesis.data, 'base64').toString('utf8')) as { eventId?: string };
+    return eventIds.includes(String(body.eventId));
+  });
+  expect(Records).toHaveLength(eventIds.length);
+  return { Records };
+}
+
+/**
+ * API Gateway on this machine for ReloadApi's `GET {API_BASE_URL}/health`: every request is a cold start
+ * of the read API's bundle (as a new instance would be), its proxy result written back.
+ */
+async function startBundleGateway(readApiId: string): Promise<{ url: string; requests: () => number; close(): Promise<void> }> {
+  let requests = 0;
+  const server: Server = createServer((req, res) => {
+    requests += 1;
+    const url = new URL(req.url ?? '/', 'http://gateway');
+    const path = url.pathname.replace(/^\/prod(?=\/)/, '');
+    runner
+      .invoke(readApiId, proxyEvent(req.method ?? 'GET', `${path}${url.search}`))
+      .then((outcome) => {
+        if (!outcome.ok) {
+          res.writeHead(502, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Internal server error', errorType: outcome.errorType }));
+          return;
+        }
+        const result = outcome.result as APIGatewayProxyResult;
+        res.writeHead(result.statusCode, Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)]))).end(result.body);
+      })
+      .catch((err: unknown) => res.writeHead(500).end(String(err)));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/prod/`,
+    requests: () => requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function emptyLakeAndStream(): Promise<void> {
+  const listed = await aws.s3.send(new ListObjectsV2Command({ Bucket: aws.names.lakeBucket }));
+  const keys = (listed.Contents ?? []).map((o) => ({ Key: o.Key! }));
+  if (keys.length) await aws.s3.send(new DeleteObjectsCommand({ Bucket: aws.names.lakeBucket, Delete: { Objects: keys } }));
+  await aws.kinesis.send(new DeleteStreamCommand({ StreamName: aws.names.eventsStream }));
+  await ensureResources({ s3: aws.s3, ddb: aws.ddb, kinesis: aws.kinesis }, aws.names);
+}
+
+/** An API Gateway REST (v1) proxy event, resource and path parameters from the route table CDK deploys. */
+function proxyEvent(method: string, pathWithQuery: string, body?: unknown): APIGatewayProxyEvent {
+  const url = new URL(pathWithQuery, 'https://api.example');
+  const match = matchRoute(method, url.pathname);
+  if (match.kind !== 'match') throw new Error(`no route ${method} ${url.pathname}`);
+  const query = Object.fromEntries(url.searchParams);
+  const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'bundles.test', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) };
+  const requestId = randomUUID();
+  return {
+    resource: match.route.path,
+    path: url.pathname,
+    httpMethod: method,
+    headers,
+    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+    queryStringParameters: Object.keys(query).length ? query : null,
+    multiValueQueryStringParameters: Object.keys(query).length ? Object.fromEntries(Object.entries(query).map(([k, v]) => [k, [v]])) : null,
+    pathParameters: Object.keys(match.params).length ? match.params : null,
+    stageVariables: null,
+    body: body === undefined ? null : JSON.stringify(body),
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'bundletest',
+      authorizer: null,
+      protocol: 'HTTP/1.1',
+      httpMethod: method,
+      path: `/prod${url.pathname}`,
+      stage: 'prod',
+      requestId,
+      requestTimeEpoch: Date.now(),
+      resourceId: 'abc123',
+      resourcePath: match.route.path,
+      identity: {
+        accessKey: null, accountId: null, apiKey: null, apiKeyId: null, caller: null, clientCert: null,
+        cognitoAuthenticationProvider: null, cognitoAuthenticationType: null, cognitoIdentityId: null, cognitoIdentityPoolId: null,
+        principalOrgId: null, sourceIp: '203.0.113.7', user: null, userAgent: 'bundles.test', userArn: null,
+      },
+    },
+  };
+}
+
+describe('the Lambda bundles of `cdk synth`, each run alone like the Lambda runtime runs it', () => {
+  it('finds every function of the template, its asset folder and an event for its kind', () => {
+    expect(app.functions.length).toBeGreaterThan(0);
+    const uncovered = app.functions.filter((f) => !KIND_OF_SERVICE[f.serviceName]).map((f) => `${f.logicalId} (POWERTOOLS_SERVICE_NAME=${f.serviceName || 'unset'})`);
+    expect(uncovered, 'functions this suite has no event for: add their kind and an invocation').toEqual([]);
+    // One function per kind: a second one of a kind would go untested.
+    const perKind = new Map<Kind, string[]>();
+    for (const f of app.functions) perKind.set(KIND_OF_SERVICE[f.serviceName]!, [...(perKind.get(KIND_OF_SERVICE[f.serviceName]!) ?? []), f.logicalId]);
+    expect([...perKind].filter(([, ids]) => ids.length > 1)).toEqual([]);
+    for (const f of app.functions) {
+      expect(f.handler).toBe('index.handler');
+      expect(f.runtime).toBe('nodejs24.x');
+      expect(f.assetFrom).toBe('metadata');
+      // One ESM file (and its source map): no native addon that an arm64 sandbox could not load, no node_modules to lean on.
+      const files = readdirSync(f.assetDir, { recursive: true }).map(String);
+      expect(files, f.logicalId).toContain('index.mjs');
+      expect(files.filter((x) => x.endsWith('.node') || x.split('/').includes('node_modules')), f.logicalId).toEqual([]);
+    }
+  });
+
+  it('ingestion consumer: a Kinesis event with one valid event lands in Bronze, no batch item failures', async () => {
+    const [event] = recentEvents(1, 11);
+    await aws.putRecords([event]);
+    const res = (await runner.call(fnId('ingestion-consumer'), await kinesisEventWith([event!.eventId]))) as KinesisStreamBatchResponse;
+    expect(res.batchItemFailures).toEqual([]);
+    const listed = await aws.s3.send(new ListObjectsV2Command({ Bucket: aws.names.lakeBucket, Prefix: 'bronze/' }));
+    const keys = (listed.Contents ?? []).map((o) => o.Key!).filter((k) => k.startsWith('bronze/events/'));
+    expect(keys).toHaveLength(1);
+    const body = await (await aws.s3.send(new GetObjectCommand({ Bucket: aws.names.lakeBucket, Key: keys[0] }))).Body!.transformToString();
+    expect(body).toContain(String(event!.eventId));
+  });
+
+  it('analytics consumer: a Kinesis event writes its window rows to the analytics table', async () => {
+    const events = recentEvents(3, 12);
+    await aws.putRecords(events);
+    const res = (await runner.call(fnId('analytics-consumer'), await kinesisEventWith(events.map((e) => e.eventId)))) as KinesisStreamBatchResponse;
+    expect(res.batchItemFailures).toEqual([]);
+    const rows = await aws.ddb.send(new ScanCommand({ TableName: aws.names.analyticsTable }));
+    expect(rows.Items?.length ?? 0).toBeGreaterThan(0);
+  });
+
+  it('events API: POST /events with one valid event answers 2xx and puts it on the stream', async () => {
+    const [event] = recentEvents(1, 13);
+    const res = (await runner.call(fnId('events-api'), proxyEvent('POST', '/events', event))) as APIGatewayProxyResult;
+    expect(res.statusCode, res.body).toBeGreaterThanOrEqual(200);
+    expect(res.statusCode, res.body).toBeLessThan(300);
+    expect(JSON.parse(res.body)).toMatchObject({ accepted: 1 });
+    await kinesisEventWith([event!.eventId]);
+  });
+
+  it('the seven retraining steps: the nightly state machine runs through their bundles to DeployModel and Succeeded', async () => {
+    // The model is trained and gated on this lake alone: the events of the tests above (random, not taste
+    // events) would sit in the evaluation's most recent slice.
+    await emptyLakeAndStream();
+    await fillLakeThroughConsumer(aws, tasteEvents());
+    const handlers = Object.fromEntries(
+      (Object.keys(RETRAINING_FUNCTIONS) as RetrainingFunction[]).map((name) => {
+        const id = fnId(`retraining:${name}`);
+        // The template's API_BASE_URL is the API Gateway URL of a stack that is not deployed: ReloadApi gets
+        // the local gateway instead, which answers with the read API's bundle.
+        const step: StepHandler = (payload) => runner.call(id, payload, name === 'ReloadApi' ? { extra: { API_BASE_URL: gateway.url } } : {});
+        return [name, step];
+      }),
+    ) as Record<RetrainingFunction, StepHandler>;
+    const gateway = await startBundleGateway(fnId('read-api'));
+    const run = await runRetrainingLocally({ date: new Date().toISOString().slice(0, 10) }, { handlers, retryIntervalMs: 1, executionName: 'bundles-alone' }).finally(() => gateway.close());
+    const failures = run.events.filter((e) => e.type === 'failed');
+    expect(run.error, JSON.stringify(failures, null, 2)).toBeNull();
+    expect(failures, JSON.stringify(failures, null, 2)).toEqual([]);
+    expect(run.path, JSON.stringify((run.output as { evaluation?: unknown } | null)?.evaluation)).toEqual(['ValidateData', 'ExtractFeatures', 'TrainModel', 'EvaluateModel', 'Gate', 'DeployModel', 'ReloadApi', 'Deployed', 'RecordRun', 'Succeeded']);
+    const out = run.output as { training: { version: string }; reload: { skipped: boolean; confirmedVersion: string | null } };
+    deployedVersion = out.training.version;
+    // ReloadApi confirmed the new version from the read API's bundle, cold-started for every request.
+    expect(out.reload).toMatchObject({ skipped: false, confirmedVersion: deployedVersion });
+    expect(gateway.requests()).toBeGreaterThan(0);
+    for (const name of Object.keys(RETRAINING_FUNCTIONS) as RetrainingFunction[]) expect(runner.invoked.get(fnId(`retraining:${name}`)), name).toBe(true);
+  }, 120_000);
+
+  it('read API: GET /health and GET /recommend/{userId} answer 200 from the model the retraining deployed', async () => {
+    const id = fnId('read-api');
+    const health = (await runner.call(id, proxyEvent('GET', '/health'))) as APIGatewayProxyResult;
+    expect(health.statusCode, health.body).toBe(200);
+    if (deployedVersion) expect(JSON.parse(health.body)).toMatchObject({ modelVersion: deployedVersion });
+    const [user] = tasteEvents();
+    const rec = (await runner.call(id, proxyEvent('GET', `/recommend/${encodeURIComponent(String(user!.userId))}?k=5`))) as APIGatewayProxyResult;
+    expect(rec.statusCode, rec.body).toBe(200);
+    expect(JSON.stringify(JSON.parse(rec.body))).toContain('"items"');
+  });
+
+  it('invoked every function of the template, every one succeeded, each cold start within Lambda\'s 10 s init limit', () => {
+    const summary = app.functions.map(({ logicalId }) => {
+      const runs = runner.outcomes.filter((o) => o.logicalId === logicalId).map((o) => o.outcome);
+      const ok = runs.filter((o) => o.ok);
+      const warnings = [...new Set(runs.flatMap((o) => o.stderr.split('\n')).filter((l) => /Warning|Error/.test(l)).map((l) => l.replace(/^\(node:\d+\) /, '')))];
+      const max = (xs: number[]) => Math.max(0, ...xs).toFixed(0);
+      return `${logicalId.padEnd(34)} ${runs.length} cold start(s), ${ok.length} ok; init max ${max(ok.map((o) => o.initMs)).padStart(4)} ms, handler max ${max(ok.map((o) => o.durationMs)).padStart(5)} ms${warnings.length ? `; stderr: ${warnings.join(' | ')}` : ''}`;
+    });
+    console.info(`bundles run alone:\n${summary.join('\n')}`);
+    for (const { logicalId, outcome } of runner.outcomes) if (outcome.ok) expect(outcome.initMs, logicalId).toBeLessThan(10_000);
+    expect(Object.fromEntries(app.functions.map((f) => [f.logicalId, runner.invoked.get(f.logicalId) ?? 'never invoked']))).toEqual(
+      Object.fromEntries(app.functions.map((f) => [f.logicalId, true])),
+    );
+  });
+});
+
+describe('the harness is not vacuous', () => {
+  it('a bundle that leaves a dependency external fails its cold start in the empty directory (ERR_MODULE_NOT_FOUND)', async () => {
+    const outdir = await mkdtemp(join(tmpdir(), 'external-bundle-'));
+    try {
+      // The consumer bundled as lib/node-function.ts bundles it, but with the S3 client external.
+      await build({
+        entryPoints: [join(PROJECT_ROOT, 'lambdas/consumer/index.ts')],
+        outfile: join(outdir, 'index.mjs'),
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        target: 'node24',
+        minify: true,
+        sourcemap: true,
+        mainFields: ['module', 'main'],
+        banner: { js: "import { createRequire as __createRequire } from 'module'; const require = __createRequire(import.meta.url);" },
+        external: ['@aws-sdk/client-s3'],
+        logLevel: 'silent',
+      });
+      const sandbox = await prepareSandbox(outdir);
+      try {
+        expect(nodeModulesAbove(sandbox.taskRoot)).toEqual([]);
+        const id = fnId('ingestion-consumer');
+        const outcome = await invokeInSandbox({
+          sandbox,
+          env: lambdaEnvironment(resolved, id, { emulatorEnv: aws.emulators.env, taskRoot: sandbox.taskRoot, runtimeDir: sandbox.runtimeDir }),
+          event: { Records: [] },
+          timeoutMs: 30_000,
+          memoryMb: 512,
+        });
+        expect(outcome.ok).toBe(false);
+        if (outcome.ok) return;
+        expect(outcome.phase, describeFailure('external', outcome)).toBe('init');
+        expect(outcome.errorType).toBe('Runtime.ImportModuleError');
+        expect(outcome.code).toBe('ERR_MODULE_NOT_FOUND');
+        expect(outcome.errorMessage).toContain('@aws-sdk/client-s3');
+        expect(describeFailure('external', outcome)).toMatch(/init failed: Runtime\.ImportModuleError \(ERR_MODULE_NOT_FOUND\): Cannot find package '@aws-sdk\/client-s3'/);
+      } finally {
+        await sandbox.cleanup();
+      }
+    } finally {
+      await rm(outdir, { recursive: true, force: true });
+    }
+  });
+
+  it('a bundle run without a variable the template gives it fails its invocation, naming the variable', async () => {
+    const sandbox = await prepareSandbox(app.functions.find((f) => f.logicalId === fnId('ingestion-consumer'))!.assetDir);
+    try {
+      const id = fnId('ingestion-consumer');
+      // The consumer reads its configuration on the first event; without LAKE_BUCKET that invocation fails.
+      const outcome = await invokeInSandbox({
+        sandbox,
+        env: lambdaEnvironment(resolved, id, { emulatorEnv: aws.emulators.env, taskRoot: sandbox.taskRoot, runtimeDir: sandbox.runtimeDir, drop: ['LAKE_BUCKET'] }),
+        event: { Records: [{ kinesis: { sequenceNumber: '1', partitionKey: 'x', data: Buffer.from('{}').toString('base64'), approximateArrivalTimestamp: 0, kinesisSchemaVersion: '1.0' }, eventSource: 'aws:kinesis', eventID: 'shardId-000000000000:1', eventSourceARN: 'arn:aws:kinesis:eu-west-1:123456789012:stream/x' }] },
+        timeoutMs: 30_000,
+        memoryMb: 512,
+      });
+      expect(outcome.ok).toBe(false);
+      if (outcome.ok) return;
+      expect(outcome.phase, describeFailure('missing LAKE_BUCKET', outcome)).toBe('invoke');
+      expect(outcome.errorMessage).toContain('LAKE_BUCKET');
+    } finally {
+      await sandbox.cleanup();
+    }
+  });
+});
