@@ -8,12 +8,12 @@
 import { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { startEmulators } from '../src/local/emulators';
-import { ensureResources } from '../src/local/resources';
+import { ensureResources } from '../src/adapters/local-resources';
 import { readStreamAsLambdaEvents } from '../src/local/kinesis-reader';
 import { produceEvents } from '../src/local/event-producer';
 import { createDynamoDocumentClient, createKinesisClient, createS3Client } from '../src/adapters/aws-clients';
 import { DynamoRowStore } from '../src/adapters/dynamo-row-store';
-import { AnalyticsReader } from '../src/analytics/analytics-reader';
+import { dynamoAnalyticsReader } from '../src/adapters/dynamo-analytics-reader';
 import type { WindowRow } from '../src/analytics/window-rows';
 import { generateEvents } from '../src/domain/event-generator';
 import { RequestCounter } from './request-counter';
@@ -72,7 +72,7 @@ console.log(`DynamoDB write requests / 1k events          ${per1k(counter.get('B
 console.log(`window rows written / 1k events (≤ 8 KB)    ${per1k(counter.batchWriteItems)}`);
 console.log(`DynamoDB read requests / 1k events           ${per1k(counter.get('BatchGet') + counter.get('BatchGetItem'))}`);
 
-const reader = new AnalyticsReader(createDynamoDocumentClient(), names.analyticsTable);
+const reader = dynamoAnalyticsReader(createDynamoDocumentClient(), names.analyticsTable);
 const { summary } = await reader.realtime(opts.minutes * 60_000 + 60_000, now);
 const trueUsers = new Set(events.map((e) => String(e.userId))).size;
 const truePurchases = events.filter((e) => e.type === 'purchase').length;

@@ -54,7 +54,7 @@ else await orchestrate();
 
 async function runEmulators(): Promise<void> {
   const { startEmulators } = await import('../src/local/emulators');
-  const { ensureResources } = await import('../src/local/resources');
+  const { ensureResources } = await import('../src/adapters/local-resources');
   const { createDynamoDocumentClient, createKinesisClient, createS3Client } = await import('../src/adapters/aws-clients');
   const emu = await startEmulators();
   Object.assign(process.env, emu.env);
@@ -74,7 +74,7 @@ async function runColdLoad(): Promise<void> {
   const t0 = performance.now();
   const { createS3Client } = await import('../src/adapters/aws-clients');
   const { S3Lake } = await import('../src/adapters/s3-lake');
-  const { S3ModelSource } = await import('../src/serving/model-source');
+  const { S3ModelRegistry: S3ModelSource } = await import('../src/adapters/s3-model-registry');
   const { ModelStore } = await import('../src/serving/model-store');
   const imported = performance.now();
   const store = new ModelStore(new S3ModelSource(new S3Lake(createS3Client(), NAMES.lakeBucket)), { refreshSeconds: 30 });
@@ -131,7 +131,7 @@ async function orchestrate(): Promise<void> {
 
     const { createKinesisClient, createS3Client } = await import('../src/adapters/aws-clients');
     const { S3Lake } = await import('../src/adapters/s3-lake');
-    const { publishModel } = await import('../src/serving/publish-model');
+    const { publishModel } = await import('../src/local/publish-model');
     const rec = await import('../src/recommender/index');
 
     // 1. Model.

@@ -15,7 +15,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { startEmulators } from '../src/local/emulators';
-import { ensureResources } from '../src/local/resources';
+import { ensureResources } from '../src/adapters/local-resources';
 import { readStreamAsLambdaEvents } from '../src/local/kinesis-reader';
 import { createDynamoDocumentClient, createKinesisClient, createS3Client } from '../src/adapters/aws-clients';
 import { S3Lake } from '../src/adapters/s3-lake';
@@ -23,7 +23,7 @@ import { DynamoFeatureTable } from '../src/adapters/dynamo-feature-table';
 import { generateEvents } from '../src/domain/event-generator';
 import { parseEvent } from '../src/domain/events';
 import { RequestCounter } from './request-counter';
-import type { FeatureTable, FeatureTableRow, RowKey } from '../src/ingest/ports';
+import type { FeatureTable, FeatureTableRow, RowKey } from '../src/stream/ports';
 import { estimatedRowBytes } from '../src/ingest/storable';
 import { ledgerConfig } from '../src/ingest/event-ledger';
 

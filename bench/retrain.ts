@@ -11,11 +11,12 @@ import { Command } from 'commander';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createDynamoDocumentClient, createKinesisClient, createS3Client } from '../src/adapters/aws-clients';
 import { S3Lake } from '../src/adapters/s3-lake';
-import { ingestBatch, type StreamRecord } from '../src/ingest/ingest-batch';
-import type { FeatureTable } from '../src/ingest/ports';
+import { ingestBatch } from '../src/ingest/ingest-batch';
+import type { StreamRecord } from '../src/stream/stream-record';
+import type { FeatureTable } from '../src/stream/ports';
 import { startEmulators } from '../src/local/emulators';
-import { ensureResources } from '../src/local/resources';
-import { generateTasteEvents } from '../src/retraining/synthetic-events';
+import { ensureResources } from '../src/adapters/local-resources';
+import { generateTasteEvents } from '../src/local/synthetic-events';
 
 const opts = new Command()
   .name('bench:retrain')
@@ -73,7 +74,7 @@ const landSeconds = (performance.now() - t) / 1000;
 console.log(`Bronze: ${produced.toLocaleString('en-US')} records (${opts.duplicates * 100}% delivered twice) in ${bronzeObjects} objects, ${landSeconds.toFixed(1)} s`);
 
 // 2. The state machine, as `npm run retrain` runs it.
-const { runRetrainingLocally } = await import('../src/retraining/local-runner');
+const { runRetrainingLocally } = await import('../src/local/retraining-runner');
 const entered = new Map<string, number>();
 const seconds: Record<string, number> = {};
 const memory: Record<string, number> = {};

@@ -16,7 +16,7 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDocumentClient, createKinesisClient } from '../src/adapters/aws-clients';
 import { produceEvents } from '../src/local/event-producer';
 import { LocalPipeline } from '../src/local/pipeline';
-import { generateTasteEvents } from '../src/retraining/synthetic-events';
+import { generateTasteEvents } from '../src/local/synthetic-events';
 
 const opts = new Command()
   .name('bench:soak')

@@ -7,7 +7,7 @@ import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { MODELS_PREFIX } from '../src/domain/model-registry';
+import { MODELS_PREFIX } from '../src/domain/lake-layout';
 import { ROUTES, type ApiFunctionName } from '../src/serving/routes';
 import type { RecsysConfig } from './config';
 import { grantLakeAccess } from './data-lake';

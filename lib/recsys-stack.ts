@@ -1,6 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE } from '../src/adapters/observability';
+import { METRICS_NAMESPACE } from '../src/adapters/metrics-namespace';
 import { PipelineFunction } from './node-function';
 import { eventContractEnvironment, type RecsysConfig } from './config';
 import { DataLake } from './data-lake';

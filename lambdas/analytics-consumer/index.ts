@@ -3,25 +3,22 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, KinesisStreamEvent } from 'aws-lambda';
-import { z } from 'zod';
 import { createDynamoDocumentClient } from '../../src/adapters/aws-clients';
+import { loadAnalyticsConsumerConfig } from '../../src/config/analytics';
 import { DynamoRowStore } from '../../src/adapters/dynamo-row-store';
 import { observability } from '../../src/adapters/observability';
 import { ingestAnalyticsBatch, type AnalyticsTableRow } from '../../src/analytics/analytics-batch';
-import type { RowStore } from '../../src/ingest/ports';
+import type { RowStore } from '../../src/stream/ports';
 import { ledgerSettingsFromEnv } from '../../src/ingest/event-ledger';
 import { respond, toStreamRecord } from '../../src/adapters/kinesis-records';
 
 const { logger, metrics } = observability('analytics-consumer');
 
-const Env = z.object({ ANALYTICS_TABLE: z.string().min(3, 'ANALYTICS_TABLE must name the analytics DynamoDB table') });
-
 let table: RowStore<AnalyticsTableRow> | undefined;
 function windowTable(): RowStore<AnalyticsTableRow> {
   if (!table) {
-    const env = Env.safeParse(process.env);
-    if (!env.success) throw new Error(`Invalid configuration: ${env.error.issues.map((i) => i.message).join('; ')}`);
-    table = new DynamoRowStore<AnalyticsTableRow>(createDynamoDocumentClient(), env.data.ANALYTICS_TABLE);
+    const config = loadAnalyticsConsumerConfig();
+    table = new DynamoRowStore<AnalyticsTableRow>(createDynamoDocumentClient(), config.ANALYTICS_TABLE);
   }
   return table;
 }

@@ -9,13 +9,13 @@ import { S3Lake } from '../../src/adapters/s3-lake';
 import { publishMetrics } from '../../src/serving/publish-metrics';
 import { servingLog } from '../../src/serving/powertools-log';
 import { createApiHandler, type ProxyHandler } from '../../src/serving/api-handler';
-import { loadReadApiConfig } from '../../src/serving/config';
+import { loadReadApiConfig } from '../../src/config/serving';
 import { DynamoUserFeatureReader } from '../../src/serving/features-reader';
-import { S3ModelSource } from '../../src/serving/model-source';
+import { S3ModelRegistry as S3ModelSource } from '../../src/adapters/s3-model-registry';
 import { ModelStore } from '../../src/serving/model-store';
 import { ReadApi } from '../../src/serving/read-api';
 import { json, type ApiRequest } from '../../src/serving/http';
-import { AnalyticsReader } from '../../src/analytics/analytics-reader';
+import { dynamoAnalyticsReader } from '../../src/adapters/dynamo-analytics-reader';
 import { analyticsRoutes } from '../../src/analytics/analytics-routes';
 
 const { logger, metrics } = observability('recommend-api');
@@ -48,7 +48,7 @@ function readApi(): ReadApiInstance {
         if (!modelLoaded) metrics.addMetric('AnswersWithoutModel', MetricUnit.Count, 1);
       },
     });
-    const analytics = analyticsRoutes(config.ANALYTICS_TABLE ? new AnalyticsReader(createDynamoDocumentClient(), config.ANALYTICS_TABLE) : undefined);
+    const analytics = analyticsRoutes(config.ANALYTICS_TABLE ? dynamoAnalyticsReader(createDynamoDocumentClient(), config.ANALYTICS_TABLE) : undefined);
     const analyticsImplementations = Object.fromEntries(
       Object.entries(analytics).map(([id, route]) => [id, async (request: ApiRequest) => {
         const answer = await route(request);

@@ -7,8 +7,9 @@ import { observability } from '../../src/adapters/observability';
 import { publishMetrics } from '../../src/serving/publish-metrics';
 import { servingLog } from '../../src/serving/powertools-log';
 import { createApiHandler, type ProxyHandler } from '../../src/serving/api-handler';
-import { loadEventsApiConfig } from '../../src/serving/config';
-import { KinesisEventPublisher, type EventPublisher } from '../../src/serving/event-publisher';
+import { loadEventsApiConfig } from '../../src/config/serving';
+import { KinesisEventPublisher } from '../../src/adapters/kinesis-publisher';
+import type { EventPublisher } from '../../src/serving/event-publisher';
 import { EventsApi } from '../../src/serving/events-api';
 
 const { logger, metrics } = observability('events-api');

@@ -4,6 +4,9 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
+/** The client types, for code outside the adapters that only passes clients along. */
+export type { S3Client, DynamoDBDocumentClient, KinesisClient };
+
 type Env = Record<string, string | undefined>;
 
 /** True when the environment points the SDK at an emulator or LocalStack rather than AWS. */

@@ -1,7 +1,7 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { ItemFeatures, UserFeatures } from '../domain/features';
 import { mergeItemFeatures, mergeUserFeatures } from '../domain/features';
-import { EXACT_SK, itemPk, rowId, userPk, type FeatureTable, type FeatureTableRow } from '../ingest/ports';
+import { EXACT_SK, itemPk, rowId, userPk, type FeatureTable, type FeatureTableRow } from '../stream/ports';
+import { queryAll } from './dynamo-query';
 import { DynamoRowStore } from './dynamo-row-store';
 import { unstorableReason } from '../ingest/storable';
 
@@ -79,19 +79,8 @@ export class DynamoFeatureTable extends DynamoRowStore<FeatureTableRow> implemen
 
   private async realtimeRows(pk: string): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const res = await this.ddb.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :rt)',
-          ExpressionAttributeValues: { ':pk': pk, ':rt': 'RT#' },
-          ExclusiveStartKey: start,
-        }),
-      );
-      items.push(...((res.Items ?? []) as Record<string, unknown>[]));
-      start = res.LastEvaluatedKey as Record<string, unknown> | undefined;
-    } while (start);
+    const query = { TableName: this.tableName, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :rt)', ExpressionAttributeValues: { ':pk': pk, ':rt': 'RT#' } };
+    for await (const item of queryAll(this.ddb, query)) items.push(item);
     return items;
   }
 }

@@ -1,6 +1,7 @@
-import { BatchGetCommand, BatchWriteCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describeError } from '../domain/describe-error';
-import { rowId, type RowKey, type RowStore } from '../ingest/ports';
+import { rowId, type RowKey, type RowStore } from '../stream/ports';
+import { queryAll } from './dynamo-query';
 
 const BATCH_GET_LIMIT = 100;
 const BATCH_WRITE_LIMIT = 25;
@@ -31,20 +32,13 @@ export class DynamoRowStore<R extends RowKey> implements RowStore<R> {
 
   async queryRows(pk: string, fromSk: string, toSk: string): Promise<R[]> {
     const out: R[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const res = await this.ddb.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: { ':pk': pk, ':from': fromSk, ':to': toSk },
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of res.Items ?? []) out.push(item as R);
-      start = res.LastEvaluatedKey as Record<string, unknown> | undefined;
-    } while (start);
+    const query = {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+      ExpressionAttributeValues: { ':pk': pk, ':from': fromSk, ':to': toSk },
+      ConsistentRead: true,
+    };
+    for await (const item of queryAll(this.ddb, query)) out.push(item as R);
     return out;
   }
 

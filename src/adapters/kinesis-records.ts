@@ -1,5 +1,6 @@
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
-import type { StreamRecord } from '../ingest/ingest-batch';
+import type { StreamRecord } from '../stream/stream-record';
+import type { KinesisRecord } from './kinesis-shards';
 import { BatchFailedError, FAILURE_CAUSES, summarizeFailures } from '../ingest/failure-summary';
 
 /** The Lambda Kinesis record as the consumers' batch logic sees it. `eventID` is `<shardId>:<sequenceNumber>`. */
@@ -11,6 +12,36 @@ export function toStreamRecord(record: KinesisStreamRecord): StreamRecord {
     arrivalMs: Math.round(record.kinesis.approximateArrivalTimestamp * 1000),
     data: Buffer.from(record.kinesis.data, 'base64'),
   };
+}
+
+/** Builds the record Lambda's Kinesis event source mapping hands to a function (the local pollers and dead-letter replays). */
+export function toLambdaKinesisRecord(
+  record: KinesisRecord,
+  shardId: string,
+  streamArn: string,
+  region = process.env.AWS_REGION ?? 'us-east-1',
+): KinesisStreamRecord {
+  return {
+    eventSource: 'aws:kinesis',
+    eventVersion: '1.0',
+    eventID: `${shardId}:${record.SequenceNumber}`,
+    eventName: 'aws:kinesis:record',
+    invokeIdentityArn: 'arn:aws:iam::000000000000:role/local-consumer',
+    awsRegion: region,
+    eventSourceARN: streamArn,
+    kinesis: {
+      kinesisSchemaVersion: '1.0',
+      partitionKey: record.PartitionKey ?? '',
+      sequenceNumber: record.SequenceNumber ?? '0',
+      data: Buffer.from(record.Data ?? new Uint8Array()).toString('base64'),
+      approximateArrivalTimestamp: (record.ApproximateArrivalTimestamp ?? new Date()).getTime() / 1000,
+    },
+  };
+}
+
+/** The ARN of a stream of the local account (emulators, and replays whose letter names no ARN). */
+export function streamArnFor(stream: string, region = process.env.AWS_REGION ?? 'us-east-1'): string {
+  return `arn:aws:kinesis:${region}:000000000000:stream/${stream}`;
 }
 
 export type ConsumerResponse = KinesisStreamBatchResponse & { [FAILURE_CAUSES]?: string };

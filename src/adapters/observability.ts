@@ -1,8 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-
-/** CloudWatch metrics namespace of the whole pipeline (EMF, written by Powertools). */
-export const METRICS_NAMESPACE = 'ServerlessRecsys';
+import { METRICS_NAMESPACE } from './metrics-namespace';
 
 /** Structured JSON logger and EMF metrics for one function, named after its job. */
 export function observability(serviceName: string): { logger: Logger; metrics: Metrics } {

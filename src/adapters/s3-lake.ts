@@ -1,12 +1,12 @@
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { LakeWriter } from '../ingest/ports';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { LakeWriter } from '../stream/ports';
 
 export type ConditionalGetResult =
   | { status: 'changed'; body: Uint8Array; etag: string }
   | { status: 'not-modified' }
   | { status: 'missing' };
 
-/** The data lake bucket behind a small interface: put, get and list by prefix. */
+/** The data lake bucket behind a small interface: put, get, list by prefix and delete. */
 export class S3Lake implements LakeWriter {
   constructor(
     private readonly s3: S3Client,
@@ -48,6 +48,11 @@ export class S3Lake implements LakeWriter {
       if (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return { status: 'missing' };
       throw err;
     }
+  }
+
+  /** Removes the object; removing an absent one is not an error. */
+  async deleteObject(key: string): Promise<void> {
+    await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
   }
 
   /** Every key under a prefix, following continuation tokens. */

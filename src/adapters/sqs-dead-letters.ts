@@ -1,5 +1,10 @@
-import { DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { parseDeadLetter, type DeadLetter, type DeadLetterSource } from '../ops/dead-letters';
+import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { parseDeadLetter, type DeadLetter, type DeadLetterSource } from '../stream/dead-letters';
+
+/** An SQS client from the environment (region, credentials, `AWS_ENDPOINT_URL[_SQS]`). */
+export function createSqsClient(): SQSClient {
+  return new SQSClient({});
+}
 
 /**
  * A consumer's SQS dead-letter queue. Received letters stay invisible for `visibilitySeconds` while they

@@ -1,10 +1,10 @@
 import { parseEventPayload, eventTimeMs, type UserEvent } from '../domain/events';
-import type { EventLedgerRow, RowStore } from '../ingest/ports';
-import { rowId } from '../ingest/ports';
+import type { EventLedgerRow, RowStore } from '../stream/ports';
+import { rowId } from '../stream/ports';
 import { decideFirstDeliveries, holdWrittenLedgerRows, ledgerConfig, loadLedger, type LedgerConfig } from '../ingest/event-ledger';
 import { unstorableReason } from '../ingest/storable';
-import { distinctKeys, foldSettingAside, foldWatermarked, recordOutcomes, writeWatermarkedRows, type Positioned } from '../ingest/watermarked-rows';
-import type { StreamRecord } from '../ingest/ingest-batch';
+import { distinctKeys, foldSettingAside, foldWatermarked, recordOutcomes, writeWatermarkedRows, type Positioned } from '../stream/watermarked-rows';
+import type { StreamRecord } from '../stream/stream-record';
 import { fromWindowRow, toWindowRow, windowExpiresAt, windowRowKey, type WindowRow } from './window-rows';
 import { applyToWindow, emptyWindow, GRANULARITIES } from './windows';
 

@@ -1,4 +1,3 @@
-import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { fromWindowRow, partitionOf, type WindowRow } from './window-rows';
 import { mergeWindows, spanMs, summarize, windowStart, type Granularity, type WindowAggregate, type WindowSummary } from './windows';
 
@@ -21,12 +20,14 @@ export interface SeriesPoint {
   activeUsers: number;
 }
 
+/** The window rows of one partition whose `sk` lies in [fromSk, toSk] (`src/adapters/dynamo-analytics-reader.ts` queries the table). */
+export interface WindowRowQuery {
+  rows(pk: string, fromSk: string, toSk: string): AsyncIterable<WindowRow>;
+}
+
 /** Reads window rows back, merging shards, for the analytics routes. */
 export class AnalyticsReader {
-  constructor(
-    private readonly ddb: DynamoDBDocumentClient,
-    readonly tableName: string,
-  ) {}
+  constructor(private readonly query: WindowRowQuery) {}
 
   /** One merged aggregate per window of `granularity` that has data in [fromMs, toMs), oldest first. */
   async windows(granularity: Granularity, fromMs: number, toMs: number): Promise<WindowAggregate[]> {
@@ -36,25 +37,13 @@ export class AnalyticsReader {
       const partEnd = Math.min(PARTITION_SPAN[granularity](partStart), toMs);
       const { pk, slot: lo } = partitionOf(granularity, Math.max(partStart, first));
       const { slot: hi } = partitionOf(granularity, windowStart(partEnd - 1, granularity));
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page = await this.ddb.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
-            ExpressionAttributeValues: { ':pk': pk, ':lo': `${lo}#`, ':hi': `${hi}#\uffff` },
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        for (const item of (page.Items ?? []) as WindowRow[]) {
-          const start = Date.parse(item.start);
-          if (start < first || start >= toMs) continue;
-          const list = byStart.get(start) ?? [];
-          list.push(fromWindowRow(item));
-          byStart.set(start, list);
-        }
-        startKey = page.LastEvaluatedKey as Record<string, unknown> | undefined;
-      } while (startKey);
+      for await (const item of this.query.rows(pk, `${lo}#`, `${hi}#\uffff`)) {
+        const start = Date.parse(item.start);
+        if (start < first || start >= toMs) continue;
+        const list = byStart.get(start) ?? [];
+        list.push(fromWindowRow(item));
+        byStart.set(start, list);
+      }
     }
     return [...byStart.entries()].sort((a, b) => a[0] - b[0]).map(([start, parts]) => mergeWindows(parts, granularity, start));
   }

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import { errorAnswer, HttpError } from '../serving/http';
+import { invalidParameter, parseK } from '../serving/params';
 import type { AnalyticsReader } from './analytics-reader';
 import { GRANULARITIES, spanMs, type Granularity } from './windows';
 
@@ -16,10 +17,18 @@ export const MAX_TREND_POINTS = 1_500;
 const DURATION = /^(\d{1,4})(m|h|d)$/;
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
-const badRequest = (field: string, message: string): RouteAnswer => ({
-  status: 400,
-  body: { error: { code: 'INVALID_PARAMETER', message: `${field} ${message}`, field } },
-});
+/**
+ * Runs a route with the serving convention for bad input: the route throws an HttpError (invalidParameter,
+ * parseK) and answers with its status and `{ error }` body, exactly as the recommendation routes do.
+ */
+async function answering(route: () => Promise<RouteAnswer>): Promise<RouteAnswer> {
+  try {
+    return await route();
+  } catch (err) {
+    if (err instanceof HttpError) return errorAnswer(err);
+    throw err;
+  }
+}
 
 /** `5m`, `1h`, `7d` → milliseconds (1 minute to 31 days). */
 export function parseWindow(raw: string | undefined, fallback: string): number | string {
@@ -30,14 +39,6 @@ export function parseWindow(raw: string | undefined, fallback: string): number |
   return ms;
 }
 
-const KSchema = z.coerce.number().int().min(1).max(100);
-
-function parseK(raw: string | undefined): number | string {
-  if (raw === undefined) return 10;
-  const k = KSchema.safeParse(raw);
-  return k.success ? k.data : 'must be an integer from 1 to 100';
-}
-
 function parseInstant(raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
   const t = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
@@ -45,46 +46,49 @@ function parseInstant(raw: string | undefined): number | undefined {
 }
 
 /** `GET /analytics/realtime?window=5m`: totals, conversion, top items and categories, and a per-minute series. */
-export async function realtimeRoute(query: Query, reader: AnalyticsReader, now = Date.now()): Promise<RouteAnswer> {
-  const window = parseWindow(query.window, '5m');
-  if (typeof window === 'string') return badRequest('window', window);
-  if (window > 24 * 3_600_000) return badRequest('window', 'must be at most 24h for realtime; use /analytics/trends for longer ranges');
-  const { summary, perMinute } = await reader.realtime(window, now);
-  return { status: 200, body: { window: query.window ?? '5m', ...summary, perMinute } };
+export function realtimeRoute(query: Query, reader: AnalyticsReader, now = Date.now()): Promise<RouteAnswer> {
+  return answering(async () => {
+    const window = parseWindow(query.window, '5m');
+    if (typeof window === 'string') throw invalidParameter('window', window);
+    if (window > 24 * 3_600_000) throw invalidParameter('window', 'must be at most 24h for realtime; use /analytics/trends for longer ranges');
+    const { summary, perMinute } = await reader.realtime(window, now);
+    return { status: 200, body: { window: query.window ?? '5m', ...summary, perMinute } };
+  });
 }
 
 /** `GET /analytics/trends?from=…&to=…&granularity=hour`: one summary per window. */
-export async function trendsRoute(query: Query, reader: AnalyticsReader, now = Date.now()): Promise<RouteAnswer> {
-  const granularity = (query.granularity ?? 'hour') as Granularity;
-  if (!GRANULARITIES.includes(granularity)) return badRequest('granularity', `must be one of ${GRANULARITIES.join(', ')}`);
-  const to = parseInstant(query.to) ?? now;
-  const from = parseInstant(query.from) ?? to - 24 * spanMs(granularity);
-  if (Number.isNaN(from)) return badRequest('from', 'must be an ISO-8601 date or epoch milliseconds');
-  if (Number.isNaN(to)) return badRequest('to', 'must be an ISO-8601 date or epoch milliseconds');
-  if (from >= to) return badRequest('from', 'must be before to');
-  const points = Math.ceil((to - from) / spanMs(granularity));
-  if (points > MAX_TREND_POINTS) return badRequest('granularity', `gives ${points} windows for this range; at most ${MAX_TREND_POINTS} (use a coarser granularity)`);
-  const series = await reader.trends(granularity, from, to);
-  return { status: 200, body: { granularity, from: new Date(from).toISOString(), to: new Date(to).toISOString(), points: series } };
+export function trendsRoute(query: Query, reader: AnalyticsReader, now = Date.now()): Promise<RouteAnswer> {
+  return answering(async () => {
+    const granularity = (query.granularity ?? 'hour') as Granularity;
+    if (!GRANULARITIES.includes(granularity)) throw invalidParameter('granularity', `must be one of ${GRANULARITIES.join(', ')}`);
+    const to = parseInstant(query.to) ?? now;
+    const from = parseInstant(query.from) ?? to - 24 * spanMs(granularity);
+    if (Number.isNaN(from)) throw invalidParameter('from', 'must be an ISO-8601 date or epoch milliseconds');
+    if (Number.isNaN(to)) throw invalidParameter('to', 'must be an ISO-8601 date or epoch milliseconds');
+    if (from >= to) throw invalidParameter('from', 'must be before to');
+    const points = Math.ceil((to - from) / spanMs(granularity));
+    if (points > MAX_TREND_POINTS) throw invalidParameter('granularity', `gives ${points} windows for this range; at most ${MAX_TREND_POINTS} (use a coarser granularity)`);
+    const series = await reader.trends(granularity, from, to);
+    return { status: 200, body: { granularity, from: new Date(from).toISOString(), to: new Date(to).toISOString(), points: series } };
+  });
 }
 
 /** `GET /analytics/items/popular?window=1h&category=…&k=10`. */
-export async function popularItemsRoute(query: Query, reader: AnalyticsReader, now = Date.now()): Promise<RouteAnswer> {
-  const window = parseWindow(query.window, '1h');
-  if (typeof window === 'string') return badRequest('window', window);
-  const k = parseK(query.k);
-  if (typeof k === 'string') return badRequest('k', k);
-  if (query.category !== undefined && (query.category.length === 0 || query.category.length > 128)) return badRequest('category', 'must be 1-128 characters');
-  const items = await reader.popularItems(window, { k, category: query.category, nowMs: now });
-  return { status: 200, body: { window: query.window ?? '1h', ...(query.category ? { category: query.category } : {}), items } };
+export function popularItemsRoute(query: Query, reader: AnalyticsReader, now = Date.now()): Promise<RouteAnswer> {
+  return answering(async () => {
+    const window = parseWindow(query.window, '1h');
+    if (typeof window === 'string') throw invalidParameter('window', window);
+    const k = parseK(query.k);
+    if (query.category !== undefined && (query.category.length === 0 || query.category.length > 128)) throw invalidParameter('category', 'must be 1-128 characters');
+    const items = await reader.popularItems(window, { k, category: query.category, nowMs: now });
+    return { status: 200, body: { window: query.window ?? '1h', ...(query.category ? { category: query.category } : {}), items } };
+  });
 }
 
 /** Route implementations for the API's route table (`/analytics/...`), from the analytics reader. */
 export function analyticsRoutes(reader: AnalyticsReader | undefined): Partial<Record<'analyticsRealtime' | 'analyticsTrends' | 'analyticsPopularItems', (request: { query: Query }) => Promise<RouteAnswer>>> {
-  const disabled = async (): Promise<RouteAnswer> => ({
-    status: 404,
-    body: { error: { code: 'ANALYTICS_DISABLED', message: 'shop analytics is not enabled in this deployment (context analyticsEnabled=false)' } },
-  });
+  const disabled = async (): Promise<RouteAnswer> =>
+    errorAnswer(new HttpError(404, 'ANALYTICS_DISABLED', 'shop analytics is not enabled in this deployment (context analyticsEnabled=false)'));
   if (!reader) return { analyticsRealtime: disabled, analyticsTrends: disabled, analyticsPopularItems: disabled };
   return {
     analyticsRealtime: (r) => realtimeRoute(r.query, reader),

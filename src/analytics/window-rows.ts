@@ -1,5 +1,5 @@
 import type { EventCounts } from '../domain/features';
-import type { RowKey, WatermarkedRow } from '../ingest/ports';
+import type { RowKey, WatermarkedRow } from '../stream/ports';
 import { HyperLogLog } from './hyperloglog';
 import { SpaceSaving, type HeavyHitter } from './space-saving';
 import { spanMs, windowStart, type Granularity, type WindowAggregate } from './windows';

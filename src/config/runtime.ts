@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseEnvironment, type Env } from './environment';
 
 /**
  * Runtime configuration of the handlers: one home, read from the environment (set by CDK in AWS and by the
@@ -14,13 +15,8 @@ const RuntimeConfigSchema = z.object({
 
 export type RuntimeConfig = z.output<typeof RuntimeConfigSchema>;
 
-export function loadRuntimeConfig(env: Record<string, string | undefined> = process.env): RuntimeConfig {
-  const parsed = RuntimeConfigSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new Error(`Invalid configuration: ${problems}`);
-  }
-  return parsed.data;
+export function loadRuntimeConfig(env: Env = process.env): RuntimeConfig {
+  return parseEnvironment(RuntimeConfigSchema, env, 'stream consumer');
 }
 
 /** Default resource names, shared by the CDK stacks (overridable by context) and the local runner. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { fromMinor, MAX_LINE_TOTAL, MAX_LINE_TOTAL_MINOR, MAX_PRICE, parseMoneyMinor, toMinor } from './money';
+import { formatIssues, issueFields } from './zod-issues';
 
 export { MAX_LINE_TOTAL, MAX_PRICE, MONEY_SCALE } from './money';
 
@@ -100,7 +101,7 @@ const EnvSchema = z.object({
 export function eventContractFromEnv(env: Record<string, string | undefined> = process.env): EventContract {
   const parsed = EnvSchema.safeParse({ EVENT_TIME_FLOOR: env.EVENT_TIME_FLOOR, EVENT_MAX_FUTURE_SKEW_SECONDS: env.EVENT_MAX_FUTURE_SKEW_SECONDS });
   if (!parsed.success) {
-    throw new Error(`invalid event contract configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+    throw new Error(`invalid event contract configuration: ${formatIssues(parsed.error.issues)}`);
   }
   return { timeFloorMs: parsed.data.EVENT_TIME_FLOOR, maxFutureSkewMs: parsed.data.EVENT_MAX_FUTURE_SKEW_SECONDS * 1000 };
 }
@@ -474,12 +475,7 @@ export function parseEvent(input: unknown, options: ParseOptions = {}): ParseRes
       activeRange = undefined;
     }
     if (result.success) return { ok: true, event: result.data };
-    return refuse(
-      result.error.issues.map((issue) => ({
-        field: issue.path.length ? issue.path.map(String).join('.') : '(event)',
-        message: issue.message,
-      })),
-    );
+    return refuse(issueFields(result.error.issues, { emptyPath: '(event)' }));
   } catch (err) {
     return refuse([{ field: '(event)', message: `event could not be read: ${describeThrown(err)}` }]);
   }

@@ -1,3 +1,4 @@
+import { EVENT_STRENGTHS } from './event-strengths';
 import type { EventType, UserEvent } from './events';
 import { EVENT_TYPES, eventTimeMs } from './events';
 import { addMoney, lineTotal } from './money';
@@ -45,14 +46,12 @@ export interface ItemFeatures {
   category?: string;
 }
 
-/** How much one interaction says about interest in an item: a purchase means more than a view. */
-export const POPULARITY_WEIGHTS: Readonly<EventCounts> = {
-  view: 1,
-  click: 2,
-  add_to_cart: 3,
-  purchase: 5,
-  rating: 3,
-};
+/**
+ * How much one interaction adds to an item's popularity: the implicit events' strengths (EVENT_STRENGTHS, the
+ * scale training and serving use), and a rating of any value counts as a mid-scale 3, since a low rating is
+ * still attention.
+ */
+export const POPULARITY_WEIGHTS: Readonly<EventCounts> = { ...EVENT_STRENGTHS, rating: 3 };
 
 export const DEFAULT_RECENT_LIMIT = 50;
 

@@ -1,5 +1,6 @@
 /**
- * The data lake's object layout. Hive-style `dt=` partitions so Athena/Glue read it as is.
+ * The data lake's object layout: every key of the bucket (bronze, silver, models, reports, catalog) is built
+ * here and nowhere else. Hive-style `dt=` partitions so Athena/Glue read it as is.
  * Bronze is partitioned by *arrival* date (when Kinesis accepted the record): a late event lands in today's
  * partition, so an incremental nightly job never misses it. Silver re-partitions by event date.
  */
@@ -60,4 +61,93 @@ export function compareSequenceNumbers(a: string, b: string): number {
 /** The lowest of some sequence numbers: where Lambda resumes a batch after a partial failure. */
 export function lowestSequenceNumber(sequenceNumbers: readonly string[]): string {
   return sequenceNumbers.reduce((m, s) => (compareSequenceNumbers(s, m) < 0 ? s : m));
+}
+
+/**
+ * Silver, written by the retraining job: Hive-partitioned by *event* date; inside a partition there is one
+ * file per Bronze arrival date that contributed to it, so re-running one window rewrites exactly its own files.
+ */
+export const SILVER_INTERACTIONS_PREFIX = 'silver/interactions/';
+export const SILVER_USER_FEATURES_PREFIX = 'silver/user_features/';
+export const SILVER_ITEM_FEATURES_PREFIX = 'silver/item_features/';
+/** The last window ExtractFeatures completed; the next scheduled run starts the day after it. */
+export const EXTRACT_STATE_KEY = 'silver/_state/last-extract.json';
+
+export function silverInteractionsKey(eventDt: string, arrivalDt: string): string {
+  return `${SILVER_INTERACTIONS_PREFIX}dt=${eventDt}/part-${arrivalDt}.parquet`;
+}
+
+const SILVER_KEY = /^silver\/interactions\/dt=(\d{4}-\d{2}-\d{2})\/part-(\d{4}-\d{2}-\d{2})\.parquet$/;
+
+export function parseSilverInteractionsKey(key: string): { eventDt: string; arrivalDt: string } | undefined {
+  const m = SILVER_KEY.exec(key);
+  return m ? { eventDt: m[1]!, arrivalDt: m[2]! } : undefined;
+}
+
+/** Feature snapshots are keyed by the last arrival date they include: a rerun overwrites its own. */
+export function silverFeaturesKey(kind: 'user' | 'item', asOfDt: string): string {
+  const prefix = kind === 'user' ? SILVER_USER_FEATURES_PREFIX : SILVER_ITEM_FEATURES_PREFIX;
+  return `${prefix}as_of=${asOfDt}/part-0.parquet`;
+}
+
+/** Reports of the retraining runs. */
+export const REPORTS_PREFIX = 'reports/retraining/';
+export const LAST_VALIDATION_KEY = `${REPORTS_PREFIX}last-validation.json`;
+
+export function runReportKey(runId: string, name: 'validation' | 'run'): string {
+  return `${REPORTS_PREFIX}${runId}/${name}.json`;
+}
+
+/**
+ * The model registry: one folder per version, `models/<version>/`, and `models/production.json`, the only
+ * thing the API trusts (src/domain/model-registry.ts has its schema and the registry port).
+ */
+export const MODELS_PREFIX = 'models/';
+export const PRODUCTION_POINTER_KEY = `${MODELS_PREFIX}production.json`;
+/** The production pointer as it was before a run deployed, so the failure path can put it back exactly. */
+export const DEPLOYMENTS_PREFIX = `${MODELS_PREFIX}_deployments/`;
+/** File names inside a model directory and under `models/<version>/`. */
+export const MANIFEST_FILE = 'manifest.json';
+export const PAYLOAD_FILE = 'model.bin';
+export const EVALUATION_FILE = 'evaluation.json';
+export const TRAINING_FILE = 'training.json';
+
+/** A sortable version id: `v20261122T020000Z` with an optional `-<suffix>`. */
+export const MODEL_VERSION_PATTERN = /^v\d{8}T\d{6}Z(-[a-z0-9]{1,16})?$/;
+
+export function isModelVersion(v: string): boolean {
+  return MODEL_VERSION_PATTERN.test(v);
+}
+
+export interface ModelKeys {
+  prefix: string;
+  manifest: string;
+  payload: string;
+  evaluation: string;
+  training: string;
+}
+
+/** The keys of one version's files. */
+export function modelKeys(version: string): ModelKeys {
+  if (!isModelVersion(version)) throw new Error(`not a model version: ${JSON.stringify(version)}`);
+  const prefix = `${MODELS_PREFIX}${version}/`;
+  return { prefix, manifest: prefix + MANIFEST_FILE, payload: prefix + PAYLOAD_FILE, evaluation: prefix + EVALUATION_FILE, training: prefix + TRAINING_FILE };
+}
+
+export function deploymentBackupKey(runId: string): string {
+  return `${DEPLOYMENTS_PREFIX}${runId}.json`;
+}
+
+/** How the lake's JSON objects (reports, state, registry records) are written. */
+export function encodeJson(value: unknown): string {
+  return JSON.stringify(value, null, 2) + '\n';
+}
+
+/** A lake JSON object's text parsed; the Error names `source` (e.g. `s3://bucket/key`) when it is not JSON. */
+export function decodeJson(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new Error(`${source} is not valid JSON (${text.length} bytes): ${(err as Error).message}`, { cause: err });
+  }
 }

@@ -1,17 +1,13 @@
 import { z } from 'zod';
+import type { ModelArtifact, ModelManifest } from '../recommender/serialize';
+import { MODEL_VERSION_PATTERN, modelKeys, PRODUCTION_POINTER_KEY } from './lake-layout';
+import { formatIssues } from './zod-issues';
 
 /**
- * Where models live in the lake and how the production pointer looks. `models/production.json` is the
- * only thing the API trusts: one PutObject replaces it atomically, and it remembers the version it replaced
- * so a rollback is a single write.
+ * The model registry: versions under `models/<version>/` and the production pointer (keys in
+ * src/domain/lake-layout.ts). `models/production.json` is the only thing the API trusts: one PutObject
+ * replaces it atomically, and it remembers the version it replaced so a rollback is a single write.
  */
-export const MODELS_PREFIX = 'models/';
-export const PRODUCTION_POINTER_KEY = 'models/production.json';
-export const MANIFEST_FILE = 'manifest.json';
-export const PAYLOAD_FILE = 'model.bin';
-export const EVALUATION_FILE = 'evaluation.json';
-
-const VERSION_PATTERN = /^v\d{8}T\d{6}Z(-[a-z0-9]{1,16})?$/;
 
 /** A sortable version id: `v20261122T020000Z-<suffix>`. */
 export function newModelVersion(at: Date = new Date(), suffix?: string): string {
@@ -19,18 +15,8 @@ export function newModelVersion(at: Date = new Date(), suffix?: string): string 
   return suffix ? `v${stamp}-${suffix.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 16)}` : `v${stamp}`;
 }
 
-export function isModelVersion(v: string): boolean {
-  return VERSION_PATTERN.test(v);
-}
-
-export function modelKeys(version: string): { prefix: string; manifest: string; payload: string; evaluation: string } {
-  if (!isModelVersion(version)) throw new Error(`not a model version: ${JSON.stringify(version)}`);
-  const prefix = `${MODELS_PREFIX}${version}/`;
-  return { prefix, manifest: prefix + MANIFEST_FILE, payload: prefix + PAYLOAD_FILE, evaluation: prefix + EVALUATION_FILE };
-}
-
 const DeploymentSchema = z.object({
-  version: z.string().regex(VERSION_PATTERN),
+  version: z.string().regex(MODEL_VERSION_PATTERN),
   manifestKey: z.string(),
   payloadKey: z.string(),
   deployedAt: z.string(),
@@ -77,6 +63,68 @@ export function parseProductionPointer(text: string, source: string = PRODUCTION
     throw new Error(`${source} is not valid JSON: ${(err as Error).message}`, { cause: err });
   }
   const parsed = ProductionPointerSchema.safeParse(json);
-  if (!parsed.success) throw new Error(`${source} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+  if (!parsed.success) throw new Error(`${source} is invalid: ${formatIssues(parsed.error.issues)}`);
   return parsed.data;
+}
+
+/** Written before the pointer moves: exactly what the pointer held, so a failed run can put it back. */
+export interface DeploymentBackup {
+  runId: string;
+  deployedVersion: string;
+  /** The previous pointer's exact text, or null when nothing was deployed. */
+  previousPointer: string | null;
+  at: string;
+}
+
+/** What a conditional read of the production pointer found. */
+export type PointerRead = { status: 'changed'; text: string; etag: string } | { status: 'not-modified' } | { status: 'missing' };
+
+/**
+ * A registry object that is absent or can never be read as stored (bad JSON, not a manifest); retrying
+ * will not help. What a registry throws for such an object unless it was built to throw something else.
+ */
+export class ArtifactUnusableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ArtifactUnusableError';
+  }
+}
+
+/**
+ * The model registry as the pipeline uses it: training writes versions, evaluation reads them, deployment
+ * moves the production pointer (with a backup per run), serving follows the pointer. Reads answer undefined
+ * for an absent object; an object that is there but unreadable fails with an error naming its key.
+ */
+export interface ModelRegistry {
+  /** Where the registry lives (`s3://<bucket>`), as messages name its objects. */
+  readonly location: string;
+
+  /** The production pointer and its exact text; undefined when nothing is deployed. */
+  readPointer(): Promise<{ text: string; pointer: ProductionPointer } | undefined>;
+  /** The pointer's text, conditionally on the ETag of the copy already held (not-modified costs no body). */
+  readPointerIfChanged(etag?: string): Promise<PointerRead>;
+  /** Makes `pointer` production with one write. */
+  writePointer(pointer: ProductionPointer): Promise<void>;
+  /** Puts the pointer back byte for byte as `text`, or removes it (nothing deployed) for null. */
+  restorePointer(text: string | null): Promise<void>;
+
+  /** Stores a run's backup of the pointer it is about to replace; answers its key. */
+  writeDeploymentBackup(backup: DeploymentBackup): Promise<string>;
+  readDeploymentBackup(runId: string): Promise<DeploymentBackup | undefined>;
+
+  /** Whether both the manifest and the payload of `version` are stored. */
+  hasArtifact(version: string): Promise<boolean>;
+  readManifest(key: string): Promise<ModelManifest | undefined>;
+  readPayload(key: string): Promise<Uint8Array | undefined>;
+  /** Manifest and payload of one deployment (not yet validated); an absent file is unreadable too. */
+  readArtifact(deployment: Pick<Deployment, 'manifestKey' | 'payloadKey'>): Promise<ModelArtifact>;
+  /** Stores `version`'s artifact: the payload first, then the manifest, so a manifest always has its payload. */
+  writeArtifact(version: string, artifact: ModelArtifact): Promise<void>;
+
+  /** `models/<version>/training.json` as stored (the caller knows its shape). */
+  readTraining(version: string): Promise<unknown>;
+  /** Stores the training record of `version`; answers its key. */
+  writeTraining(version: string, record: unknown): Promise<string>;
+  /** Stores the evaluation record of `version`; answers its key. */
+  writeEvaluation(version: string, record: unknown): Promise<string>;
 }

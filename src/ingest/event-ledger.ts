@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { compareSequenceNumbers } from '../domain/lake-layout';
-import { rowId, type EventLedgerRow, type RowKey } from './ports';
+import { rowId, type EventLedgerRow, type RowKey } from '../stream/ports';
 
 /**
  * The per-shard event ledger: which eventIds a shard has already delivered, so that a repeated eventId (the

@@ -2,7 +2,7 @@ import { describeError } from '../domain/describe-error';
 import { parseEventPayload, type UserEvent, type FieldError } from '../domain/events';
 import { applyItemEvents, applyUserEvents, DEFAULT_RECENT_LIMIT } from '../domain/features';
 import { bronzeKeyFor, bronzePartitionPrefix, compareSequenceNumbers, parseBronzeKey, partitionDate, type BronzeKind } from '../domain/lake-layout';
-import { distinctKeys, foldSettingAside, foldWatermarked, recordOutcomes, writeWatermarkedRows, type Positioned } from './watermarked-rows';
+import { distinctKeys, foldSettingAside, foldWatermarked, recordOutcomes, writeWatermarkedRows, type Positioned } from '../stream/watermarked-rows';
 import { decideFirstDeliveries, holdWrittenLedgerRows, ledgerConfig, loadLedger, type LedgerConfig } from './event-ledger';
 import { unstorableReason } from './storable';
 import {
@@ -18,16 +18,8 @@ import {
   type LakeWriter,
   type RowKey,
   type UserFeatureRow,
-} from './ports';
-
-/** A Kinesis record as the consumer sees it, free of the Lambda event shape. */
-export interface StreamRecord {
-  shardId: string;
-  sequenceNumber: string;
-  /** When Kinesis accepted the record (epoch ms); decides the Bronze partition. */
-  arrivalMs: number;
-  data: Uint8Array;
-}
+} from '../stream/ports';
+import type { StreamRecord } from '../stream/stream-record';
 
 export interface IngestDeps {
   lake: LakeWriter;

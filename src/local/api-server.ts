@@ -9,7 +9,7 @@ import { matchRoute, type ApiFunctionName } from '../serving/routes';
 import type { ModelStore } from '../serving/model-store';
 import { startEmulators, type RunningEmulators } from './emulators';
 import { localLambdaContext } from './lambda-context';
-import type { ResourceNames } from './resources';
+import type { ResourceNames } from '../adapters/local-resources';
 
 type LambdaHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -407,7 +407,7 @@ function hasEndpointOverride(env: NodeJS.ProcessEnv): boolean {
 
 async function createResources(names: ResourceNames): Promise<void> {
   const { createDynamoDocumentClient, createKinesisClient, createS3Client } = await import('../adapters/aws-clients');
-  const { ensureResources } = await import('./resources');
+  const { ensureResources } = await import('../adapters/local-resources');
   const clients = { s3: createS3Client(), ddb: createDynamoDocumentClient(), kinesis: createKinesisClient() };
   try {
     await ensureResources(clients, names);
@@ -440,9 +440,9 @@ async function main(argv: string[]): Promise<void> {
 async function deployDemoModel(): Promise<void> {
   const { createS3Client } = await import('../adapters/aws-clients');
   const { S3Lake } = await import('../adapters/s3-lake');
-  const { PRODUCTION_POINTER_KEY } = await import('../domain/model-registry');
+  const { PRODUCTION_POINTER_KEY } = await import('../domain/lake-layout');
   const { generateSyntheticDataset, trainHybridModel } = await import('../recommender/index');
-  const { publishModel } = await import('../serving/publish-model');
+  const { publishModel } = await import('./publish-model');
   const lake = new S3Lake(createS3Client(), process.env.LAKE_BUCKET!);
   if (await lake.getText(PRODUCTION_POINTER_KEY)) {
     console.log(`${PRODUCTION_POINTER_KEY} exists; --demo-model left it alone`);

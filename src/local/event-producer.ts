@@ -1,5 +1,7 @@
-import { PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
+import type { KinesisClient } from '../adapters/aws-clients';
+import { putRecords } from '../adapters/kinesis-publisher';
 import type { UserEventInput } from '../domain/events';
+import type { OutgoingRecord } from '../serving/event-publisher';
 
 export interface ProduceOptions {
   kinesis: KinesisClient;
@@ -23,22 +25,19 @@ export async function produceEvents(events: Iterable<UserEventInput>, options: P
   const started = performance.now();
   let sent = 0;
   let retried = 0;
-  let batch: PutRecordsRequestEntry[] = [];
+  let batch: OutgoingRecord[] = [];
 
   const flush = async () => {
-    let pending = batch;
+    const pending = batch;
     batch = [];
-    for (let attempt = 1; pending.length > 0; attempt++) {
-      const out = await options.kinesis.send(new PutRecordsCommand({ StreamName: options.stream, Records: pending }));
-      const failed = (out.Records ?? []).map((r, i) => (r.ErrorCode ? pending[i]! : undefined)).filter((r): r is PutRecordsRequestEntry => !!r);
-      sent += pending.length - failed.length;
-      if (failed.length && attempt >= MAX_ATTEMPTS) throw new Error(`${failed.length} records still refused by Kinesis after ${MAX_ATTEMPTS} attempts`);
-      if (failed.length) {
-        retried += failed.length;
-        await sleep(50 * 2 ** attempt);
-      }
-      pending = failed;
-    }
+    const results = await putRecords(options.kinesis, options.stream, pending, {
+      attempts: MAX_ATTEMPTS,
+      delayMs: (attempt) => 50 * 2 ** (attempt - 1),
+      onRetry: (records) => (retried += records),
+    });
+    const failed = results.filter((r) => !r.ok).length;
+    if (failed) throw new Error(`${failed} records still refused by Kinesis after ${MAX_ATTEMPTS} attempts`);
+    sent += results.length;
     options.onProgress?.(sent);
     if (options.ratePerSecond) {
       const due = (sent / options.ratePerSecond) * 1000 - (performance.now() - started);
@@ -48,7 +47,7 @@ export async function produceEvents(events: Iterable<UserEventInput>, options: P
 
   for (const event of events) {
     if (options.signal?.aborted) break;
-    batch.push({ Data: Buffer.from(JSON.stringify(event)), PartitionKey: String(event.userId) });
+    batch.push({ data: Buffer.from(JSON.stringify(event)), partitionKey: String(event.userId) });
     // Under a slow rate, send small batches so events trickle in rather than arrive in bursts.
     const limit = options.ratePerSecond ? Math.max(1, Math.min(size, Math.floor(options.ratePerSecond / 4))) : size;
     if (batch.length >= limit) await flush();

@@ -1,24 +1,13 @@
-import { GetRecordsCommand, GetShardIteratorCommand, type KinesisClient, type ShardIteratorType } from '@aws-sdk/client-kinesis';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
+import type { KinesisClient } from '../adapters/aws-clients';
+import { streamArnFor, toLambdaKinesisRecord } from '../adapters/kinesis-records';
+import { listShardIds, readRecordsPage, shardIterator } from '../adapters/kinesis-shards';
 import { lowestSequenceNumber } from '../domain/lake-layout';
 import { FAILURE_CAUSES } from '../ingest/failure-summary';
+import type { FailedBatchRecord } from '../stream/dead-letters';
 import { localLambdaContext } from './lambda-context';
-import { listShardIds, streamArnFor, toLambdaKinesisRecord } from './kinesis-reader';
 
 export type KinesisHandler = (event: KinesisStreamEvent, context: Context) => Promise<KinesisStreamBatchResponse | void>;
-
-/** What Lambda's on-failure destination receives for a batch it gave up on. */
-export interface FailedBatchRecord {
-  reason: 'RetryAttemptsExhausted';
-  /** The function that gave up (`consumer`, `analytics-consumer`), so a replay invokes the right one. */
-  functionName?: string;
-  shardId: string;
-  startSequenceNumber: string;
-  endSequenceNumber: string;
-  batchSize: number;
-  error: string;
-  at: string;
-}
 
 export interface PollerOptions {
   kinesis: KinesisClient;
@@ -89,20 +78,16 @@ export class EventSourcePoller {
 
   private async iterator(shardId: string): Promise<string | undefined> {
     const after = this.checkpoints[shardId];
-    const type: ShardIteratorType = after ? 'AFTER_SEQUENCE_NUMBER' : 'TRIM_HORIZON';
-    const out = await this.options.kinesis.send(
-      new GetShardIteratorCommand({ StreamName: this.options.stream, ShardId: shardId, ShardIteratorType: type, StartingSequenceNumber: after }),
-    );
-    return out.ShardIterator;
+    return shardIterator(this.options.kinesis, { streamName: this.options.stream }, shardId, after ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: after } : { type: 'TRIM_HORIZON' });
   }
 
   private async pollShard(shardId: string, untilCaughtUp = false): Promise<void> {
     const arn = streamArnFor(this.options.stream);
     let iterator = await this.iterator(shardId);
     while (this.running && iterator) {
-      const page = await this.options.kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: this.options.batchSize ?? 100 }));
-      iterator = page.NextShardIterator;
-      const records = (page.Records ?? []).map((r) => toLambdaKinesisRecord(r, shardId, arn));
+      const page = await readRecordsPage(this.options.kinesis, iterator, this.options.batchSize ?? 100);
+      iterator = page.nextIterator;
+      const records = page.records.map((r) => toLambdaKinesisRecord(r, shardId, arn));
       if (records.length > 0) {
         await this.deliver(shardId, records);
         const last = records[records.length - 1]!.kinesis.sequenceNumber;

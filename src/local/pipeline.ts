@@ -1,24 +1,25 @@
 import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDocumentClient, createKinesisClient, createS3Client, usesEndpointOverride } from '../adapters/aws-clients';
+import { scanPartitionKeys } from '../adapters/dynamo-key-scan';
 import { S3Lake } from '../adapters/s3-lake';
 import { DEFAULT_NAMES } from '../config/runtime';
 import type { UserEventInput } from '../domain/events';
 import { replayUniverse, type ReplayUniverse } from './replay-universe';
-import { BRONZE_EVENTS_PREFIX, BRONZE_QUARANTINE_PREFIX, CATALOG_KEY } from '../domain/lake-layout';
-import { parseProductionPointer, PRODUCTION_POINTER_KEY } from '../domain/model-registry';
+import { BRONZE_EVENTS_PREFIX, BRONZE_QUARANTINE_PREFIX, CATALOG_KEY, PRODUCTION_POINTER_KEY } from '../domain/lake-layout';
+import { parseProductionPointer } from '../domain/model-registry';
 import { parseItemsFile, parseRatingsFile, type ItemMeta } from '../recommender/index';
-import { generateTasteEvents } from '../retraining/synthetic-events';
-import type { RunEvent } from '../retraining/local-runner';
+import { generateTasteEvents } from './synthetic-events';
+import type { RunEvent } from './retraining-runner';
 import { describeError } from '../retraining/errors';
 import type { RunSummary } from '../retraining/record';
-import { RunView, type StepView } from '../cli/run-events';
+import { RunView, type StepView } from './run-events';
 import { startEmulators, type RunningEmulators } from './emulators';
-import { EventSourcePoller, type FailedBatchRecord, type KinesisHandler } from './event-source-poller';
+import { formatDeadLetterLine, type FailedBatchRecord } from '../stream/dead-letters';
+import { EventSourcePoller, type KinesisHandler } from './event-source-poller';
 import { produceEvents } from './event-producer';
-import { ensureResources, type ResourceNames } from './resources';
+import { ensureResources, type ResourceNames } from '../adapters/local-resources';
 import type { RunningApiServer } from './api-server';
 
 
@@ -236,7 +237,7 @@ export class LocalPipeline {
     const onFailure = async (f: FailedBatchRecord) => {
       this.options.log(`DLQ: ${f.batchSize} records of ${f.shardId} from ${f.startSequenceNumber} (${f.error}) → ${dlqFile}`);
       try {
-        await writeFile(dlqFile, `${JSON.stringify(f)}\n`, { flag: 'a' });
+        await writeFile(dlqFile, formatDeadLetterLine(f), { flag: 'a' });
       } catch (err) {
         this.options.log(`could not append the dead letter to ${dlqFile}: ${describeError(err)}`);
         throw err;
@@ -303,7 +304,7 @@ export class LocalPipeline {
       this.phase = previousPhase === 'retraining' ? 'serving' : previousPhase;
       return run;
     }
-    const { runRetrainingLocally } = await import('../retraining/local-runner');
+    const { runRetrainingLocally } = await import('./retraining-runner');
     const view = new RunView();
     run.steps = view.steps;
     const result = await runRetrainingLocally(
@@ -448,16 +449,10 @@ export class LocalPipeline {
     const ddb = createDynamoDocumentClient();
     const users = new Set<string>();
     const items = new Set<string>();
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await ddb.send(new ScanCommand({ TableName: this.names.featuresTable, ProjectionExpression: 'pk', ExclusiveStartKey: start }));
-      for (const row of page.Items ?? []) {
-        const pk = String(row.pk);
-        if (pk.startsWith('U#')) users.add(pk);
-        else if (pk.startsWith('I#')) items.add(pk);
-      }
-      start = page.LastEvaluatedKey as Record<string, unknown> | undefined;
-    } while (start);
+    for await (const pk of scanPartitionKeys(ddb, this.names.featuresTable)) {
+      if (pk.startsWith('U#')) users.add(pk);
+      else if (pk.startsWith('I#')) items.add(pk);
+    }
     ddb.destroy();
     const pointerText = await new S3Lake(this.s3(), this.names.lakeBucket).getText(PRODUCTION_POINTER_KEY);
     const pointer = pointerText ? parseProductionPointer(pointerText) : undefined;

@@ -12,17 +12,17 @@ import { Command, Option } from 'commander';
 import { resolve } from 'node:path';
 import { createDynamoDocumentClient, createKinesisClient, createS3Client, usesEndpointOverride } from '../adapters/aws-clients';
 import { DEFAULT_NAMES } from '../config/runtime';
-import { BRONZE_EVENTS_PREFIX } from '../domain/lake-layout';
-import { modelKeys, PRODUCTION_POINTER_KEY } from '../domain/model-registry';
+import { BRONZE_EVENTS_PREFIX, modelKeys, PRODUCTION_POINTER_KEY } from '../domain/lake-layout';
 import { rollbackProduction } from '../retraining/deploy';
 import type { EvaluationRecord, Metrics } from '../retraining/evaluate';
-import { getJson, retrainingLake, type RetrainingLake } from '../retraining/lake';
+import { S3Lake } from '../adapters/s3-lake';
+import { getJson, type RetrainingLake } from '../retraining/lake';
 import type { RunSummary } from '../retraining/record';
 import { describeError } from '../retraining/errors';
-import { createRunEventPrinter, formatSummarySteps } from '../cli/run-events';
+import { createRunEventPrinter, formatSummarySteps } from './run-events';
 import { startEmulators } from './emulators';
 import { localLambdaContext } from './lambda-context';
-import { ensureResources, type ResourceNames } from './resources';
+import { ensureResources, type ResourceNames } from '../adapters/local-resources';
 
 interface Options {
   dataDir: string;
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
   const clients = { s3: createS3Client(), ddb: createDynamoDocumentClient(), kinesis: createKinesisClient() };
   try {
     await ensureResources(clients, names);
-    const lake = retrainingLake(clients.s3, names.lakeBucket);
+    const lake = new S3Lake(clients.s3, names.lakeBucket);
     if (opts.rollback) {
       const { from, to } = await rollbackProduction(lake);
       console.log(`production rolled back: ${from} → ${to} (${PRODUCTION_POINTER_KEY})`);
@@ -106,7 +106,7 @@ async function main(): Promise<void> {
       return;
     }
     console.log(`retraining on Bronze ${input.from}..${input.to} of s3://${names.lakeBucket}\n`);
-    const { runRetrainingLocally } = await import('../retraining/local-runner');
+    const { runRetrainingLocally } = await import('./retraining-runner');
     const result = await runRetrainingLocally(input, { retryIntervalMs: 500, onEvent: createRunEventPrinter((line) => console.log(line)) });
     await printOutcome(lake, result.executionName, result.status, result.error);
     if (result.status === 'FAILED') process.exitCode = 1;
@@ -119,23 +119,23 @@ async function main(): Promise<void> {
 }
 
 async function fillLake(opts: Options, names: ResourceNames): Promise<void> {
-  const { PutRecordsCommand } = await import('@aws-sdk/client-kinesis');
-  const { generateTasteEvents } = await import('../retraining/synthetic-events');
+  const { putRecords } = await import('../adapters/kinesis-publisher');
+  const { generateTasteEvents } = await import('./synthetic-events');
   const { readStreamAsLambdaEvents } = await import('./kinesis-reader');
   const consumer = await import('../../lambdas/consumer/index');
   const kinesis = createKinesisClient();
   const started = performance.now();
-  let batch: { Data: Uint8Array; PartitionKey: string }[] = [];
+  let batch: { data: Uint8Array; partitionKey: string }[] = [];
   let put = 0;
   const flush = async () => {
     if (batch.length === 0) return;
-    const out = await kinesis.send(new PutRecordsCommand({ StreamName: names.eventsStream, Records: batch }));
-    if (out.FailedRecordCount) throw new Error(`${out.FailedRecordCount} records were not put on ${names.eventsStream}`);
+    const failed = (await putRecords(kinesis, names.eventsStream, batch, { attempts: 1 })).filter((r) => !r.ok).length;
+    if (failed) throw new Error(`${failed} records were not put on ${names.eventsStream}`);
     put += batch.length;
     batch = [];
   };
   for (const e of generateTasteEvents({ events: opts.generate!, users: opts.users, items: opts.items, seed: Date.now() % 100_000 })) {
-    batch.push({ Data: Buffer.from(JSON.stringify(e)), PartitionKey: e.userId as string });
+    batch.push({ data: Buffer.from(JSON.stringify(e)), partitionKey: e.userId as string });
     if (batch.length === 500) await flush();
   }
   await flush();

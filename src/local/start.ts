@@ -4,7 +4,7 @@
  */
 import { Command, Option } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
-import { createRunEventPrinter } from '../cli/run-events';
+import { createRunEventPrinter } from './run-events';
 import { describeError } from '../retraining/errors';
 import { LocalPipeline, type LocalPipelineOptions } from './pipeline';
 

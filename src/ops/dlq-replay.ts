@@ -1,8 +1,9 @@
-import { GetRecordsCommand, GetShardIteratorCommand, type KinesisClient, type _Record as KinesisRecord } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import type { KinesisClient } from '../adapters/aws-clients';
+import { streamArnFor, toLambdaKinesisRecord } from '../adapters/kinesis-records';
+import { readRecordsPage, shardIterator, type KinesisRecord, type StreamTarget } from '../adapters/kinesis-shards';
 import { lowestSequenceNumber } from '../domain/lake-layout';
-import { streamArnFor, toLambdaKinesisRecord } from '../local/kinesis-reader';
-import type { DeadLetter, DeadLetterSource } from './dead-letters';
+import type { DeadLetter, DeadLetterSource } from '../stream/dead-letters';
 
 /** A Kinesis event marked as a dead-letter replay (the ingestion consumer then checks Bronze below its watermarks). */
 export type ReplayEvent = KinesisStreamEvent & { replay: true };
@@ -143,27 +144,27 @@ export async function readRange(kinesis: KinesisClient, stream: string, letter: 
   const start = BigInt(letter.startSequenceNumber);
   const end = BigInt(letter.endSequenceNumber);
   if (end < start) throw new Error(`the range ends (${letter.endSequenceNumber}) before it starts (${letter.startSequenceNumber})`);
-  const target = letter.streamArn ? { StreamARN: letter.streamArn } : { StreamName: stream };
+  const target: StreamTarget = letter.streamArn ? { streamArn: letter.streamArn } : { streamName: stream };
   let iterator: string | undefined;
   try {
-    iterator = (await kinesis.send(new GetShardIteratorCommand({ ...target, ShardId: letter.shardId, ShardIteratorType: 'AT_SEQUENCE_NUMBER', StartingSequenceNumber: letter.startSequenceNumber }))).ShardIterator;
+    iterator = await shardIterator(kinesis, target, letter.shardId, { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: letter.startSequenceNumber });
   } catch (err) {
     if ((err as Error).name !== 'InvalidArgumentException') throw err;
     // The first record is past retention: read what is left of the range.
-    iterator = (await kinesis.send(new GetShardIteratorCommand({ ...target, ShardId: letter.shardId, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
+    iterator = await shardIterator(kinesis, target, letter.shardId, { type: 'TRIM_HORIZON' });
   }
   const out: KinesisRecord[] = [];
   for (let pages = 0; iterator && pages < 100_000; pages++) {
-    const page = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
-    const records = page.Records ?? [];
+    const page = await readRecordsPage(kinesis, iterator, 1000);
+    const records = page.records;
     for (const r of records) {
       const seq = BigInt(r.SequenceNumber ?? '0');
       if (seq > end) return out;
       if (seq >= start) out.push(r);
     }
     // An empty page at the tip of the shard is the end (AWS may return empty pages while still behind).
-    if (records.length === 0 && (page.MillisBehindLatest ?? 0) === 0) return out;
-    iterator = page.NextShardIterator;
+    if (records.length === 0 && (page.millisBehindLatest ?? 0) === 0) return out;
+    iterator = page.nextIterator;
   }
   return out;
 }

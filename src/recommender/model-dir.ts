@@ -1,7 +1,8 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HybridModel } from './hybrid-model';
-import { deserializeModel, MANIFEST_FILE, PAYLOAD_FILE, serializeModel, type ModelManifest } from './serialize';
+import { MANIFEST_FILE, PAYLOAD_FILE } from '../domain/lake-layout';
+import { deserializeModel, serializeModel, type ModelManifest } from './serialize';
 
 /** Writes `manifest.json` and `model.bin` into dir (created if missing). */
 export async function writeModelDir(dir: string, model: HybridModel): Promise<void> {

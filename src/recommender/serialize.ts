@@ -2,10 +2,6 @@ import { resolveHybridConfig } from './config';
 import { HybridModel, type ModelState } from './hybrid-model';
 import { MODEL_FORMAT_VERSION, type ModelMetadata } from './metadata';
 
-/** File names inside a model directory and under s3://…/models/<version>/. */
-export const MANIFEST_FILE = 'manifest.json';
-export const PAYLOAD_FILE = 'model.bin';
-
 /** First bytes of every payload ("HRM" + format version), so a stray file is recognised as not a model. */
 const MAGIC = [0x48, 0x52, 0x4d, MODEL_FORMAT_VERSION];
 const HEADER_BYTES = 8;

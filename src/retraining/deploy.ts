@@ -1,23 +1,7 @@
-import {
-  modelKeys,
-  parseProductionPointer,
-  pointerFor,
-  PRODUCTION_POINTER_KEY,
-  rollbackPointer,
-  type ProductionPointer,
-} from '../domain/model-registry';
+import { deploymentBackupKey, modelKeys, PRODUCTION_POINTER_KEY } from '../domain/lake-layout';
+import { parseProductionPointer, pointerFor, rollbackPointer, type DeploymentBackup } from '../domain/model-registry';
 import { ConcurrentDeploymentError } from './errors';
-import { getJson, putJson, type RetrainingLake } from './lake';
-import { deploymentBackupKey } from './layout';
-
-/** Written before the pointer moves: exactly what production.json held, so a failed run can put it back. */
-interface DeploymentBackup {
-  runId: string;
-  deployedVersion: string;
-  /** The previous pointer's exact text, or null when nothing was deployed. */
-  previousPointer: string | null;
-  at: string;
-}
+import { modelRegistryOf, type RetrainingLake } from './lake';
 
 export interface DeployRequest {
   runId: string;
@@ -34,21 +18,17 @@ export interface DeployResult {
   backupKey: string;
 }
 
-async function currentPointer(lake: RetrainingLake): Promise<{ text: string | undefined; pointer: ProductionPointer | undefined }> {
-  const text = await lake.getText(PRODUCTION_POINTER_KEY);
-  return { text, pointer: text === undefined ? undefined : parseProductionPointer(text) };
-}
-
 /**
  * Points production at `version` with one PutObject (atomic for every reader), remembering the replaced
  * deployment in the pointer's `previous`. Refuses if production moved since evaluation.
  */
 export async function deployModel(request: DeployRequest, lake: RetrainingLake, now: Date = new Date()): Promise<DeployResult> {
-  const keys = modelKeys(request.version);
-  if ((await lake.getBytes(keys.manifest)) === undefined || (await lake.getBytes(keys.payload)) === undefined) {
-    throw new Error(`cannot deploy ${request.version}: ${keys.prefix} has no complete artifact`);
+  const registry = modelRegistryOf(lake);
+  if (!(await registry.hasArtifact(request.version))) {
+    throw new Error(`cannot deploy ${request.version}: ${modelKeys(request.version).prefix} has no complete artifact`);
   }
-  const { text, pointer } = await currentPointer(lake);
+  const found = await registry.readPointer();
+  const pointer = found?.pointer;
   const current = pointer?.version ?? null;
   if (current !== request.expectedProductionVersion && current !== request.version) {
     throw new ConcurrentDeploymentError(
@@ -58,9 +38,9 @@ export async function deployModel(request: DeployRequest, lake: RetrainingLake, 
   const backupKey = deploymentBackupKey(request.runId);
   // A retried DeployModel (pointer already ours) must keep the original backup, not back up itself.
   if (current !== request.version) {
-    const backup: DeploymentBackup = { runId: request.runId, deployedVersion: request.version, previousPointer: text ?? null, at: now.toISOString() };
-    await putJson(lake, backupKey, backup);
-    await putJson(lake, PRODUCTION_POINTER_KEY, pointerFor(request.version, pointer, request.metrics, now));
+    const backup: DeploymentBackup = { runId: request.runId, deployedVersion: request.version, previousPointer: found?.text ?? null, at: now.toISOString() };
+    await registry.writeDeploymentBackup(backup);
+    await registry.writePointer(pointerFor(request.version, pointer, request.metrics, now));
   }
   return { version: request.version, previousVersion: current === request.version ? (pointer?.previous?.version ?? null) : current, pointerKey: PRODUCTION_POINTER_KEY, backupKey };
 }
@@ -76,24 +56,24 @@ export interface RestoreResult {
  * removes it if there was none), unless someone has moved production since.
  */
 export async function restoreProduction(runId: string, lake: RetrainingLake): Promise<RestoreResult> {
-  const backup = await getJson<DeploymentBackup>(lake, deploymentBackupKey(runId));
-  const { pointer } = await currentPointer(lake);
-  const productionVersion = pointer?.version ?? null;
+  const registry = modelRegistryOf(lake);
+  const backup = await registry.readDeploymentBackup(runId);
+  const productionVersion = (await registry.readPointer())?.pointer.version ?? null;
   if (!backup) return { restored: false, productionVersion, reason: `run ${runId} never moved production` };
   if (productionVersion !== backup.deployedVersion) {
     return { restored: false, productionVersion, reason: `production is ${productionVersion ?? 'empty'}, not ${backup.deployedVersion} deployed by this run: left as is` };
   }
-  if (backup.previousPointer === null) await lake.deleteObject(PRODUCTION_POINTER_KEY);
-  else await lake.putObject(PRODUCTION_POINTER_KEY, backup.previousPointer, 'application/json');
+  await registry.restorePointer(backup.previousPointer);
   const previous = backup.previousPointer === null ? null : parseProductionPointer(backup.previousPointer).version;
   return { restored: true, productionVersion: previous, reason: `production restored from ${backup.deployedVersion} to ${previous ?? 'no model'}` };
 }
 
 /** The operator's rollback: production goes back to the deployment it replaced (one write). */
 export async function rollbackProduction(lake: RetrainingLake, now: Date = new Date()): Promise<{ from: string; to: string }> {
-  const { pointer } = await currentPointer(lake);
+  const registry = modelRegistryOf(lake);
+  const pointer = (await registry.readPointer())?.pointer;
   if (!pointer) throw new Error(`${PRODUCTION_POINTER_KEY} does not exist: nothing to roll back`);
   const next = rollbackPointer(pointer, now);
-  await putJson(lake, PRODUCTION_POINTER_KEY, next);
+  await registry.writePointer(next);
   return { from: pointer.version, to: next.version };
 }

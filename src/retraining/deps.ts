@@ -1,7 +1,8 @@
 import { createDynamoDocumentClient, createS3Client } from '../adapters/aws-clients';
 import { DynamoFeatureTable } from '../adapters/dynamo-feature-table';
-import { loadRetrainingConfig, type RetrainingConfig } from './config';
-import { retrainingLake, type RetrainingLake } from './lake';
+import { loadRetrainingConfig, type RetrainingConfig } from '../config/retraining';
+import { S3Lake } from '../adapters/s3-lake';
+import type { RetrainingLake } from './lake';
 
 export interface RetrainingDeps {
   config: RetrainingConfig;
@@ -29,7 +30,7 @@ export function retrainingDeps(env: Record<string, string | undefined> = process
       signature,
       deps: {
         config,
-        lake: retrainingLake(s3, config.LAKE_BUCKET),
+        lake: new S3Lake(s3, config.LAKE_BUCKET),
         table: config.FEATURES_TABLE ? new DynamoFeatureTable(createDynamoDocumentClient(env), config.FEATURES_TABLE) : undefined,
       },
     };

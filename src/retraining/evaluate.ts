@@ -1,8 +1,7 @@
-import { modelKeys, parseProductionPointer, PRODUCTION_POINTER_KEY } from '../domain/model-registry';
-import { CATALOG_KEY } from '../domain/lake-layout';
+import { CATALOG_KEY, modelKeys } from '../domain/lake-layout';
+import type { ModelRegistry } from '../domain/model-registry';
 import {
   deserializeModel,
-  parseModelManifest,
   evaluateRecommender,
   popularityModel,
   temporalSplit,
@@ -11,15 +10,14 @@ import {
   type HybridConfig,
   type Interaction,
   type ItemMeta,
-  type ModelManifest,
+  type ModelArtifact,
 } from '../recommender/index';
 import { CorruptObjectError } from './errors';
 import { readSilverHistory } from './extract';
 import { SetAsideLog, usableInteractions } from './poison';
 import { gateDecision, type GateDecision } from './gate';
 import { itemCatalogue, toInteractions, withCatalogue } from './interactions';
-import { getJson, putJson, type RetrainingLake } from './lake';
-import { trainingKey } from './layout';
+import { getJson, modelRegistryOf, type RetrainingLake } from './lake';
 import type { TrainingRecord } from './train';
 
 export type GateMetric = 'ndcg' | 'map' | 'precision' | 'recall';
@@ -65,12 +63,13 @@ export interface EvaluateResult {
  */
 export async function evaluateCandidate(request: EvaluateRequest, lake: RetrainingLake, now: Date = new Date()): Promise<EvaluateResult> {
   const keys = modelKeys(request.version);
-  const training = await getJson<TrainingRecord>(lake, trainingKey(request.version));
-  if (!training) throw new Error(`${trainingKey(request.version)} is missing: was ${request.version} trained by this pipeline?`);
-  const manifest = await readManifest(lake, keys.manifest);
-  const payload = await lake.getBytes(keys.payload);
+  const registry = modelRegistryOf(lake);
+  const training = (await registry.readTraining(request.version)) as TrainingRecord | undefined;
+  if (!training) throw new Error(`${keys.training} is missing: was ${request.version} trained by this pipeline?`);
+  const manifest = await registry.readManifest(keys.manifest);
+  const payload = await registry.readPayload(keys.payload);
   if (!manifest || !payload) throw new Error(`artifact ${keys.prefix} is incomplete (manifest or payload missing)`);
-  const artifact = loadArtifact(lake, manifest, payload, keys.manifest, keys.payload);
+  const artifact = loadArtifact(registry, { manifest, payload }, keys.manifest, keys.payload);
 
   // The same usable history TrainModel trained on (rows it set aside are left out here too).
   const rows = usableInteractions((await readSilverHistory(lake, training.silver.fromDt ?? undefined)).rows, new SetAsideLog());
@@ -91,15 +90,9 @@ export async function evaluateCandidate(request: EvaluateRequest, lake: Retraini
   const popularity = evaluate((u, k) => popular.recommend(u, k).items);
 
   let production: EvaluationRecord['production'] = null;
-  const pointerText = await lake.getText(PRODUCTION_POINTER_KEY);
-  if (pointerText !== undefined) {
-    let pointer: ReturnType<typeof parseProductionPointer>;
-    try {
-      pointer = parseProductionPointer(pointerText, `s3://${lake.bucket}/${PRODUCTION_POINTER_KEY}`);
-    } catch (err) {
-      throw new CorruptObjectError(PRODUCTION_POINTER_KEY, (err as Error).message, { cause: err });
-    }
-    const prodManifest = await readManifest(lake, pointer.manifestKey);
+  const pointer = (await registry.readPointer())?.pointer;
+  if (pointer) {
+    const prodManifest = await registry.readManifest(pointer.manifestKey);
     if (!prodManifest) throw new Error(`production points at ${pointer.version} but ${pointer.manifestKey} is missing`);
     const sameRecipe = JSON.stringify(prodManifest.metadata.config) === JSON.stringify(candidateConfig);
     production = {
@@ -132,30 +125,20 @@ export async function evaluateCandidate(request: EvaluateRequest, lake: Retraini
     production,
     gate,
   };
-  await putJson(lake, keys.evaluation, record);
+  const evaluationKey = await registry.writeEvaluation(request.version, record);
   const k = request.k;
   return {
-    evaluationKey: keys.evaluation,
+    evaluationKey,
     productionVersion: production?.version ?? null,
     headline: { [`ndcg@${k}`]: candidate.ndcg, [`precision@${k}`]: candidate.precision, [`recall@${k}`]: candidate.recall, [`map@${k}`]: candidate.map, coverage: candidate.coverage },
     gate,
   };
 }
 
-/** A stored manifest, undefined when absent; a corrupt one fails with a `CorruptObjectError` naming its key. */
-async function readManifest(lake: RetrainingLake, key: string): Promise<ModelManifest | undefined> {
-  const text = await lake.getText(key);
-  if (text === undefined) return undefined;
+/** The stored artifact, loaded; one that does not load fails with a `CorruptObjectError` naming its payload. */
+function loadArtifact(registry: ModelRegistry, artifact: ModelArtifact, manifestKey: string, payloadKey: string) {
   try {
-    return parseModelManifest(text, `s3://${lake.bucket}/${key}`);
-  } catch (err) {
-    throw new CorruptObjectError(key, (err as Error).message, { cause: err });
-  }
-}
-
-function loadArtifact(lake: RetrainingLake, manifest: ModelManifest, payload: Uint8Array, manifestKey: string, payloadKey: string) {
-  try {
-    return deserializeModel({ manifest, payload }, `artifact s3://${lake.bucket}/${manifestKey} + ${payloadKey}`);
+    return deserializeModel(artifact, `artifact ${registry.location}/${manifestKey} + ${payloadKey}`);
   } catch (err) {
     throw new CorruptObjectError(payloadKey, (err as Error).message, { cause: err });
   }

@@ -1,14 +1,13 @@
 import { applyItemEvents, applyUserEvents, DEFAULT_RECENT_LIMIT, type ItemFeatures, type UserFeatures } from '../domain/features';
 import type { UserEvent } from '../domain/events';
-import { partitionDate } from '../domain/lake-layout';
-import { EXACT_SK, itemPk, userPk } from '../ingest/ports';
+import { parseSilverInteractionsKey, partitionDate, SILVER_INTERACTIONS_PREFIX, silverFeaturesKey, silverInteractionsKey } from '../domain/lake-layout';
+import { EXACT_SK, itemPk, userPk } from '../stream/ports';
 import type { ExactFeatureRow } from '../adapters/dynamo-feature-table';
 import { dedupeByEventId, readBronzeWindow } from './bronze';
 import { describeError, TransientError } from './errors';
 import { unstorableReason } from '../ingest/storable';
 import { parquetRowProblem, SetAsideLog, usableInteractions, type SetAside } from './poison';
 import { mapLimit, type RetrainingLake } from './lake';
-import { parseSilverInteractionsKey, SILVER_INTERACTIONS_PREFIX, silverFeaturesKey, silverInteractionsKey } from './layout';
 import { readParquet, writeParquet } from './parquet';
 import {
   compareInteractions,

@@ -1,21 +1,12 @@
 import { z } from 'zod';
-import type { EventType } from '../domain/events';
+import { EVENT_STRENGTHS } from '../domain/event-strengths';
 import type { Interaction, ItemMeta } from '../recommender/index';
 import type { SilverInteraction } from './silver';
+import { formatIssues } from '../domain/zod-issues';
 
-/**
- * How much one event says about a user's interest in an item. Implicit events get fixed weights; a
- * rating event counts as its own value (0.5–5).
- */
-export const SIGNAL_WEIGHTS: Readonly<Record<Exclude<EventType, 'rating'>, number>> = {
-  view: 1,
-  click: 2,
-  add_to_cart: 3,
-  purchase: 5,
-};
-
-export const INTERACTION_MAPPING_DOC =
-  'one interaction per (user, item): rating = strongest signal (view 1, click 2, add_to_cart 3, purchase 5, rating = its value); timestamp = first contact';
+export const INTERACTION_MAPPING_DOC = `one interaction per (user, item): rating = strongest signal (${Object.entries(EVENT_STRENGTHS)
+  .map(([type, strength]) => `${type} ${strength}`)
+  .join(', ')}, rating = its value); timestamp = first contact`;
 
 /**
  * Events → the recommender's interactions: one per (user, item) pair, whose rating is the strongest signal
@@ -25,7 +16,7 @@ export const INTERACTION_MAPPING_DOC =
 export function toInteractions(rows: readonly SilverInteraction[]): Interaction[] {
   const pairs = new Map<string, Interaction>();
   for (const row of rows) {
-    const strength = row.event_type === 'rating' ? (row.rating ?? 0) : SIGNAL_WEIGHTS[row.event_type];
+    const strength = row.event_type === 'rating' ? (row.rating ?? 0) : EVENT_STRENGTHS[row.event_type];
     const key = `${row.user_id}\u0000${row.item_id}`;
     const pair = pairs.get(key);
     if (!pair) pairs.set(key, { userId: row.user_id, itemId: row.item_id, rating: strength, timestamp: row.event_time_ms });
@@ -61,7 +52,7 @@ const CatalogueSchema = z.array(
 export function withCatalogue(fromEvents: readonly ItemMeta[], catalogueJson: unknown, seenItemIds: Iterable<string> = []): ItemMeta[] {
   if (catalogueJson === undefined) return [...fromEvents];
   const parsed = CatalogueSchema.safeParse(catalogueJson);
-  if (!parsed.success) throw new Error(`catalog/items.json is invalid: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+  if (!parsed.success) throw new Error(`catalog/items.json is invalid: ${formatIssues(parsed.error.issues, { limit: 3 })}`);
   const catalogue = new Map(parsed.data.map((i) => [i.itemId, i]));
   const eventMeta = new Map(fromEvents.map((i) => [i.itemId, i]));
   const ids = [...new Set([...eventMeta.keys(), ...seenItemIds])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));

@@ -1,33 +1,19 @@
-import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { S3Lake } from '../adapters/s3-lake';
+import type { S3Lake } from '../adapters/s3-lake';
+import { S3ModelRegistry } from '../adapters/s3-model-registry';
+import { decodeJson, encodeJson } from '../domain/lake-layout';
+import type { ModelRegistry } from '../domain/model-registry';
 import { CorruptObjectError } from './errors';
 
-/** What the retraining steps need from the lake: the S3Lake operations plus delete. */
-export interface RetrainingLake {
-  readonly bucket: string;
-  putObject(key: string, body: string | Uint8Array, contentType: string): Promise<void>;
-  getBytes(key: string): Promise<Uint8Array | undefined>;
-  getText(key: string): Promise<string | undefined>;
-  listKeys(prefix: string): Promise<string[]>;
-  deleteObject(key: string): Promise<void>;
-}
+/** The lake as the retraining steps use it: the S3Lake adapter (put, get, list by prefix, delete). */
+export type RetrainingLake = S3Lake;
 
-export function retrainingLake(s3: S3Client, bucket: string): RetrainingLake {
-  const lake = new S3Lake(s3, bucket);
-  return {
-    bucket,
-    putObject: (key, body, contentType) => lake.putObject(key, body, contentType),
-    getBytes: (key) => lake.getBytes(key),
-    getText: (key) => lake.getText(key),
-    listKeys: (prefix) => lake.listKeys(prefix),
-    async deleteObject(key) {
-      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
-    },
-  };
+/** The model registry in `lake`; an absent or unreadable registry object fails with a `CorruptObjectError` naming its key. */
+export function modelRegistryOf(lake: RetrainingLake): ModelRegistry {
+  return new S3ModelRegistry(lake, { unreadable: (key, message, cause) => new CorruptObjectError(key, message, { cause }) });
 }
 
 export async function putJson(lake: RetrainingLake, key: string, value: unknown): Promise<void> {
-  await lake.putObject(key, JSON.stringify(value, null, 2) + '\n', 'application/json');
+  await lake.putObject(key, encodeJson(value), 'application/json');
 }
 
 /** The object parsed as JSON, undefined when absent; a corrupt object fails with a `CorruptObjectError` naming its key. */
@@ -35,9 +21,9 @@ export async function getJson<T>(lake: RetrainingLake, key: string): Promise<T |
   const text = await lake.getText(key);
   if (text === undefined) return undefined;
   try {
-    return JSON.parse(text) as T;
+    return decodeJson(text, `s3://${lake.bucket}/${key}`) as T;
   } catch (err) {
-    throw new CorruptObjectError(key, `s3://${lake.bucket}/${key} is not valid JSON (${text.length} bytes): ${(err as Error).message}`, { cause: err });
+    throw new CorruptObjectError(key, (err as Error).message, { cause: err });
   }
 }
 

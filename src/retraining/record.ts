@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { putJson, type RetrainingLake } from './lake';
-import { runReportKey } from './layout';
+import { runReportKey } from '../domain/lake-layout';
 import { sanitizeRunId } from './window';
 import { describeSetAside, type SetAside } from './poison';
 

@@ -1,16 +1,17 @@
 import { z } from 'zod';
+import { formatIssues } from '../domain/zod-issues';
 import type { RetrainingDeps } from './deps';
 import { evaluateCandidate, type EvaluateResult } from './evaluate';
 import { DataValidationError } from './errors';
 import { extractWindow, type ExtractResult } from './extract';
 import { deployModel, restoreProduction, rollbackProduction, type DeployResult, type RestoreResult } from './deploy';
 import { getJson, putJson } from './lake';
-import { EXTRACT_STATE_KEY, LAST_VALIDATION_KEY, runReportKey } from './layout';
+import { EXTRACT_STATE_KEY, LAST_VALIDATION_KEY, runReportKey } from '../domain/lake-layout';
 import { confirmReload, type ReloadResult } from './reload';
 import { readBronzeWindow } from './bronze';
 import { trainCandidate, type TrainResult } from './train';
 import { nextValidationHistory, recentSummaries, validateWindow, type CheckName, type ValidationHistory } from './validate';
-import { validationThresholds } from './config';
+import { validationThresholds } from '../config/retraining';
 import { resolveRun, type RunInfo } from './window';
 
 /**
@@ -29,7 +30,7 @@ const RunSchema = z.object({
 
 function parsePayload<T extends z.ZodType>(schema: T, payload: unknown, step: string): z.output<T> {
   const parsed = schema.safeParse(payload);
-  if (!parsed.success) throw new Error(`${step}: invalid payload: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+  if (!parsed.success) throw new Error(`${step}: invalid payload: ${formatIssues(parsed.error.issues)}`);
   return parsed.data;
 }
 

@@ -1,12 +1,11 @@
-import { modelKeys, newModelVersion } from '../domain/model-registry';
+import { newModelVersion } from '../domain/model-registry';
 import { serializeModel, trainHybridModel, type HybridConfig } from '../recommender/index';
 import { DataError, describeError, NoTrainingDataError } from './errors';
 import { SetAsideLog, usableInteractions, type SetAside } from './poison';
 import { readSilverHistory } from './extract';
 import { INTERACTION_MAPPING_DOC, itemCatalogue, toInteractions, withCatalogue } from './interactions';
-import { getJson, putJson, type RetrainingLake } from './lake';
-import { CATALOG_KEY } from '../domain/lake-layout';
-import { trainingKey } from './layout';
+import { getJson, modelRegistryOf, type RetrainingLake } from './lake';
+import { CATALOG_KEY, modelKeys } from '../domain/lake-layout';
 import { isoDate, type DateWindow } from './window';
 
 export interface TrainRequest {
@@ -74,8 +73,8 @@ export async function trainCandidate(request: TrainRequest, lake: RetrainingLake
   }
   const { manifest, payload } = artifact;
   const keys = modelKeys(version);
-  await lake.putObject(keys.payload, payload, 'application/octet-stream');
-  await putJson(lake, keys.manifest, manifest);
+  const registry = modelRegistryOf(lake);
+  await registry.writeArtifact(version, artifact);
 
   const meta = manifest.metadata;
   const record: TrainingRecord = {
@@ -97,8 +96,7 @@ export async function trainCandidate(request: TrainRequest, lake: RetrainingLake
     trainingSeconds: meta.trainingSeconds ?? 0,
     artifact: { manifestKey: keys.manifest, payloadKey: keys.payload, payloadBytes: payload.byteLength },
   };
-  const key = trainingKey(version);
-  await putJson(lake, key, record);
+  const key = await registry.writeTraining(version, record);
   return {
     version,
     trainingKey: key,

@@ -5,7 +5,7 @@ import type { DateWindow } from './window';
 /**
  * The rules of ValidateData. Clients cannot fail the gate: repeats of an eventId are dropped and reported,
  * a spike in volume or in quarantined records warns (unless configured to fail). The gate fails only on
- * signs that the lake itself is wrong. Configured in src/retraining/config.ts (`VALIDATION_*`).
+ * signs that the lake itself is wrong. Configured in src/config/retraining.ts (`VALIDATION_*`).
  */
 export interface ValidationThresholds {
   /** Share of Bronze event lines allowed to fail re-validation (unparseable, no `_ingest`, outside the contract). */
@@ -27,7 +27,7 @@ export interface ValidationThresholds {
   baselineRuns: number;
 }
 
-/** The documented defaults (README "Retraining configuration"; the same as src/retraining/config.ts). */
+/** The documented defaults (README "Retraining configuration"; the same as src/config/retraining.ts). */
 export const DEFAULT_VALIDATION_THRESHOLDS: ValidationThresholds = {
   maxInvalidRatio: 0.01,
   maxRepeatedStreamRecords: 0,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { formatIssues } from '../domain/zod-issues';
 
 /** A run works on Bronze arrival-date partitions from `from` to `to`, both included. */
 export interface DateWindow {
@@ -58,7 +59,7 @@ export interface CatchUp {
 export function resolveRun(rawInput: unknown, executionName: string, startTime: string, catchUp: CatchUp = { maxDays: 1 }): RunInfo {
   const parsed = RunInputSchema.safeParse(rawInput ?? {});
   if (!parsed.success) {
-    throw new Error(`invalid execution input: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'} ${i.message}`).join('; ')}`);
+    throw new Error(`invalid execution input: ${formatIssues(parsed.error.issues, { emptyPath: '(input)' })}`);
   }
   const input = parsed.data;
   let window: DateWindow;

@@ -58,8 +58,14 @@ export function errorBody(code: string, message: string, field?: string): { erro
   return { error: { code, message, ...(field ? { field } : {}) } };
 }
 
+/** The status and `{ error: { code, message, field? } }` body of a failure, before any transport shape. */
+export function errorAnswer(err: HttpError): { status: number; body: Record<string, unknown> } {
+  return { status: err.status, body: { ...errorBody(err.code, err.message, err.field), ...err.extra } };
+}
+
 export function errorResponse(err: HttpError, headers: Record<string, string> = {}): ApiResponse {
-  return json(err.status, { ...errorBody(err.code, err.message, err.field), ...err.extra }, headers);
+  const { status, body } = errorAnswer(err);
+  return json(status, body, headers);
 }
 
 /**

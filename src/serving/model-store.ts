@@ -1,7 +1,10 @@
-import { PRODUCTION_POINTER_KEY, parseProductionPointer, type Deployment, type ProductionPointer } from '../domain/model-registry';
+import { PRODUCTION_POINTER_KEY } from '../domain/lake-layout';
+import { ArtifactUnusableError, parseProductionPointer, type Deployment, type ModelRegistry, type ProductionPointer } from '../domain/model-registry';
 import { deserializeModel, type HybridModel } from '../recommender/index';
 import type { ServingLog } from './http';
-import { ArtifactUnusableError, type ModelSource } from './model-source';
+
+/** What serving needs of the model registry: follow the production pointer, fetch the artifacts it names. */
+export type ModelSource = Pick<ModelRegistry, 'readPointerIfChanged' | 'readArtifact'>;
 
 /** The model being served, with where it came from. */
 export interface LoadedModel {
@@ -52,7 +55,7 @@ const NO_MODEL_RETRY_MS = 5_000;
  * get `undefined` and health says `degraded` with the reason.
  *
  * @example
- * const store = new ModelStore(new S3ModelSource(lake), { refreshSeconds: 30 });
+ * const store = new ModelStore(new S3ModelRegistry(lake), { refreshSeconds: 30 });
  * const loaded = await store.get(); // undefined until a model is deployed
  * loaded?.model.recommend('42', 10);
  */
@@ -136,7 +139,7 @@ export class ModelStore {
     this.lastAttemptMs = started;
     let res;
     try {
-      res = await this.source.pointer(force ? undefined : this.pointerEtag);
+      res = await this.source.readPointerIfChanged(force ? undefined : this.pointerEtag);
     } catch (err) {
       this.fail(`could not read ${PRODUCTION_POINTER_KEY}: ${message(err)}`, false);
       return;
@@ -153,7 +156,7 @@ export class ModelStore {
     }
     let pointer: ProductionPointer;
     try {
-      pointer = parseProductionPointer(Buffer.from(res.body).toString('utf8'));
+      pointer = parseProductionPointer(res.text);
     } catch (err) {
       // The same bytes will not parse next time either: remember them, wait for a new pointer.
       this.pointerEtag = res.etag;
@@ -192,7 +195,7 @@ export class ModelStore {
 
   private async load(deployment: Deployment): Promise<LoadedModel> {
     const t0 = performance.now();
-    const artifact = await this.source.artifact(deployment);
+    const artifact = await this.source.readArtifact(deployment);
     let model: HybridModel;
     try {
       model = deserializeModel(artifact, `${deployment.manifestKey} + ${deployment.payloadKey}`);

@@ -4,11 +4,19 @@ import { HttpError } from './http';
 export const DEFAULT_K = 10;
 export const MAX_K = 100;
 
+/**
+ * The one convention for a bad query parameter, on every route (recommendations and analytics alike): throw
+ * this, and the route answers 400 `{ error: { code: 'INVALID_PARAMETER', message: '<field> <message>', field } }`.
+ */
+export function invalidParameter(field: string, message: string): HttpError {
+  return new HttpError(400, 'INVALID_PARAMETER', `${field} ${message}`, field);
+}
+
 /** `k`: an integer from 1 to MAX_K, DEFAULT_K when absent. Anything else is the client's mistake (400). */
 export function parseK(raw: string | undefined): number {
   if (raw === undefined || raw === '') return DEFAULT_K;
   if (!/^\d{1,4}$/.test(raw) || Number(raw) < 1 || Number(raw) > MAX_K) {
-    throw new HttpError(400, 'INVALID_PARAMETER', `k must be an integer from 1 to ${MAX_K} (got ${JSON.stringify(raw.slice(0, 20))})`, 'k');
+    throw invalidParameter('k', `must be an integer from 1 to ${MAX_K} (got ${JSON.stringify(raw.slice(0, 20))})`);
   }
   return Number(raw);
 }

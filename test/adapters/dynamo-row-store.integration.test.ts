@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoRowStore } from '../../src/adapters/dynamo-row-store';
-import { rowId } from '../../src/ingest/ports';
+import { rowId } from '../../src/stream/ports';
 import { startTestAws, type TestAws } from '../support/aws-env';
 
 type Row = { pk: string; sk: string; wm: string; value: number };

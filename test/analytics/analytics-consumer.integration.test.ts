@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { handler, resetAnalyticsConsumer } from '../../lambdas/analytics-consumer/index';
-import { AnalyticsReader } from '../../src/analytics/analytics-reader';
+import type { AnalyticsReader } from '../../src/analytics/analytics-reader';
+import { dynamoAnalyticsReader } from '../../src/adapters/dynamo-analytics-reader';
 import { HyperLogLog } from '../../src/analytics/hyperloglog';
 import { generateEvents } from '../../src/domain/event-generator';
 import { parseEvent, type UserEvent } from '../../src/domain/events';
@@ -29,7 +30,7 @@ beforeAll(async () => {
   aws = await startTestAws({ analyticsTable: `test-analytics-${process.pid}` });
   process.env.ANALYTICS_TABLE = aws.names.analyticsTable;
   resetAnalyticsConsumer();
-  reader = new AnalyticsReader(aws.ddb, aws.names.analyticsTable!);
+  reader = dynamoAnalyticsReader(aws.ddb, aws.names.analyticsTable!);
   await aws.putRecords([...input.slice(0, 1500), '{broken', ...input.slice(1500)]);
   for (const batch of await readStreamAsLambdaEvents(aws.kinesis, aws.names.eventsStream, 250)) {
     const res = await handler(batch, lambdaContext('analytics'));

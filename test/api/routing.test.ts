@@ -3,6 +3,7 @@ import { negotiate } from '../../src/serving/http';
 import { parseId, parseK } from '../../src/serving/params';
 import { matchRoute, ROUTES } from '../../src/serving/routes';
 import { freshInteractions } from '../../src/serving/fresh-history';
+import { toInteractions } from '../../src/retraining/interactions';
 
 describe('route table', () => {
   it('resolves every route and its path parameters', () => {
@@ -72,7 +73,17 @@ describe('fresh events as model history', () => {
       { itemId: 'e', type: 'add_to_cart', timestamp: at(2) },
     ]);
     const byItem = Object.fromEntries(history.map((h) => [h.itemId, h.rating]));
-    expect(byItem).toEqual({ a: 5, b: 1.5, c: 4, d: 3, e: 4 });
+    expect(byItem).toEqual({ a: 5, b: 1.5, c: 4, d: 2, e: 3 });
     expect(history.every((h) => h.userId === 'u1' && Number.isFinite(h.timestamp))).toBe(true);
+  });
+
+  it('serves each fresh event at the strength the nightly training gave the same event', () => {
+    for (const type of ['view', 'click', 'add_to_cart', 'purchase'] as const) {
+      const served = freshInteractions('u1', [{ itemId: 'a', type, timestamp: at(1) }])[0]!.rating;
+      const trained = toInteractions([
+        { event_id: 'e', event_type: type, user_id: 'u1', item_id: 'a', event_time_ms: Date.parse(at(1)), rating: null, price: type === 'purchase' ? 1 : null, quantity: type === 'purchase' ? 1 : null, category: null, session_id: null, arrival_time_ms: Date.parse(at(1)), shard_id: 's', sequence_number: '1' },
+      ])[0]!.rating;
+      expect(served, type).toBe(trained);
+    }
   });
 });

@@ -1,7 +1,8 @@
 import { S3Lake } from '../../src/adapters/s3-lake';
-import { modelKeys, newModelVersion, PRODUCTION_POINTER_KEY, pointerFor, type ProductionPointer } from '../../src/domain/model-registry';
+import { modelKeys, PRODUCTION_POINTER_KEY } from '../../src/domain/lake-layout';
+import { newModelVersion, pointerFor, type ProductionPointer } from '../../src/domain/model-registry';
 import { generateSyntheticDataset, serializeModel, trainHybridModel, type HybridModel } from '../../src/recommender/index';
-import { publishModel } from '../../src/serving/publish-model';
+import { publishModel } from '../../src/local/publish-model';
 import type { TestAws } from '../support/aws-env';
 
 /** Small, deterministic models: users u1..u60, items i1..i80. */

@@ -6,16 +6,17 @@ import { DeleteStreamCommand } from '@aws-sdk/client-kinesis';
 import { handler as consumer, resetConsumer } from '../../lambdas/consumer/index';
 import { handler as analyticsConsumer, resetAnalyticsConsumer } from '../../lambdas/analytics-consumer/index';
 import { handler as eventsApi, resetEventsApi } from '../../lambdas/events-api/index';
-import { AnalyticsReader } from '../../src/analytics/analytics-reader';
+import type { AnalyticsReader } from '../../src/analytics/analytics-reader';
+import { dynamoAnalyticsReader } from '../../src/adapters/dynamo-analytics-reader';
 import { applyToWindow, emptyWindow, mergeWindows, summarize, windowStart, type WindowAggregate } from '../../src/analytics/windows';
 import { S3Lake } from '../../src/adapters/s3-lake';
 import { generateEvents } from '../../src/domain/event-generator';
 import { eventTimeMs, parseEvent, type UserEvent } from '../../src/domain/events';
 import { applyItemEvents, applyUserEvents, mergeItemFeatures, mergeUserFeatures, type ItemFeatures, type UserFeatures } from '../../src/domain/features';
-import { ensureResources } from '../../src/local/resources';
+import { ensureResources } from '../../src/adapters/local-resources';
 import { readStreamAsLambdaEvents } from '../../src/local/kinesis-reader';
-import { runRetrainingLocally } from '../../src/retraining/local-runner';
-import { generateTasteEvents } from '../../src/retraining/synthetic-events';
+import { runRetrainingLocally } from '../../src/local/retraining-runner';
+import { generateTasteEvents } from '../../src/local/synthetic-events';
 import { startTestAws, type TestAws } from '../support/aws-env';
 import { deliverUntilDone, lambdaContext } from '../support/lambda';
 import { scanTable } from '../support/snapshot';
@@ -231,7 +232,7 @@ async function expectStateOfGoodEventsOnly(good: readonly Record<string, unknown
 beforeAll(async () => {
   aws = await startTestAws({ analyticsTable: `test-hostile-analytics-${process.pid}` });
   process.env.ANALYTICS_TABLE = aws.names.analyticsTable;
-  reader = new AnalyticsReader(aws.ddb, aws.names.analyticsTable!);
+  reader = dynamoAnalyticsReader(aws.ddb, aws.names.analyticsTable!);
 }, 60_000);
 afterAll(async () => {
   await aws?.stop();

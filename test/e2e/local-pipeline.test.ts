@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { parseEvent, type UserEvent } from '../../src/domain/events';
-import { generateTasteEvents } from '../../src/retraining/synthetic-events';
+import { generateTasteEvents } from '../../src/local/synthetic-events';
 import type { LocalPipeline } from '../../src/local/pipeline';
 import { startTestPipeline, type TestPipeline } from '../support/pipeline';
 

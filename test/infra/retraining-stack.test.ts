@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Match } from 'aws-cdk-lib/assertions';
 import type { NightlyRetraining } from '../../lib/nightly-retraining';
-import { readRetrainingDefinition, functionOfState, RETRAINING_FUNCTIONS } from '../../src/retraining/local-runner';
+import { readRetrainingDefinition, functionOfState, RETRAINING_FUNCTIONS } from '../../src/local/retraining-runner';
 import { synthStack } from '../support/synth';
 
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown };

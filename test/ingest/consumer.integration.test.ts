@@ -8,7 +8,7 @@ import { S3Lake } from '../../src/adapters/s3-lake';
 import { createDynamoDocumentClient, createS3Client } from '../../src/adapters/aws-clients';
 import { generateEvents } from '../../src/domain/event-generator';
 import { parseEvent, type UserEvent } from '../../src/domain/events';
-import { ensureFeatureTable } from '../../src/local/resources';
+import { ensureFeatureTable } from '../../src/adapters/local-resources';
 import { readStreamAsLambdaEvents } from '../../src/local/kinesis-reader';
 import { startTestAws, type TestAws } from '../support/aws-env';
 import { deliverUntilDone, lambdaContext } from '../support/lambda';
@@ -35,7 +35,7 @@ beforeEach(async () => {
   await ensureFeatureTable(aws.ddb, aws.names.featuresTable);
   // Start every test with a stream holding only its own records.
   await aws.kinesis.send(new (await import('@aws-sdk/client-kinesis')).DeleteStreamCommand({ StreamName: aws.names.eventsStream }));
-  const { ensureResources } = await import('../../src/local/resources');
+  const { ensureResources } = await import('../../src/adapters/local-resources');
   await ensureResources({ s3: aws.s3, ddb: aws.ddb, kinesis: aws.kinesis }, aws.names);
 });
 

@@ -8,11 +8,11 @@ import { DynamoFeatureTable } from '../../src/adapters/dynamo-feature-table';
 import { DynamoRowStore } from '../../src/adapters/dynamo-row-store';
 import { S3Lake } from '../../src/adapters/s3-lake';
 import { createDynamoDocumentClient, createS3Client } from '../../src/adapters/aws-clients';
-import { AnalyticsReader } from '../../src/analytics/analytics-reader';
+import { dynamoAnalyticsReader } from '../../src/adapters/dynamo-analytics-reader';
 import type { AnalyticsTableRow } from '../../src/analytics/analytics-batch';
 import { generateEvents } from '../../src/domain/event-generator';
 import { parseEvent, type UserEvent } from '../../src/domain/events';
-import { ensureFeatureTable } from '../../src/local/resources';
+import { ensureFeatureTable } from '../../src/adapters/local-resources';
 import { readStreamAsLambdaEvents } from '../../src/local/kinesis-reader';
 import { ingestBatch } from '../../src/ingest/ingest-batch';
 import { toStreamRecord } from '../../src/adapters/kinesis-records';
@@ -59,7 +59,7 @@ beforeEach(async () => {
   await emptyEverything();
   const { DeleteStreamCommand } = await import('@aws-sdk/client-kinesis');
   await aws.kinesis.send(new DeleteStreamCommand({ StreamName: aws.names.eventsStream }));
-  const { ensureResources } = await import('../../src/local/resources');
+  const { ensureResources } = await import('../../src/adapters/local-resources');
   await ensureResources({ s3: aws.s3, ddb: aws.ddb, kinesis: aws.kinesis }, aws.names);
 });
 
@@ -142,7 +142,7 @@ describe('each eventId counts once (first delivery wins)', () => {
     expect(f?.counts.purchase).toBe(mine.filter((e) => e.type === 'purchase').length);
     expect(f?.recent.filter((r) => r.itemId === 'i-other')).toEqual([]);
     expect(await table.itemFeatures('i-other')).toBeUndefined();
-    const { summary } = await new AnalyticsReader(aws.ddb, aws.names.analyticsTable!).realtime(60 * 60_000, now);
+    const { summary } = await dynamoAnalyticsReader(aws.ddb, aws.names.analyticsTable!).realtime(60 * 60_000, now);
     expect(summary.events).toBe(events.length);
     expect(summary.purchases).toBe(events.filter((e) => e.type === 'purchase').length);
     expect(summary.revenue).toBeCloseTo(events.reduce((s, e) => s + (e.type === 'purchase' ? e.price * e.quantity : 0), 0), 2);
@@ -165,7 +165,7 @@ describe('each eventId counts once (first delivery wins)', () => {
     expect(user?.recent).toHaveLength(2);
     expect(await table.itemFeatures('i-book')).toMatchObject({ counts: { purchase: 1 }, unitsSold: 2, revenue: 25 });
     expect(await table.itemFeatures('i-car')).toBeUndefined();
-    const { summary } = await new AnalyticsReader(aws.ddb, aws.names.analyticsTable!).realtime(60 * 60_000, now);
+    const { summary } = await dynamoAnalyticsReader(aws.ddb, aws.names.analyticsTable!).realtime(60 * 60_000, now);
     expect(summary).toMatchObject({ purchases: 1, views: 1, revenue: 25 });
   });
 

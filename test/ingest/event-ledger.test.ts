@@ -11,7 +11,7 @@ import {
   type LedgerConfig,
   type LedgerInput,
 } from '../../src/ingest/event-ledger';
-import { rowId, type EventLedgerRow } from '../../src/ingest/ports';
+import { rowId, type EventLedgerRow } from '../../src/stream/ports';
 
 const T0 = Date.UTC(2026, 11, 1, 12, 0, 0);
 const MINUTE0 = Math.floor(T0 / 60_000);

@@ -8,12 +8,13 @@ import { DynamoRowStore } from '../../src/adapters/dynamo-row-store';
 import { S3Lake } from '../../src/adapters/s3-lake';
 import { createDynamoDocumentClient, createS3Client } from '../../src/adapters/aws-clients';
 import { toStreamRecord } from '../../src/adapters/kinesis-records';
-import { AnalyticsReader } from '../../src/analytics/analytics-reader';
+import { dynamoAnalyticsReader } from '../../src/adapters/dynamo-analytics-reader';
 import type { AnalyticsTableRow } from '../../src/analytics/analytics-batch';
 import { ingestBatch } from '../../src/ingest/ingest-batch';
-import { ensureFeatureTable } from '../../src/local/resources';
+import { ensureFeatureTable } from '../../src/adapters/local-resources';
 import { readStreamAsLambdaEvents } from '../../src/local/kinesis-reader';
-import { EventSourcePoller, type FailedBatchRecord } from '../../src/local/event-source-poller';
+import { EventSourcePoller } from '../../src/local/event-source-poller';
+import type { FailedBatchRecord } from '../../src/stream/dead-letters';
 import { startTestAws, type TestAws } from '../support/aws-env';
 import { failing } from '../support/faults';
 import { lambdaContext } from '../support/lambda';
@@ -62,7 +63,7 @@ beforeEach(async () => {
   }
   const { DeleteStreamCommand } = await import('@aws-sdk/client-kinesis');
   await aws.kinesis.send(new DeleteStreamCommand({ StreamName: aws.names.eventsStream }));
-  const { ensureResources } = await import('../../src/local/resources');
+  const { ensureResources } = await import('../../src/adapters/local-resources');
   await ensureResources({ s3: aws.s3, ddb: aws.ddb, kinesis: aws.kinesis }, aws.names);
 });
 
@@ -131,7 +132,7 @@ describe('poison isolation in the consumers', () => {
     for (const userId of new Set(good.map((e) => e.userId))) expect((await table.userFeatures(userId))?.counts.view).toBe(count(userId, 'view'));
     // The category is left out of the user's row too (u3's views above), so rows agree. The windows can hold
     // the rating (they count it), not the category.
-    const { summary } = await new AnalyticsReader(aws.ddb, aws.names.analyticsTable!).realtime(60 * 60_000, now);
+    const { summary } = await dynamoAnalyticsReader(aws.ddb, aws.names.analyticsTable!).realtime(60 * 60_000, now);
     expect(summary).toMatchObject({ events: good.length + 1, views: good.filter((e) => e.type === 'view').length, purchases: good.filter((e) => e.type === 'purchase').length });
   });
 

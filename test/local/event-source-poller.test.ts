@@ -3,7 +3,8 @@ import { CreateStreamCommand, DescribeStreamSummaryCommand, PutRecordsCommand } 
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { createKinesisClient } from '../../src/adapters/aws-clients';
 import { startEmulators, type RunningEmulators } from '../../src/local/emulators';
-import { EventSourcePoller, type FailedBatchRecord } from '../../src/local/event-source-poller';
+import { EventSourcePoller } from '../../src/local/event-source-poller';
+import type { FailedBatchRecord } from '../../src/stream/dead-letters';
 import { FAILURE_CAUSES } from '../../src/ingest/failure-summary';
 
 let emu: RunningEmulators;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseEvent } from '../../src/domain/events';
 import { replayUniverse } from '../../src/local/replay-universe';
-import { generateTasteEvents } from '../../src/retraining/synthetic-events';
+import { generateTasteEvents } from '../../src/local/synthetic-events';
 import type { Interaction } from '../../src/recommender/index';
 
 // A MovieLens-like file: numeric ids, user "7" most active, item "50" most rated.

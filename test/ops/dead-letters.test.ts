@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseDeadLetter } from '../../src/ops/dead-letters';
+import { parseDeadLetter } from '../../src/stream/dead-letters';
 import { readOutputs } from '../../src/ops/stack-outputs';
 
 // The record Lambda sends to an SQS on-failure destination for a Kinesis event source mapping.

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gateDecision, type GateInput } from '../../src/retraining/gate';
-import { functionOfState, readRetrainingDefinition, RETRAINING_FUNCTIONS, substitute, type AslDefinition } from '../../src/retraining/local-runner';
+import { functionOfState, readRetrainingDefinition, RETRAINING_FUNCTIONS, substitute, type AslDefinition } from '../../src/local/retraining-runner';
 import { DataError, RETRIED_ERROR_NAMES } from '../../src/retraining/errors';
 import { lambdaStep } from '../../src/retraining/lambda-step';
 import type { Context } from 'aws-lambda';

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RETRAINING_FUNCTIONS, type RetrainingFunction } from '../../src/retraining/functions';
 import type { StepHandler } from '../../src/retraining/lambda-step';
-import { runRetrainingLocally } from '../../src/retraining/local-runner';
-import { generateTasteEvents } from '../../src/retraining/synthetic-events';
+import { runRetrainingLocally } from '../../src/local/retraining-runner';
+import { generateTasteEvents } from '../../src/local/synthetic-events';
 import { startTestAws, type TestAws } from '../support/aws-env';
 import { fillLakeThroughConsumer } from './support';
 

@@ -4,7 +4,7 @@ import { createDynamoDocumentClient } from '../../src/adapters/aws-clients';
 import { DynamoFeatureTable, type ExactFeatureRow } from '../../src/adapters/dynamo-feature-table';
 import type { UserEvent } from '../../src/domain/events';
 import { bronzeKeyFor } from '../../src/domain/lake-layout';
-import { ensureFeatureTable } from '../../src/local/resources';
+import { ensureFeatureTable } from '../../src/adapters/local-resources';
 import { extractWindow, readSilverHistory, writeParquetIsolating, type ExactFeatureWriter } from '../../src/retraining/extract';
 import { readParquet, writeParquet } from '../../src/retraining/parquet';
 import { SetAsideLog } from '../../src/retraining/poison';

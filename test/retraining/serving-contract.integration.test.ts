@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runRetrainingLocally } from '../../src/retraining/local-runner';
-import { generateTasteEvents } from '../../src/retraining/synthetic-events';
+import { runRetrainingLocally } from '../../src/local/retraining-runner';
+import { generateTasteEvents } from '../../src/local/synthetic-events';
 import { startTestAws, type TestAws } from '../support/aws-env';
 import { fillLakeThroughConsumer } from './support';
 

@@ -2,7 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handler as consumer, resetConsumer } from '../../lambdas/consumer/index';
 import { readStreamAsLambdaEvents } from '../../src/local/kinesis-reader';
-import { retrainingLake, type RetrainingLake } from '../../src/retraining/lake';
+import { S3Lake } from '../../src/adapters/s3-lake';
+import type { RetrainingLake } from '../../src/retraining/lake';
 import type { TestAws } from '../support/aws-env';
 import { lambdaContext } from '../support/lambda';
 
@@ -17,7 +18,7 @@ export async function fillLakeThroughConsumer(aws: TestAws, events: unknown[], b
 }
 
 export function lakeOf(aws: TestAws): RetrainingLake {
-  return retrainingLake(aws.s3, aws.names.lakeBucket);
+  return new S3Lake(aws.s3, aws.names.lakeBucket);
 }
 
 /**

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseEvent, type UserEvent } from '../../src/domain/events';
 import type { BronzeRecord, BronzeWindow } from '../../src/retraining/bronze';
 import { DEFAULT_VALIDATION_THRESHOLDS, nextValidationHistory, recentSummaries, validateWindow, type ValidationThresholds } from '../../src/retraining/validate';
-import { loadRetrainingConfig, validationThresholds } from '../../src/retraining/config';
+import { loadRetrainingConfig, validationThresholds } from '../../src/config/retraining';
 import { resolveRun } from '../../src/retraining/window';
 
 const thresholds: ValidationThresholds = { ...DEFAULT_VALIDATION_THRESHOLDS, maxInvalidRatio: 0.05 };

@@ -1,7 +1,7 @@
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { createDynamoDocumentClient, createKinesisClient, createS3Client } from '../../src/adapters/aws-clients';
 import { startEmulators, type RunningEmulators } from '../../src/local/emulators';
-import { ensureResources, type ResourceNames } from '../../src/local/resources';
+import { ensureResources, type ResourceNames } from '../../src/adapters/local-resources';
 
 export interface TestAws {
   emulators: RunningEmulators;

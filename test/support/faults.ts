@@ -2,7 +2,7 @@ import { DeleteObjectsCommand } from '@aws-sdk/client-s3';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { S3Lake } from '../../src/adapters/s3-lake';
 import { seededRandom } from '../../src/domain/event-generator';
-import { ensureFeatureTable } from '../../src/local/resources';
+import { ensureFeatureTable } from '../../src/adapters/local-resources';
 import type { TestAws } from './aws-env';
 
 /** Empties the lake bucket and recreates the feature table, for a second run on the same stream. */

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AslDefinition } from '../../src/retraining/local-runner';
+import type { AslDefinition } from '../../src/local/retraining-runner';
 import { ResolvedTemplate } from './cfn-template';
 import type { IamRequest, TemplateIam } from './iam-check';
 

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { resolveHybridConfig, type HybridConfig } from '../recommender/index';
+import type { ValidationThresholds } from '../retraining/validate';
+import { parseEnvironment, withoutEmpty, type Env } from './environment';
 
 const ratio = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
 
@@ -82,7 +84,7 @@ const RetrainingConfigSchema = z.object({
 export type RetrainingConfig = Omit<z.output<typeof RetrainingConfigSchema>, 'MODEL_CONFIG'> & { MODEL_CONFIG: Partial<HybridConfig> };
 
 /** The thresholds of ValidateData, from the configuration (their one home). */
-export function validationThresholds(c: RetrainingConfig): import('./validate').ValidationThresholds {
+export function validationThresholds(c: RetrainingConfig): ValidationThresholds {
   return {
     maxInvalidRatio: c.VALIDATION_MAX_INVALID_RATIO,
     maxRepeatedStreamRecords: c.VALIDATION_MAX_REPEATED_STREAM_RECORDS,
@@ -97,18 +99,9 @@ export function validationThresholds(c: RetrainingConfig): import('./validate').
   };
 }
 
-export function loadRetrainingConfig(env: Record<string, string | undefined> = process.env): RetrainingConfig {
-  const parsed = RetrainingConfigSchema.safeParse(withoutEmpty(env));
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new Error(`Invalid configuration: ${problems}`);
-  }
+export function loadRetrainingConfig(env: Env = process.env): RetrainingConfig {
+  const config = parseEnvironment(RetrainingConfigSchema, withoutEmpty(env), 'retraining');
   // Reject unknown or nonsensical recommender options at start-up, not after an hour of training.
-  resolveHybridConfig(parsed.data.MODEL_CONFIG);
-  return parsed.data;
-}
-
-/** Empty variables count as unset (CDK and shells like to pass ""). */
-function withoutEmpty(env: Record<string, string | undefined>): Record<string, string | undefined> {
-  return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  resolveHybridConfig(config.MODEL_CONFIG);
+  return config;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseEnvironment, type Env } from './environment';
 
 /**
  * Configuration of the API functions, from the environment (set by lib/recommend-api.ts in AWS and by the
@@ -31,15 +32,5 @@ const EventsApiConfigSchema = z.object({
 export type ReadApiConfig = z.output<typeof ReadApiConfigSchema>;
 export type EventsApiConfig = z.output<typeof EventsApiConfigSchema>;
 
-type Env = Record<string, string | undefined>;
-
-function parse<T extends z.ZodType>(schema: T, env: Env): z.output<T> {
-  const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    throw new Error(`Invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  }
-  return parsed.data;
-}
-
-export const loadReadApiConfig = (env: Env = process.env): ReadApiConfig => parse(ReadApiConfigSchema, env);
-export const loadEventsApiConfig = (env: Env = process.env): EventsApiConfig => parse(EventsApiConfigSchema, env);
+export const loadReadApiConfig = (env: Env = process.env): ReadApiConfig => parseEnvironment(ReadApiConfigSchema, env, 'read API');
+export const loadEventsApiConfig = (env: Env = process.env): EventsApiConfig => parseEnvironment(EventsApiConfigSchema, env, 'events API');

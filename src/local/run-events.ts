@@ -1,4 +1,4 @@
-import type { RunEvent } from '../retraining/local-runner';
+import type { RunEvent } from './retraining-runner';
 import { describeSetAside, type SetAside } from '../retraining/poison';
 import type { RunSummary } from '../retraining/record';
 

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { localLambdaContext } from '../local/lambda-context';
+import { localLambdaContext } from './lambda-context';
 import { fileURLToPath } from 'node:url';
 import type { Context } from 'aws-lambda';
-import { RETRAINING_FUNCTIONS, type RetrainingFunction } from './functions';
-import type { StepHandler } from './lambda-step';
+import { RETRAINING_FUNCTIONS, type RetrainingFunction } from '../retraining/functions';
+import type { StepHandler } from '../retraining/lambda-step';
 
 /** The state machine definition, the same file CDK deploys. */
 export const RETRAINING_ASL_PATH = fileURLToPath(new URL('../../statemachines/nightly-retraining.asl.json', import.meta.url));

@@ -9,9 +9,10 @@ import { Command, Option } from 'commander';
 import type { KinesisStreamBatchResponse } from 'aws-lambda';
 import { createKinesisClient } from '../adapters/aws-clients';
 import { DEFAULT_NAMES } from '../config/runtime';
-import { FileDeadLetterSource, type DeadLetter } from './dead-letters';
-import { replayDeadLetters, type BatchInvoker, type ReplayEvent, type ReplayOptions } from './dlq-replay';
-import { readOutputs } from './stack-outputs';
+import type { DeadLetter } from '../stream/dead-letters';
+import { FileDeadLetterSource } from '../ops/dead-letters';
+import { replayDeadLetters, type BatchInvoker, type ReplayEvent, type ReplayOptions } from '../ops/dlq-replay';
+import { readOutputs } from '../ops/stack-outputs';
 
 interface Options {
   outputs?: string;
@@ -69,18 +70,12 @@ async function replayFromQueue(opts: Options): Promise<number> {
     console.error(`error: ${missing.join(', ')} required (or --outputs cdk-outputs.json, or --local for npm start)`);
     return 2;
   }
-  const { SQSClient } = await import('@aws-sdk/client-sqs');
-  const { LambdaClient, InvokeCommand } = await import('@aws-sdk/client-lambda');
-  const { SqsDeadLetterSource } = await import('../adapters/sqs-dead-letters');
-  const sqs = new SQSClient({});
-  const lambda = new LambdaClient({});
+  const { createSqsClient, SqsDeadLetterSource } = await import('../adapters/sqs-dead-letters');
+  const { createLambdaClient, invokeFunction } = await import('../adapters/lambda-invoke');
+  const sqs = createSqsClient();
+  const lambda = createLambdaClient();
   const kinesis = createKinesisClient();
-  const invoke: BatchInvoker = async (event) => {
-    const out = await lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: Buffer.from(JSON.stringify(event)) }));
-    const text = out.Payload ? Buffer.from(out.Payload).toString('utf8') : '';
-    if (out.FunctionError) throw new Error(`${functionName} failed (${out.FunctionError}): ${text.slice(0, 300)}`);
-    return text ? (JSON.parse(text) as KinesisStreamBatchResponse | null) ?? undefined : undefined;
-  };
+  const invoke: BatchInvoker = async (event) => (await invokeFunction(lambda, functionName!, event)) as KinesisStreamBatchResponse | undefined;
   console.log(`replaying ${queueUrl} through ${functionName} (stream ${stream})${opts.dryRun ? ', dry run' : ''}`);
   try {
     const source = new SqsDeadLetterSource(sqs, queueUrl!, { onUnreadable: (id, error) => console.error(`  ? message ${id}: ${error} (left on the queue)`) });
@@ -101,8 +96,8 @@ async function replayLocal(opts: Options): Promise<number> {
   }
   process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-  const { startEmulators } = await import('../local/emulators');
-  const { localLambdaContext } = await import('../local/lambda-context');
+  const { startEmulators } = await import('./emulators');
+  const { localLambdaContext } = await import('./lambda-context');
   let emulators: Awaited<ReturnType<typeof startEmulators>>;
   try {
     emulators = await startEmulators({ dataDir: join(dataDir, 'data') });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createRunEventPrinter, formatSummarySteps, RunView } from '../../src/cli/run-events';
-import type { RunEvent } from '../../src/retraining/local-runner';
+import { createRunEventPrinter, formatSummarySteps, RunView } from '../../src/local/run-events';
+import type { RunEvent } from '../../src/local/retraining-runner';
 import { summarizeRun } from '../../src/retraining/record';
 
 const run = { runId: 'r1', window: { from: '2026-11-20', to: '2026-11-20' }, startedAt: '2026-11-21T02:00:00.000Z' };
