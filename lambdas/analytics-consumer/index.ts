@@ -2,7 +2,7 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { Context, KinesisStreamEvent } from 'aws-lambda';
+import type { KinesisStreamEvent } from 'aws-lambda';
 import { createDynamoDocumentClient } from '../../src/adapters/aws-clients';
 import { loadAnalyticsConsumerConfig } from '../../src/config/analytics';
 import { DynamoRowStore } from '../../src/adapters/dynamo-row-store';
@@ -10,41 +10,35 @@ import { observability } from '../../src/adapters/observability';
 import { ingestAnalyticsBatch, type AnalyticsTableRow } from '../../src/analytics/analytics-batch';
 import type { RowStore } from '../../src/stream/ports';
 import { ledgerSettingsFromEnv } from '../../src/ingest/event-ledger';
-import { respond, toStreamRecord } from '../../src/adapters/kinesis-records';
+import { consumeKinesisBatch } from '../../src/adapters/kinesis-records';
+import { perContainer } from '../../src/adapters/per-container';
 
 const { logger, metrics } = observability('analytics-consumer');
 
-let table: RowStore<AnalyticsTableRow> | undefined;
-function windowTable(): RowStore<AnalyticsTableRow> {
-  if (!table) {
-    const config = loadAnalyticsConsumerConfig();
-    table = new DynamoRowStore<AnalyticsTableRow>(createDynamoDocumentClient(), config.ANALYTICS_TABLE);
-  }
-  return table;
-}
+/** The analytics table, built once per container on first use. */
+const windowTable = perContainer<RowStore<AnalyticsTableRow>>(() => new DynamoRowStore<AnalyticsTableRow>(createDynamoDocumentClient(), loadAnalyticsConsumerConfig().ANALYTICS_TABLE));
 
 /** Lets tests and the local runner swap the table (or inject failures) between invocations. */
-export function resetAnalyticsConsumer(override?: RowStore<AnalyticsTableRow>): void {
-  table = override;
-}
+export const resetAnalyticsConsumer = windowTable.reset;
 
-async function consume(event: KinesisStreamEvent & { replay?: boolean }, context: Context) {
-  const replay = event.replay === true;
-  if (replay) logger.info('dead-letter replay', { records: event.Records.length });
-  const ledger = ledgerSettingsFromEnv(process.env);
-  const { failures, setAside, stats } = await ingestAnalyticsBatch(event.Records.map(toStreamRecord), windowTable(), Date.now, { replay, ledger });
-  metrics.addMetric('AnalyticsEvents', MetricUnit.Count, stats.events);
-  metrics.addMetric('AnalyticsDuplicateEvents', MetricUnit.Count, stats.duplicates);
-  metrics.addMetric('AnalyticsRecordsSetAside', MetricUnit.Count, stats.setAside);
-  metrics.addMetric('AnalyticsWindowRowsWritten', MetricUnit.Count, stats.windowRowsWritten);
-  metrics.addMetric('AnalyticsLedgerRowsWritten', MetricUnit.Count, stats.ledgerRowsWritten);
-  metrics.addMetric('AnalyticsEventsPastRetention', MetricUnit.Count, stats.pastRetention);
-  metrics.addMetric('AnalyticsRecordsFailed', MetricUnit.Count, failures.size);
-  logger.info('analytics batch folded', { ...stats, failed: failures.size });
-  if (setAside.size > 0) logger.warn('records set aside: they can never be stored in a window', { setAside: Object.fromEntries([...setAside].slice(0, 20)) });
-  if (failures.size > 0) logger.warn('records will be retried', { failures: Object.fromEntries([...failures].slice(0, 20)) });
-  return respond(event, failures, context);
-}
+/** Folds the batch into the analytics windows; the per-record outcome is the partial batch response. */
+const consume = (event: KinesisStreamEvent & { replay?: boolean }) =>
+  consumeKinesisBatch(
+    event,
+    logger,
+    (records, replay) => ingestAnalyticsBatch(records, windowTable(), Date.now, { replay, ledger: ledgerSettingsFromEnv(process.env) }),
+    ({ stats, failures }) => {
+      metrics.addMetric('AnalyticsEvents', MetricUnit.Count, stats.events);
+      metrics.addMetric('AnalyticsDuplicateEvents', MetricUnit.Count, stats.duplicates);
+      metrics.addMetric('AnalyticsRecordsSetAside', MetricUnit.Count, stats.setAside);
+      metrics.addMetric('AnalyticsWindowRowsWritten', MetricUnit.Count, stats.windowRowsWritten);
+      metrics.addMetric('AnalyticsLedgerRowsWritten', MetricUnit.Count, stats.ledgerRowsWritten);
+      metrics.addMetric('AnalyticsEventsPastRetention', MetricUnit.Count, stats.pastRetention);
+      metrics.addMetric('AnalyticsRecordsFailed', MetricUnit.Count, failures.size);
+      logger.info('analytics batch folded', { ...stats, failed: failures.size });
+    },
+    'they can never be stored in a window',
+  );
 
 export const handler = middy(consume)
   .use(injectLambdaContext(logger, { resetKeys: true }))

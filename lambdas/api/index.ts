@@ -11,12 +11,12 @@ import { servingLog } from '../../src/serving/powertools-log';
 import { createApiHandler, type ProxyHandler } from '../../src/serving/api-handler';
 import { loadReadApiConfig } from '../../src/config/serving';
 import { DynamoUserFeatureReader } from '../../src/serving/features-reader';
-import { S3ModelRegistry as S3ModelSource } from '../../src/adapters/s3-model-registry';
+import { S3ModelRegistry } from '../../src/adapters/s3-model-registry';
+import { perContainer } from '../../src/adapters/per-container';
 import { ModelStore } from '../../src/serving/model-store';
 import { ReadApi } from '../../src/serving/read-api';
-import { json, type ApiRequest } from '../../src/serving/http';
 import { dynamoAnalyticsReader } from '../../src/adapters/dynamo-analytics-reader';
-import { analyticsRoutes } from '../../src/analytics/analytics-routes';
+import { analyticsApiRoutes } from '../../src/analytics/analytics-routes';
 
 const { logger, metrics } = observability('recommend-api');
 const log = servingLog(logger);
@@ -26,44 +26,28 @@ export interface ReadApiInstance {
   handle: ProxyHandler;
 }
 
-let instance: ReadApiInstance | undefined;
-
-/** Clients, the model store and the routes are built once per container, on first use. */
-function readApi(): ReadApiInstance {
-  if (!instance) {
-    const config = loadReadApiConfig();
-    const store = new ModelStore(new S3ModelSource(new S3Lake(createS3Client(), config.LAKE_BUCKET)), {
-      refreshSeconds: config.MODEL_REFRESH_SECONDS,
-      log,
-    });
-    const features = new DynamoUserFeatureReader(new DynamoFeatureTable(createDynamoDocumentClient(), config.FEATURES_TABLE));
-    const api = new ReadApi(store, features, {
-      freshEventsTimeoutMs: config.FRESH_EVENTS_TIMEOUT_MS,
-      freshEventsCacheMs: config.FRESH_EVENTS_CACHE_MS,
-      log,
-      onRecommend: ({ strategy, freshEvents, freshUnavailable, modelLoaded }) => {
-        metrics.addMetric(strategy === 'personalized' ? 'PersonalizedAnswers' : 'PopularAnswers', MetricUnit.Count, 1);
-        metrics.addMetric('FreshEventsUsed', MetricUnit.Count, freshEvents);
-        if (freshUnavailable) metrics.addMetric('FreshEventsUnavailable', MetricUnit.Count, 1);
-        if (!modelLoaded) metrics.addMetric('AnswersWithoutModel', MetricUnit.Count, 1);
-      },
-    });
-    const analytics = analyticsRoutes(config.ANALYTICS_TABLE ? dynamoAnalyticsReader(createDynamoDocumentClient(), config.ANALYTICS_TABLE) : undefined);
-    const analyticsImplementations = Object.fromEntries(
-      Object.entries(analytics).map(([id, route]) => [id, async (request: ApiRequest) => {
-        const answer = await route(request);
-        return json(answer.status, answer.body, { 'Cache-Control': 'no-store' });
-      }]),
-    );
-    instance = { store, handle: createApiHandler({ ...api.routes(), ...analyticsImplementations }, { corsAllowOrigin: config.CORS_ALLOW_ORIGIN, log }) };
-  }
-  return instance;
-}
+/** Clients, the model store and the routes, built once per container on first use. */
+const readApi = perContainer<ReadApiInstance>(() => {
+  const config = loadReadApiConfig();
+  const store = new ModelStore(new S3ModelRegistry(new S3Lake(createS3Client(), config.LAKE_BUCKET)), { refreshSeconds: config.MODEL_REFRESH_SECONDS, log });
+  const features = new DynamoUserFeatureReader(new DynamoFeatureTable(createDynamoDocumentClient(), config.FEATURES_TABLE));
+  const api = new ReadApi(store, features, {
+    freshEventsTimeoutMs: config.FRESH_EVENTS_TIMEOUT_MS,
+    freshEventsCacheMs: config.FRESH_EVENTS_CACHE_MS,
+    log,
+    onRecommend: ({ strategy, freshEvents, freshUnavailable, modelLoaded }) => {
+      metrics.addMetric(strategy === 'personalized' ? 'PersonalizedAnswers' : 'PopularAnswers', MetricUnit.Count, 1);
+      metrics.addMetric('FreshEventsUsed', MetricUnit.Count, freshEvents);
+      if (freshUnavailable) metrics.addMetric('FreshEventsUnavailable', MetricUnit.Count, 1);
+      if (!modelLoaded) metrics.addMetric('AnswersWithoutModel', MetricUnit.Count, 1);
+    },
+  });
+  const analytics = analyticsApiRoutes(config.ANALYTICS_TABLE ? dynamoAnalyticsReader(createDynamoDocumentClient(), config.ANALYTICS_TABLE) : undefined);
+  return { store, handle: createApiHandler({ ...api.routes(), ...analytics }, { corsAllowOrigin: config.CORS_ALLOW_ORIGIN, log }) };
+});
 
 /** Lets tests and the local server rebuild the instance after changing the environment (or inject one). */
-export function resetReadApi(override?: ReadApiInstance): void {
-  instance = override;
-}
+export const resetReadApi = readApi.reset;
 
 /** The model store of this container (the local server and the bench read its health and load time). */
 export function readApiModelStore(): ModelStore {

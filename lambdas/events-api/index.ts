@@ -11,40 +11,29 @@ import { loadEventsApiConfig } from '../../src/config/serving';
 import { KinesisEventPublisher } from '../../src/adapters/kinesis-publisher';
 import type { EventPublisher } from '../../src/serving/event-publisher';
 import { EventsApi } from '../../src/serving/events-api';
+import { perContainer } from '../../src/adapters/per-container';
 
 const { logger, metrics } = observability('events-api');
 const log = servingLog(logger);
 
-let handleRequest: ProxyHandler | undefined;
-
-function eventsApi(): ProxyHandler {
-  if (!handleRequest) {
-    const config = loadEventsApiConfig();
-    handleRequest = buildEventsHandler(new KinesisEventPublisher(createKinesisClient(), config.EVENTS_STREAM), config.CORS_ALLOW_ORIGIN);
-  }
-  return handleRequest;
-}
-
 function buildEventsHandler(publisher: EventPublisher, corsAllowOrigin: string): ProxyHandler {
-  const api = new EventsApi(publisher);
-  return createApiHandler(
-    {
-      postEvents: async (request) => {
-        const res = await api.post(request);
-        const body = JSON.parse(res.body) as { accepted?: number; rejected?: number; failed?: number };
-        metrics.addMetric('EventsAccepted', MetricUnit.Count, body.accepted ?? 0);
-        metrics.addMetric('EventsRejected', MetricUnit.Count, body.rejected ?? 0);
-        metrics.addMetric('EventsFailed', MetricUnit.Count, body.failed ?? 0);
-        return res;
-      },
-    },
-    { corsAllowOrigin, log },
-  );
+  const api = new EventsApi(publisher, ({ accepted, rejected, failed }) => {
+    metrics.addMetric('EventsAccepted', MetricUnit.Count, accepted);
+    metrics.addMetric('EventsRejected', MetricUnit.Count, rejected);
+    metrics.addMetric('EventsFailed', MetricUnit.Count, failed);
+  });
+  return createApiHandler({ postEvents: (request) => api.post(request) }, { corsAllowOrigin, log });
 }
+
+/** The publisher and routes, built once per container on first use. */
+const eventsApi = perContainer<ProxyHandler>(() => {
+  const config = loadEventsApiConfig();
+  return buildEventsHandler(new KinesisEventPublisher(createKinesisClient(), config.EVENTS_STREAM), config.CORS_ALLOW_ORIGIN);
+});
 
 /** Lets tests rebuild the handler after changing the environment, or inject a publisher. */
 export function resetEventsApi(publisher?: EventPublisher): void {
-  handleRequest = publisher ? buildEventsHandler(publisher, loadEventsApiConfig().CORS_ALLOW_ORIGIN) : undefined;
+  eventsApi.reset(publisher ? buildEventsHandler(publisher, loadEventsApiConfig().CORS_ALLOW_ORIGIN) : undefined);
 }
 
 async function handle(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {

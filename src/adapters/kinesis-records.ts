@@ -1,3 +1,4 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import type { StreamRecord } from '../stream/stream-record';
 import type { KinesisRecord } from './kinesis-shards';
@@ -60,4 +61,34 @@ export function respond(event: KinesisStreamEvent, failures: ReadonlyMap<string,
   const response: ConsumerResponse = { batchItemFailures: failed.map((r) => ({ itemIdentifier: r.kinesis.sequenceNumber })) };
   if (failed.length > 0) response[FAILURE_CAUSES] = summarizeFailures(mine, records.length);
   return response;
+}
+
+/** What a consumer's batch logic answers: per-record retries and set-asides (sequence number → why). */
+export interface ConsumerOutcome {
+  failures: ReadonlyMap<string, string>;
+  setAside: ReadonlyMap<string, string>;
+}
+
+type ConsumerLog = Pick<Logger, 'info' | 'warn'>;
+
+/**
+ * One invocation of a Kinesis consumer, shared by both: the Lambda records as `StreamRecord`s (a
+ * dead-letter replay marked by `replay: true`), the batch logic, the consumer's own report (metrics, its
+ * summary line), the set-aside and retried records logged (the first 20 of each), and the partial batch
+ * response (see `respond`).
+ */
+export async function consumeKinesisBatch<O extends ConsumerOutcome>(
+  event: KinesisStreamEvent & { replay?: boolean },
+  log: ConsumerLog,
+  batch: (records: StreamRecord[], replay: boolean) => Promise<O>,
+  report: (outcome: O) => void,
+  setAsideMeans: string,
+): Promise<ConsumerResponse> {
+  const replay = event.replay === true;
+  if (replay) log.info('dead-letter replay', { records: event.Records.length });
+  const outcome = await batch(event.Records.map(toStreamRecord), replay);
+  report(outcome);
+  if (outcome.setAside.size > 0) log.warn(`records set aside: ${setAsideMeans}`, { setAside: Object.fromEntries([...outcome.setAside].slice(0, 20)) });
+  if (outcome.failures.size > 0) log.warn('records will be retried', { failures: Object.fromEntries([...outcome.failures].slice(0, 20)) });
+  return respond(event, outcome.failures);
 }

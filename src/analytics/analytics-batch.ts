@@ -1,7 +1,8 @@
-import { parseEventPayload, eventTimeMs, type UserEvent } from '../domain/events';
+import { eventTimeMs, type UserEvent } from '../domain/events';
 import type { EventLedgerRow, RowStore } from '../stream/ports';
 import { rowId } from '../stream/ports';
-import { decideFirstDeliveries, holdWrittenLedgerRows, ledgerConfig, loadLedger, type LedgerConfig } from '../ingest/event-ledger';
+import { decideFirstDeliveries, holdWrittenLedgerRows, ledgerConfig, ledgerInputsOf, loadLedger, type LedgerConfig } from '../ingest/event-ledger';
+import { arrivedEvent, parseRecordEvent, type ArrivedEvent } from '../ingest/parse-records';
 import { unstorableReason } from '../ingest/storable';
 import { distinctKeys, foldSettingAside, foldWatermarked, recordOutcomes, writeWatermarkedRows, type Positioned } from '../stream/watermarked-rows';
 import type { StreamRecord } from '../stream/stream-record';
@@ -54,17 +55,13 @@ export async function ingestAnalyticsBatch(
   options: AnalyticsOptions = {},
 ): Promise<AnalyticsOutcome> {
   const ledger = options.ledger === false ? undefined : ledgerConfig(options.ledger);
-  const events: (Positioned<UserEvent> & { arrivalMs: number })[] = [];
-  for (const r of records) {
-    let parsed: ReturnType<typeof parseEventPayload>;
-    try {
-      parsed = parseEventPayload(r.data, { now: r.arrivalMs }); // as the ingestion consumer judges it
-    } catch {
-      continue; // the ingestion consumer quarantines it with the reason
-    }
-    if (parsed.ok) events.push({ shardId: r.shardId, sequenceNumber: r.sequenceNumber, arrivalMs: r.arrivalMs, value: parsed.event });
-  }
-  const ledgerInputs = events.map((e) => ({ shardId: e.shardId, sequenceNumber: e.sequenceNumber, arrivalMs: e.arrivalMs, eventId: e.value.eventId }));
+  // Judged at their arrival, as the ingestion consumer judges them (from their bytes: see parseRecordEvent);
+  // an invalid record is ignored here (the ingestion consumer quarantines it, with why).
+  const events: ArrivedEvent[] = records.flatMap((r) => {
+    const { event } = parseRecordEvent(r);
+    return event ? [arrivedEvent(r, event)] : [];
+  });
+  const ledgerInputs = ledgerInputsOf(events);
   const nowSeconds = Math.floor(now() / 1000);
   const keysOf = (p: Positioned<UserEvent>) =>
     GRANULARITIES.map((g) => windowRowKey(g, eventTimeMs(p.value), p.shardId)).filter((k) => windowExpiresAt(k.granularity, k.startMs) > nowSeconds);

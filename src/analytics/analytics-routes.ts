@@ -1,4 +1,4 @@
-import { errorAnswer, HttpError } from '../serving/http';
+import { errorAnswer, HttpError, json, type ApiRequest, type ApiResponse } from '../serving/http';
 import { invalidParameter, parseK } from '../serving/params';
 import type { AnalyticsReader } from './analytics-reader';
 import { GRANULARITIES, spanMs, type Granularity } from './windows';
@@ -86,7 +86,9 @@ export function popularItemsRoute(query: Query, reader: AnalyticsReader, now = D
 }
 
 /** Route implementations for the API's route table (`/analytics/...`), from the analytics reader. */
-export function analyticsRoutes(reader: AnalyticsReader | undefined): Partial<Record<'analyticsRealtime' | 'analyticsTrends' | 'analyticsPopularItems', (request: { query: Query }) => Promise<RouteAnswer>>> {
+type AnalyticsRouteId = 'analyticsRealtime' | 'analyticsTrends' | 'analyticsPopularItems';
+
+export function analyticsRoutes(reader: AnalyticsReader | undefined): Partial<Record<AnalyticsRouteId, (request: { query: Query }) => Promise<RouteAnswer>>> {
   const disabled = async (): Promise<RouteAnswer> =>
     errorAnswer(new HttpError(404, 'ANALYTICS_DISABLED', 'shop analytics is not enabled in this deployment (context analyticsEnabled=false)'));
   if (!reader) return { analyticsRealtime: disabled, analyticsTrends: disabled, analyticsPopularItems: disabled };
@@ -95,4 +97,17 @@ export function analyticsRoutes(reader: AnalyticsReader | undefined): Partial<Re
     analyticsTrends: (r) => trendsRoute(r.query, reader),
     analyticsPopularItems: (r) => popularItemsRoute(r.query, reader),
   };
+}
+
+/** The analytics routes as API responses (JSON, never cached: the windows move every second). */
+export function analyticsApiRoutes(reader: AnalyticsReader | undefined): Partial<Record<AnalyticsRouteId, (request: ApiRequest) => Promise<ApiResponse>>> {
+  return Object.fromEntries(
+    Object.entries(analyticsRoutes(reader)).map(([id, route]) => [
+      id,
+      async (request: ApiRequest) => {
+        const answer = await route(request);
+        return json(answer.status, answer.body, { 'Cache-Control': 'no-store' });
+      },
+    ]),
+  );
 }

@@ -317,6 +317,13 @@ export interface FieldError {
 
 export type ParseResult = { ok: true; event: UserEvent } | { ok: false; errors: FieldError[]; message: string };
 
+/**
+ * What parseEventPayload returns: a ParseResult whose success also carries `raw`, the JSON value parsed from
+ * the payload (as the producer sent it, unknown fields included: what Bronze keeps), so a caller never parses
+ * the payload a second time. Optional only for stand-ins of parseEventPayload (test doubles) that omit it.
+ */
+export type PayloadParseResult = { ok: true; event: UserEvent; raw: unknown } | { ok: false; errors: FieldError[]; message: string };
+
 function safeJson(v: unknown): string {
   try {
     return JSON.stringify(v) ?? String(v);
@@ -325,7 +332,7 @@ function safeJson(v: unknown): string {
   }
 }
 
-function refuse(errors: FieldError[]): ParseResult {
+function refuse(errors: FieldError[]): Extract<ParseResult, { ok: false }> {
   return { ok: false, errors, message: formatErrors(errors) };
 }
 
@@ -482,10 +489,11 @@ export function parseEvent(input: unknown, options: ParseOptions = {}): ParseRes
 }
 
 /**
- * Parses a raw payload (JSON text or bytes) into an event. The size bound is checked on the bytes before
- * JSON.parse; unparseable JSON is reported as an error too. Never throws.
+ * Parses a raw payload (JSON text or bytes) into an event, and on success also returns the parsed JSON value
+ * (`raw`). The size bound is checked on the bytes before JSON.parse; unparseable JSON is reported as an
+ * error too. Never throws.
  */
-export function parseEventPayload(payload: string | Uint8Array, options: ParseOptions = {}): ParseResult {
+export function parseEventPayload(payload: string | Uint8Array, options: ParseOptions = {}): PayloadParseResult {
   try {
     let text: string;
     if (typeof payload === 'string') {
@@ -505,7 +513,8 @@ export function parseEventPayload(payload: string | Uint8Array, options: ParseOp
     } catch (err) {
       return refuse([{ field: '(event)', message: `not valid JSON: ${describeThrown(err)}` }]);
     }
-    return parseEvent(json, options);
+    const result = parseEvent(json, options);
+    return result.ok ? { ...result, raw: json } : result;
   } catch (err) {
     return refuse([{ field: '(event)', message: `event could not be read: ${describeThrown(err)}` }]);
   }

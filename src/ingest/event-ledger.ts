@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { parseEnvironment, type Env } from '../config/environment';
 import { compareSequenceNumbers } from '../domain/lake-layout';
 import { rowId, type EventLedgerRow, type RowKey } from '../stream/ports';
 
@@ -54,6 +56,10 @@ export interface LedgerInput {
   arrivalMs: number;
   eventId: string;
 }
+
+/** What the ledger needs of valid events with their stream position and arrival, in their order. */
+export const ledgerInputsOf = (events: readonly { shardId: string; sequenceNumber: string; arrivalMs: number; value: { eventId: string } }[]): LedgerInput[] =>
+  events.map((e) => ({ shardId: e.shardId, sequenceNumber: e.sequenceNumber, arrivalMs: e.arrivalMs, eventId: e.value.eventId }));
 
 interface Entry {
   tag: number;
@@ -235,24 +241,35 @@ export function decideFirstDeliveries(records: readonly LedgerInput[], loaded: L
   return { duplicates, rows, recordsOfRow };
 }
 
+/** `EVENT_LEDGER=off` (or false, 0, disabled): count every record. */
+const LEDGER_OFF = /^(off|false|0|disabled)$/i;
+
+/** The ledger's variables: `EVENT_LEDGER_HORIZON_MINUTES` is a whole number when set (its bounds are `ledgerConfig`'s). */
+const LedgerEnvSchema = z.object({
+  EVENT_LEDGER_HORIZON_MINUTES: z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw.trim() === '') return undefined;
+      const n = Number(raw);
+      if (!Number.isInteger(n)) {
+        ctx.addIssue({ code: 'custom', message: `EVENT_LEDGER_HORIZON_MINUTES must be a whole number (got ${JSON.stringify(raw)})` });
+        return z.NEVER;
+      }
+      return n;
+    }),
+});
+
 /**
  * Ledger settings from the consumer's environment: `EVENT_LEDGER_HORIZON_MINUTES` (optional; 60 otherwise), or `EVENT_LEDGER=off` to count every record. Validated: a bad
  * value fails the cold start with a message naming it.
  */
-export function ledgerSettingsFromEnv(env: Record<string, string | undefined>): Partial<LedgerConfig> | false {
-  if (/^(off|false|0|disabled)$/i.test(env.EVENT_LEDGER ?? '')) return false;
-  const num = (name: string): number | undefined => {
-    const raw = env[name];
-    if (raw === undefined || raw.trim() === '') return undefined;
-    const n = Number(raw);
-    if (!Number.isInteger(n)) throw new Error(`Invalid configuration: ${name} must be a whole number (got ${JSON.stringify(raw)})`);
-    return n;
-  };
-  const out: Partial<LedgerConfig> = {};
-  const horizonMinutes = num('EVENT_LEDGER_HORIZON_MINUTES');
-  if (horizonMinutes !== undefined) out.horizonMinutes = horizonMinutes;
+export function ledgerSettingsFromEnv(env: Env): Partial<LedgerConfig> | false {
+  if (LEDGER_OFF.test(env.EVENT_LEDGER ?? '')) return false;
+  const { EVENT_LEDGER_HORIZON_MINUTES: horizonMinutes } = parseEnvironment(LedgerEnvSchema, env, 'event ledger');
+  const out: Partial<LedgerConfig> = horizonMinutes === undefined ? {} : { horizonMinutes };
   try {
-    ledgerConfig(out); // fails fast on a bad value
+    ledgerConfig(out); // fails fast on a value outside the bounds
   } catch (err) {
     throw new Error(`Invalid configuration: ${(err as Error).message}`);
   }

@@ -12,9 +12,9 @@ import { Command, Option } from 'commander';
 import { resolve } from 'node:path';
 import { createDynamoDocumentClient, createKinesisClient, createS3Client, usesEndpointOverride } from '../adapters/aws-clients';
 import { DEFAULT_NAMES } from '../config/runtime';
-import { BRONZE_EVENTS_PREFIX, modelKeys, PRODUCTION_POINTER_KEY } from '../domain/lake-layout';
+import { BRONZE_EVENTS_PREFIX, modelKeys, PRODUCTION_POINTER_KEY, runReportKey } from '../domain/lake-layout';
 import { rollbackProduction } from '../retraining/deploy';
-import type { EvaluationRecord, Metrics } from '../retraining/evaluate';
+import type { EvaluationRecord, Metrics } from '../retraining/evaluate-candidate';
 import { S3Lake } from '../adapters/s3-lake';
 import { getJson, type RetrainingLake } from '../retraining/lake';
 import type { RunSummary } from '../retraining/record';
@@ -163,7 +163,7 @@ async function runInput(opts: Options, lake: RetrainingLake): Promise<{ from: st
 }
 
 async function printOutcome(lake: RetrainingLake, runId: string, status: string, error: { name: string; message: string } | null): Promise<void> {
-  const summary = await getJson<RunSummary>(lake, `reports/retraining/${runId}/run.json`);
+  const summary = await getJson<RunSummary>(lake, runReportKey(runId, 'run'));
   console.log(`\n${status === 'SUCCEEDED' ? '✔' : '✘'} ${status}: ${summary?.reason ?? (error ? `${error.name}: ${error.message}` : '')}`);
   if (summary?.version) {
     const evaluation = await getJson<EvaluationRecord>(lake, modelKeys(summary.version).evaluation);

@@ -3,8 +3,8 @@
  * and the serving Lambda. Only model-dir (writeModelDir/readModelDir) touches the file system.
  */
 export type { Interaction, ItemMeta, ScoredItem, Recommendation, RecommendOptions, Recommender } from './types';
-export { DEFAULT_HYBRID_CONFIG, resolveHybridConfig } from './config';
-export type { HybridConfig, CollaborativeAlgorithm } from './config';
+export { DEFAULT_HYBRID_CONFIG, resolveHybridConfig } from './model-config';
+export type { HybridConfig, CollaborativeAlgorithm } from './model-config';
 export { MODEL_FORMAT_VERSION } from './metadata';
 export type { ModelMetadata } from './metadata';
 export { HybridModel } from './hybrid-model';

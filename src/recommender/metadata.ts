@@ -1,4 +1,4 @@
-import type { HybridConfig } from './config';
+import type { HybridConfig } from './model-config';
 
 /** Bumped whenever the payload layout changes; readers refuse artifacts of another version. */
 export const MODEL_FORMAT_VERSION = 1;

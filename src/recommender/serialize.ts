@@ -1,4 +1,4 @@
-import { resolveHybridConfig } from './config';
+import { resolveHybridConfig } from './model-config';
 import { HybridModel, type ModelState } from './hybrid-model';
 import { MODEL_FORMAT_VERSION, type ModelMetadata } from './metadata';
 

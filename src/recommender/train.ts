@@ -1,4 +1,4 @@
-import { resolveHybridConfig, type HybridConfig } from './config';
+import { resolveHybridConfig, type HybridConfig } from './model-config';
 import { trainEase } from './ease';
 import { HybridModel, type ModelState } from './hybrid-model';
 import { trainSparseSimilarity } from './item-knn';

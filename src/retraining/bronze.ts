@@ -1,7 +1,7 @@
 import { defaultEventContract, parseEvent, parseEventTime, type UserEvent } from '../domain/events';
 import { bronzePartitionPrefix, compareSequenceNumbers } from '../domain/lake-layout';
 import { mapLimit, type RetrainingLake } from './lake';
-import { datesInWindow, type DateWindow } from './window';
+import { datesInWindow, type DateWindow } from './run-window';
 
 /** One valid Bronze line: the re-validated event and where the stream put it. */
 export interface BronzeRecord {

@@ -22,7 +22,7 @@ import {
   userFeatureRow,
   type SilverInteraction,
 } from './silver';
-import { datesInWindow, type DateWindow } from './window';
+import { datesInWindow, type DateWindow } from './run-window';
 
 export interface ExactFeatureWriter {
   /**

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { putJson, type RetrainingLake } from './lake';
 import { runReportKey } from '../domain/lake-layout';
-import { sanitizeRunId } from './window';
+import { sanitizeRunId } from './run-window';
 import { describeSetAside, type SetAside } from './poison';
 
 /** The Lambda steps in the order the state machine runs them, with the state key each one writes. */

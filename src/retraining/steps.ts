@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { formatIssues } from '../domain/zod-issues';
 import type { RetrainingDeps } from './deps';
-import { evaluateCandidate, type EvaluateResult } from './evaluate';
+import { evaluateCandidate, type EvaluateResult } from './evaluate-candidate';
 import { DataValidationError } from './errors';
 import { extractWindow, type ExtractResult } from './extract';
 import { deployModel, restoreProduction, rollbackProduction, type DeployResult, type RestoreResult } from './deploy';
@@ -9,10 +9,10 @@ import { getJson, putJson } from './lake';
 import { EXTRACT_STATE_KEY, LAST_VALIDATION_KEY, runReportKey } from '../domain/lake-layout';
 import { confirmReload, type ReloadResult } from './reload';
 import { readBronzeWindow } from './bronze';
-import { trainCandidate, type TrainResult } from './train';
+import { trainCandidate, type TrainResult } from './train-candidate';
 import { nextValidationHistory, recentSummaries, validateWindow, type CheckName, type ValidationHistory } from './validate';
 import { validationThresholds } from '../config/retraining';
-import { resolveRun, type RunInfo } from './window';
+import { resolveRun, type RunInfo } from './run-window';
 
 /**
  * The steps of the nightly retraining, free of the Lambda event shape: each takes the Payload its ASL

@@ -1,6 +1,6 @@
 import { defaultEventContract, eventTimeMs } from '../domain/events';
 import { dedupeByEventId, type BronzeWindow, type InvalidLine, type RepeatedStreamRecord } from './bronze';
-import type { DateWindow } from './window';
+import type { DateWindow } from './run-window';
 
 /**
  * The rules of ValidateData. Clients cannot fail the gate: repeats of an eventId are dropped and reported,

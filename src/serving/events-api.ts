@@ -18,7 +18,11 @@ export type EventResult =
  * 202 all accepted, 400 none valid (naming the first field at fault), 207 a mix, 503 the stream refused all.
  */
 export class EventsApi {
-  constructor(private readonly publisher: EventPublisher) {}
+  /** @param onOutcome called once per answered request with its counts (the handler's metrics). */
+  constructor(
+    private readonly publisher: EventPublisher,
+    private readonly onOutcome?: (counts: { accepted: number; rejected: number; failed: number }) => void,
+  ) {}
 
   async post(request: ApiRequest): Promise<ApiResponse> {
     const contentType = request.headers['content-type'];
@@ -84,6 +88,7 @@ export class EventsApi {
     const rejected = all.filter((r) => r.status === 400).length;
     const failed = all.filter((r) => r.status === 503).length;
     const summary = { accepted, rejected, failed, results: all };
+    this.onOutcome?.({ accepted, rejected, failed });
     if (accepted === all.length) return json(202, summary);
     if (rejected === all.length) {
       const first = all[0] as Extract<EventResult, { status: 400 }>;

@@ -55,6 +55,7 @@ describe('the boundary checker', () => {
       { path: 'src/domain/events.ts', source: "import { createS3Client } from '../adapters/aws-clients';" },
       { path: 'src/recommender/train.ts', source: "import { handler } from '../../lambdas/api/index';" },
       { path: 'src/domain/features.ts', source: "import type { S3Client } from '@aws-sdk/client-s3';" },
+      { path: 'lambdas/consumer/index.ts', source: "import { startEmulators } from '../../src/local/emulators';" },
     ];
     const found = checkBoundaries(files).map((v) => [v.rule, v.file, v.specifier]);
     expect(found).toEqual([
@@ -67,6 +68,7 @@ describe('the boundary checker', () => {
       ['core-imports-infrastructure', 'src/recommender/train.ts', '../../lambdas/api/index'],
       ['aws-sdk-outside-adapters', 'src/domain/features.ts', '@aws-sdk/client-s3'],
       ['core-imports-infrastructure', 'src/domain/features.ts', '@aws-sdk/client-s3'],
+      ['local-imported-outside-local', 'lambdas/consumer/index.ts', '../../src/local/emulators'],
     ]);
     expect(checkBoundaries(files)[0]!.message).toBe("src/serving/direct.ts imports '@aws-sdk/client-kinesis': only src/adapters/ may import the AWS SDK");
   });

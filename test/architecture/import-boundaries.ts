@@ -133,7 +133,7 @@ function target(file: string, specifier: string): string | undefined {
 /**
  * The layer rules, for files under `src/` and `lambdas/`:
  * - only `src/adapters/` imports the AWS SDK (`@aws-sdk/*`, `@smithy/*`);
- * - nothing under `src/` outside `src/local/` imports `src/local/`;
+ * - nothing under `src/` outside `src/local/`, and no Lambda handler, imports `src/local/` (development code never ships);
  * - `src/domain/` and `src/recommender/` import none of `src/adapters/`, `src/local/`, `lambdas/` or the SDK.
  */
 export function checkBoundaries(files: readonly SourceFile[]): BoundaryViolation[] {
@@ -146,7 +146,7 @@ export function checkBoundaries(files: readonly SourceFile[]): BoundaryViolation
       const to = target(file.path, specifier);
       const report = (rule: BoundaryRule, why: string) => violations.push({ rule, file: file.path, specifier, message: `${file.path} imports '${specifier}': ${why}` });
       if (isSdk(specifier) && !under(file.path, 'src/adapters')) report('aws-sdk-outside-adapters', 'only src/adapters/ may import the AWS SDK');
-      if (to && under(to, 'src/local') && inSrc && !under(file.path, 'src/local')) report('local-imported-outside-local', 'only src/local/ may import src/local/');
+      if (to && under(to, 'src/local') && !under(file.path, 'src/local')) report('local-imported-outside-local', 'only src/local/ may import src/local/');
       if (core && (isSdk(specifier) || (to && (under(to, 'src/adapters') || under(to, 'src/local') || under(to, 'lambdas'))))) {
         report('core-imports-infrastructure', 'src/domain/ and src/recommender/ may not import adapters, local, lambdas or the AWS SDK');
       }

@@ -3,7 +3,7 @@ import { parseEvent, type UserEvent } from '../../src/domain/events';
 import type { BronzeRecord, BronzeWindow } from '../../src/retraining/bronze';
 import { DEFAULT_VALIDATION_THRESHOLDS, nextValidationHistory, recentSummaries, validateWindow, type ValidationThresholds } from '../../src/retraining/validate';
 import { loadRetrainingConfig, validationThresholds } from '../../src/config/retraining';
-import { resolveRun } from '../../src/retraining/window';
+import { resolveRun } from '../../src/retraining/run-window';
 
 const thresholds: ValidationThresholds = { ...DEFAULT_VALIDATION_THRESHOLDS, maxInvalidRatio: 0.05 };
 const window = { from: '2026-11-20', to: '2026-11-21' };

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runRetrainingLocally } from '../../src/local/retraining-runner';
 import { generateTasteEvents } from '../../src/local/synthetic-events';
 import { startTestAws, type TestAws } from '../support/aws-env';
-import { fillLakeThroughConsumer } from './support';
+import { fillLakeThroughConsumer } from '../retraining/support';
 
 let aws: TestAws;
 beforeAll(async () => {

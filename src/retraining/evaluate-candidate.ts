@@ -18,7 +18,7 @@ import { SetAsideLog, usableInteractions } from './poison';
 import { gateDecision, type GateDecision } from './gate';
 import { itemCatalogue, toInteractions, withCatalogue } from './interactions';
 import { getJson, modelRegistryOf, type RetrainingLake } from './lake';
-import type { TrainingRecord } from './train';
+import type { TrainingRecord } from './train-candidate';
 
 export type GateMetric = 'ndcg' | 'map' | 'precision' | 'recall';
 

@@ -17,7 +17,7 @@ import { generateTasteEvents } from '../../src/local/synthetic-events';
 import type { StepHandler } from '../../src/retraining/lambda-step';
 import { RETRAINING_FUNCTIONS } from '../../src/retraining/functions';
 import { startTestAws, type TestAws } from '../support/aws-env';
-import { fillLakeThroughConsumer, lakeOf, startHealthServer } from './support';
+import { fillLakeThroughConsumer, lakeOf, startHealthServer } from '../retraining/support';
 
 let aws: TestAws;
 const today = () => new Date().toISOString().slice(0, 10);

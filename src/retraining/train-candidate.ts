@@ -6,7 +6,7 @@ import { readSilverHistory } from './extract';
 import { INTERACTION_MAPPING_DOC, itemCatalogue, toInteractions, withCatalogue } from './interactions';
 import { getJson, modelRegistryOf, type RetrainingLake } from './lake';
 import { CATALOG_KEY, modelKeys } from '../domain/lake-layout';
-import { isoDate, type DateWindow } from './window';
+import { isoDate, type DateWindow } from './run-window';
 
 export interface TrainRequest {
   runId: string;

@@ -31,8 +31,9 @@ vi.mock('../../src/domain/events', async (importOriginal) => {
   const parseEventPayload: typeof real.parseEventPayload = (payload, options) => {
     const text = typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8');
     if (text.includes('"__bypassContract":true')) {
-      const { __bypassContract: _b, deep: _d, ...event } = JSON.parse(text) as Record<string, unknown>;
-      return { ok: true, event: event as never };
+      const raw = JSON.parse(text) as Record<string, unknown>;
+      const { __bypassContract: _b, deep: _d, ...event } = raw;
+      return { ok: true, event: event as never, raw };
     }
     return real.parseEventPayload(payload, options);
   };

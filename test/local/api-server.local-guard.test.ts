@@ -3,7 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { readStreamAsLambdaEvents } from '../../src/local/kinesis-reader';
 import { startApiServer, type RunningApiServer } from '../../src/local/api-server';
 import { startTestAws, type TestAws } from '../support/aws-env';
-import { deploy, trainSmallModel, versionFor } from './support';
+import { deploy, trainSmallModel, versionFor } from '../serving/support';
 
 /**
  * The local server runs on the user's machine, where every web page they visit can make the browser send
@@ -23,7 +23,7 @@ beforeAll(async () => {
     port: 0,
     env: { MODEL_REFRESH_SECONDS: '3600', CORS_ALLOW_ORIGIN: listedOrigin },
     log: { warn: () => undefined },
-    // Stands in for `npm start`'s POST /local/retrain (src/local/pipeline.ts).
+    // Stands in for `npm start`'s POST /local/retrain (src/local/pipeline-status.ts).
     localRoutes: async (req, res, url) => {
       if (req.method !== 'POST' || url.pathname !== '/local/retrain') return false;
       retrains += 1;

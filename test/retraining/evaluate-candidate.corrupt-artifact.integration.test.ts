@@ -2,11 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bronzeKeyFor, modelKeys, PRODUCTION_POINTER_KEY } from '../../src/domain/lake-layout';
 import { newModelVersion } from '../../src/domain/model-registry';
 import { deserializeModel, parseModelManifest, serializeModel, trainHybridModel } from '../../src/recommender/index';
-import { evaluateCandidate } from '../../src/retraining/evaluate';
+import { evaluateCandidate } from '../../src/retraining/evaluate-candidate';
 import { extractWindow, type ExactFeatureWriter } from '../../src/retraining/extract';
 import { getJson } from '../../src/retraining/lake';
 import { generateTasteEvents } from '../../src/local/synthetic-events';
-import { trainCandidate } from '../../src/retraining/train';
+import { trainCandidate } from '../../src/retraining/train-candidate';
 import { startTestAws, type TestAws } from '../support/aws-env';
 import { lakeOf } from './support';
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request as httpRequest } from 'node:http';
 import { startApiServer, type RunningApiServer } from '../../src/local/api-server';
 import { startTestAws, type TestAws } from '../support/aws-env';
-import { deploy, trainSmallModel, versionFor } from './support';
+import { deploy, trainSmallModel, versionFor } from '../serving/support';
 
 /**
  * Ids, query names, query values and header names that are names of Object.prototype members must behave

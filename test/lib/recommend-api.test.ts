@@ -61,7 +61,7 @@ describe('recommend API infrastructure', () => {
     const byVerb = Object.fromEntries(onReload.map((m) => [m.Properties.HttpMethod as string, m.Properties]));
     expect(Object.keys(byVerb).sort()).toEqual(['ANY', 'OPTIONS', 'POST']);
     expect(byVerb.POST).toMatchObject({ AuthorizationType: 'AWS_IAM', Integration: { Type: 'AWS_PROXY' } });
-    // `ANY` carries no identity: the handler's IAM check (test/api/admin-guard.test.ts) is what refuses it.
+    // `ANY` carries no identity: the handler's IAM check (test/serving/api-handler.admin-guard.test.ts) is what refuses it.
     expect(byVerb.ANY).toMatchObject({ AuthorizationType: 'NONE', Integration: { Type: 'AWS_PROXY' } });
     expect(JSON.stringify(byVerb.ANY!.Integration.Uri)).toBe(JSON.stringify(method('GET', '/recommend/{userId}')!.Properties.Integration.Uri));
     expect(byVerb.OPTIONS).toMatchObject({ Integration: { Type: 'MOCK' } });

@@ -1,0 +1,165 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { KinesisClient, S3Client } from '../adapters/aws-clients';
+import { S3Lake } from '../adapters/s3-lake';
+import type { UserEventInput } from '../domain/events';
+import { CATALOG_KEY } from '../domain/lake-layout';
+import { parseItemsFile, parseRatingsFile, type ItemMeta } from '../recommender/index';
+import { describeError } from '../retraining/errors';
+import { produceEvents } from './event-producer';
+import { replayUniverse, type ReplayUniverse } from './replay-universe';
+import { generateTasteEvents } from './synthetic-events';
+import type { LocalPipelineOptions } from './pipeline';
+
+/** What to produce (as `npm start` takes it), and where: `state.json` in `dataDir` says what is on the stream already. */
+export type EventLoadOptions = Pick<
+  LocalPipelineOptions,
+  'dataDir' | 'events' | 'users' | 'items' | 'seed' | 'rate' | 'liveRate' | 'ratingsFile' | 'itemsFile' | 'log' | 'onProduceProgress'
+> & { stream: string; lakeBucket: string };
+
+interface StateFile {
+  produced: number;
+  source: string;
+}
+
+/**
+ * Producing to the stream: the catalog put in the lake, the initial load (generated events or a replayed
+ * ratings file, once per data folder) and, after start-up, a live trickle of fresh events.
+ */
+export class EventLoad {
+  private initial = 0;
+  private liveSent = 0;
+  private readonly liveAbort = new AbortController();
+
+  constructor(private readonly options: EventLoadOptions) {}
+
+  /** Events put on the stream: the initial load (this run's or an earlier one's) and the live trickle. */
+  get produced(): number {
+    return this.initial + this.liveSent;
+  }
+
+  /** Titles and genres, from `itemsFile` or the generator, put in the lake for training to join. */
+  async putCatalog(s3: S3Client): Promise<void> {
+    let items: ItemMeta[] | undefined;
+    if (this.options.itemsFile) items = parseItemsFile(requireText(this.options.itemsFile, 'latin1'), this.options.itemsFile);
+    else if (!this.options.ratingsFile) items = syntheticCatalog(this.options.items);
+    if (!items) return;
+    await new S3Lake(s3, this.options.lakeBucket).putObject(CATALOG_KEY, JSON.stringify(items), 'application/json');
+  }
+
+  /**
+   * Puts the initial events on the stream unless the data folder holds them already (same source);
+   * calls `onProducing` before it starts and returns how many records this run put on the stream.
+   */
+  async produceInitial(kinesis: KinesisClient, onProducing: () => void): Promise<number> {
+    const { log, ratingsFile } = this.options;
+    const state = await this.readState();
+    const source = ratingsFile ? `ratings:${resolve(ratingsFile)}` : `generated:${this.options.events}:${this.options.users}:${this.options.items}:${this.options.seed}`;
+    if (state && state.source === source) {
+      this.initial = state.produced;
+      log(`reusing ${state.produced.toLocaleString('en-US')} events already in ${this.options.dataDir} (use --fresh to start over)`);
+      return 0;
+    }
+    onProducing();
+    const events = this.initialEvents();
+    const total = events.length;
+    log(`producing ${total.toLocaleString('en-US')} events onto Kinesis${this.options.rate ? ` at ${this.options.rate}/s` : ''} (${ratingsFile ? `replaying ${ratingsFile}` : `generated: ${this.options.users} users, ${this.options.items} items`})`);
+    const before = this.initial;
+    await produceEvents(events, {
+      kinesis,
+      stream: this.options.stream,
+      ratePerSecond: this.options.rate,
+      onProgress: (sent) => this.options.onProduceProgress?.(sent, total),
+    });
+    this.initial = before + total;
+    await this.writeState({ produced: this.initial, source });
+    return total;
+  }
+
+  /** With a `liveRate`, starts a slow stream of fresh events with current timestamps, so recommendations and analytics move. */
+  startLive(kinesis: KinesisClient): void {
+    if (this.options.liveRate > 0) void this.trickle(kinesis);
+  }
+
+  stop(): void {
+    this.liveAbort.abort();
+  }
+
+  private initialEvents(): UserEventInput[] {
+    const { ratingsFile } = this.options;
+    if (ratingsFile) {
+      const interactions = parseRatingsFile(requireText(ratingsFile), ratingsFile);
+      return interactions.map((i, n) => ({
+        eventId: `r-${i.userId}-${i.itemId}-${i.timestamp}-${n}`,
+        type: 'rating' as const,
+        userId: i.userId,
+        itemId: i.itemId,
+        rating: i.rating,
+        timestamp: new Date(i.timestamp).toISOString(),
+      }));
+    }
+    return [...generateTasteEvents({ events: this.options.events, users: this.options.users, items: this.options.items, seed: this.options.seed })];
+  }
+
+  private async trickle(kinesis: KinesisClient): Promise<void> {
+    let n = 0;
+    const options = this.options;
+    // A replayed file's users and items, so live events belong to the same shop (not generated u1/i1 ids).
+    const universe = this.replayUniverse();
+    function* live(): Generator<UserEventInput> {
+      for (;;) {
+        const users = universe?.users.length ?? options.users;
+        const items = universe?.items.length ?? options.items;
+        for (const e of generateTasteEvents({ events: 2_000, users, items, seed: options.seed + 1 + n, startMs: Date.now() - 1000, endMs: Date.now() })) {
+          const event: UserEventInput = { ...e, eventId: `live-${Date.now()}-${n++}`, timestamp: new Date().toISOString() };
+          yield universe ? universe.remap(event) : event;
+        }
+      }
+    }
+    try {
+      await produceEvents(live(), { kinesis, stream: options.stream, ratePerSecond: options.liveRate, signal: this.liveAbort.signal, onProgress: (sent) => (this.liveSent = sent) });
+    } catch (err) {
+      if (!this.liveAbort.signal.aborted) options.log(`live events stopped: ${describeError(err)}`);
+    }
+  }
+
+  /** With a ratings file, the file's users and items, so live events belong to the same shop. */
+  private replayUniverse(): ReplayUniverse | undefined {
+    const { ratingsFile, itemsFile } = this.options;
+    if (!ratingsFile) return undefined;
+    const interactions = parseRatingsFile(requireText(ratingsFile), ratingsFile);
+    const items = itemsFile ? parseItemsFile(requireText(itemsFile, 'latin1'), itemsFile) : [];
+    return replayUniverse(interactions, items);
+  }
+
+  private get stateFile(): string {
+    return join(resolve(this.options.dataDir), 'state.json');
+  }
+
+  private async readState(): Promise<StateFile | undefined> {
+    const file = this.stateFile;
+    return existsSync(file) ? (JSON.parse(await readFile(file, 'utf8')) as StateFile) : undefined;
+  }
+
+  private async writeState(state: StateFile): Promise<void> {
+    await writeFile(this.stateFile, JSON.stringify(state));
+  }
+}
+
+/** Readable names for generated items, so the page shows titles rather than bare ids. */
+export function syntheticCatalog(items: number): ItemMeta[] {
+  const adjectives = ['Classic', 'Urban', 'Cosy', 'Bold', 'Quiet', 'Bright', 'Wild', 'Smart', 'Vintage', 'Swift', 'Golden', 'Little'];
+  const nouns = ['Lamp', 'Backpack', 'Novel', 'Headphones', 'Mug', 'Sneakers', 'Jacket', 'Board Game', 'Plant', 'Watch', 'Notebook', 'Speaker'];
+  return Array.from({ length: items }, (_, i) => ({
+    itemId: `i${i + 1}`,
+    title: `${adjectives[(i * 7) % adjectives.length]} ${nouns[(i * 5 + Math.floor(i / 12)) % nouns.length]} #${i + 1}`,
+    genres: [],
+  }));
+}
+
+/** Read once at start-up; input files are small enough (MovieLens-1M is 24 MB). */
+function requireText(path: string, encoding: BufferEncoding = 'utf8'): string {
+  if (!existsSync(path)) throw new Error(`no such file: ${path}`);
+  return readFileSync(path, encoding);
+}
