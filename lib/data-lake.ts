@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { BRONZE_EVENTS_PREFIX, BRONZE_QUARANTINE_PREFIX } from '../src/domain/lake-layout';
 import type { RecsysConfig } from './config';
 import { acknowledge, arnToken } from './nag';
 
@@ -71,14 +72,14 @@ export class DataLake extends Construct {
       lifecycleRules: [
         {
           id: 'bronze-events-tiering',
-          prefix: 'bronze/events/',
+          prefix: BRONZE_EVENTS_PREFIX,
           transitions: [
             { storageClass: s3.StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(config.bronzeInfrequentAccessDays) },
             { storageClass: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL, transitionAfter: Duration.days(config.bronzeGlacierDays) },
           ],
           expiration: Duration.days(config.bronzeExpirationDays),
         },
-        { id: 'bronze-quarantine-expiry', prefix: 'bronze/_quarantine/', expiration: Duration.days(config.quarantineExpirationDays) },
+        { id: 'bronze-quarantine-expiry', prefix: BRONZE_QUARANTINE_PREFIX, expiration: Duration.days(config.quarantineExpirationDays) },
         { id: 'old-versions', noncurrentVersionExpiration: Duration.days(30), abortIncompleteMultipartUploadAfter: Duration.days(7) },
       ],
     });

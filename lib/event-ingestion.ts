@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import type { RecsysConfig } from './config';
 import { PipelineFunction } from './node-function';
 import { consumerDeadLetterQueue, streamConsumerSource } from './stream-consumer';
+import { LAKE_AREAS } from '../src/domain/lake-layout';
 import { grantLakeAccess } from './data-lake';
 
 export interface EventIngestionProps {
@@ -58,7 +59,7 @@ export class EventIngestion extends Construct {
 
     // Least privilege: write Bronze objects, read them only to see what a dead-letter replay already holds,
     // and read/write feature rows in batches only.
-    grantLakeAccess(props.bucket, this.consumer, { read: ['bronze/*'], put: ['bronze/*'] });
+    grantLakeAccess(props.bucket, this.consumer, { read: [`${LAKE_AREAS.bronze}*`], put: [`${LAKE_AREAS.bronze}*`] });
     this.consumer.addToRolePolicy(
       new iam.PolicyStatement({
         // PutItem: a dead-letter replay's conditional writes (npm run dlq:replay). Query: the event ledger's

@@ -13,6 +13,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
+import { DEPLOYMENTS_PREFIX, LAKE_AREAS, MODEL_KEY_PATTERNS, PRODUCTION_POINTER_KEY, SILVER_STATE_PREFIX } from '../src/domain/lake-layout';
 import { RETRAINING_ASL_FILE, RETRAINING_FUNCTIONS, type RetrainingFunction } from '../src/retraining/functions';
 import type { RecsysConfig } from './config';
 import { grantLakeAccess, type LakeAccess } from './data-lake';
@@ -29,16 +30,17 @@ export interface NightlyRetrainingProps {
 }
 
 /** What each step may touch in the lake: reads, writes and deletes by key pattern. */
+const { bronze, silver, models, reports, catalog } = LAKE_AREAS;
 const LAKE_ACCESS: Record<RetrainingFunction, LakeAccess> = {
-  ValidateData: { read: ['bronze/*', 'reports/*', 'silver/_state/*'], put: ['reports/*'] },
-  ExtractFeatures: { read: ['bronze/*', 'silver/*'], put: ['silver/*'], delete: ['silver/*'] },
-  TrainModel: { read: ['silver/*', 'catalog/*'], put: ['models/v*/model.bin', 'models/v*/manifest.json', 'models/v*/training.json'] },
+  ValidateData: { read: [`${bronze}*`, `${reports}*`, `${SILVER_STATE_PREFIX}*`], put: [`${reports}*`] },
+  ExtractFeatures: { read: [`${bronze}*`, `${silver}*`], put: [`${silver}*`], delete: [`${silver}*`] },
+  TrainModel: { read: [`${silver}*`, `${catalog}*`], put: [MODEL_KEY_PATTERNS.payload, MODEL_KEY_PATTERNS.manifest, MODEL_KEY_PATTERNS.training] },
   // The catalogue joins titles and categories to the evaluation, as to training.
-  EvaluateModel: { read: ['silver/*', 'models/*', 'catalog/*'], put: ['models/v*/evaluation.json'] },
+  EvaluateModel: { read: [`${silver}*`, `${models}*`, `${catalog}*`], put: [MODEL_KEY_PATTERNS.evaluation] },
   // The only writer of the production pointer.
-  DeployModel: { read: ['models/*'], put: ['models/production.json', 'models/_deployments/*'], delete: ['models/production.json'] },
+  DeployModel: { read: [`${models}*`], put: [PRODUCTION_POINTER_KEY, `${DEPLOYMENTS_PREFIX}*`], delete: [PRODUCTION_POINTER_KEY] },
   ReloadApi: {},
-  RecordRun: { put: ['reports/*'] },
+  RecordRun: { put: [`${reports}*`] },
 };
 
 /**

@@ -1,7 +1,6 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { createDynamoDocumentClient } from '../../src/adapters/aws-clients';
 import { loadAnalyticsConsumerConfig } from '../../src/config/analytics';
@@ -25,18 +24,21 @@ export const resetAnalyticsConsumer = windowTable.reset;
 const consume = (event: KinesisStreamEvent & { replay?: boolean }) =>
   consumeKinesisBatch(
     event,
-    logger,
+    { logger, metrics },
     (records, replay) => ingestAnalyticsBatch(records, windowTable(), Date.now, { replay, ledger: ledgerSettingsFromEnv(process.env) }),
-    ({ stats, failures }) => {
-      metrics.addMetric('AnalyticsEvents', MetricUnit.Count, stats.events);
-      metrics.addMetric('AnalyticsDuplicateEvents', MetricUnit.Count, stats.duplicates);
-      metrics.addMetric('AnalyticsRecordsSetAside', MetricUnit.Count, stats.setAside);
-      metrics.addMetric('AnalyticsWindowRowsWritten', MetricUnit.Count, stats.windowRowsWritten);
-      metrics.addMetric('AnalyticsLedgerRowsWritten', MetricUnit.Count, stats.ledgerRowsWritten);
-      metrics.addMetric('AnalyticsEventsPastRetention', MetricUnit.Count, stats.pastRetention);
-      metrics.addMetric('AnalyticsRecordsFailed', MetricUnit.Count, failures.size);
-      logger.info('analytics batch folded', { ...stats, failed: failures.size });
-    },
+    ({ stats, failures }) => ({
+      summary: 'analytics batch folded',
+      details: stats,
+      counts: {
+        AnalyticsEvents: stats.events,
+        AnalyticsDuplicateEvents: stats.duplicates,
+        AnalyticsRecordsSetAside: stats.setAside,
+        AnalyticsWindowRowsWritten: stats.windowRowsWritten,
+        AnalyticsLedgerRowsWritten: stats.ledgerRowsWritten,
+        AnalyticsEventsPastRetention: stats.pastRetention,
+        AnalyticsRecordsFailed: failures.size,
+      },
+    }),
     'they can never be stored in a window',
   );
 

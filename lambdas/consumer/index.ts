@@ -1,7 +1,6 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { createDynamoDocumentClient, createS3Client } from '../../src/adapters/aws-clients';
 import { DynamoFeatureTable } from '../../src/adapters/dynamo-feature-table';
@@ -36,20 +35,23 @@ export type ConsumerEvent = KinesisStreamEvent & { replay?: boolean };
 const consume = (event: ConsumerEvent) =>
   consumeKinesisBatch(
     event,
-    logger,
+    { logger, metrics },
     (records, replay) => ingestBatch(records, dependencies(), { replay }),
-    ({ stats, failures }) => {
-      metrics.addMetric('RecordsReceived', MetricUnit.Count, stats.records);
-      metrics.addMetric('EventsQuarantined', MetricUnit.Count, stats.quarantined);
-      metrics.addMetric('RecordsAlreadyApplied', MetricUnit.Count, stats.alreadyApplied);
-      metrics.addMetric('DuplicateEvents', MetricUnit.Count, stats.duplicates);
-      metrics.addMetric('RecordsSetAside', MetricUnit.Count, stats.setAside);
-      metrics.addMetric('BronzeObjectsWritten', MetricUnit.Count, stats.bronzeObjects);
-      metrics.addMetric('FeatureRowsWritten', MetricUnit.Count, stats.featureRowsWritten);
-      metrics.addMetric('LedgerRowsWritten', MetricUnit.Count, stats.ledgerRowsWritten);
-      metrics.addMetric('RecordsFailed', MetricUnit.Count, failures.size);
-      logger.info('batch ingested', { ...stats, failed: failures.size });
-    },
+    ({ stats, failures }) => ({
+      summary: 'batch ingested',
+      details: stats,
+      counts: {
+        RecordsReceived: stats.records,
+        EventsQuarantined: stats.quarantined,
+        RecordsAlreadyApplied: stats.alreadyApplied,
+        DuplicateEvents: stats.duplicates,
+        RecordsSetAside: stats.setAside,
+        BronzeObjectsWritten: stats.bronzeObjects,
+        FeatureRowsWritten: stats.featureRowsWritten,
+        LedgerRowsWritten: stats.ledgerRowsWritten,
+        RecordsFailed: failures.size,
+      },
+    }),
     'they can never be stored in the feature table (they are in Bronze)',
   );
 

@@ -1,4 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import type { StreamRecord } from '../stream/stream-record';
 import type { KinesisRecord } from './kinesis-shards';
@@ -69,26 +70,34 @@ export interface ConsumerOutcome {
   setAside: ReadonlyMap<string, string>;
 }
 
-type ConsumerLog = Pick<Logger, 'info' | 'warn'>;
+/** What one batch reports: counts published as metrics (one EMF metric each), and its summary log line. */
+export interface BatchReport {
+  counts: Record<string, number>;
+  summary: string;
+  details: object;
+}
 
 /**
  * One invocation of a Kinesis consumer, shared by both: the Lambda records as `StreamRecord`s (a
- * dead-letter replay marked by `replay: true`), the batch logic, the consumer's own report (metrics, its
- * summary line), the set-aside and retried records logged (the first 20 of each), and the partial batch
- * response (see `respond`).
+ * dead-letter replay marked by `replay: true`), the batch logic, its report (metrics and one summary line),
+ * the set-aside and retried records logged (the first 20 of each), and the partial batch response (see
+ * `respond`).
  */
 export async function consumeKinesisBatch<O extends ConsumerOutcome>(
   event: KinesisStreamEvent & { replay?: boolean },
-  log: ConsumerLog,
+  observe: { logger: Pick<Logger, 'info' | 'warn'>; metrics: Pick<Metrics, 'addMetric'> },
   batch: (records: StreamRecord[], replay: boolean) => Promise<O>,
-  report: (outcome: O) => void,
+  report: (outcome: O) => BatchReport,
   setAsideMeans: string,
 ): Promise<ConsumerResponse> {
+  const { logger, metrics } = observe;
   const replay = event.replay === true;
-  if (replay) log.info('dead-letter replay', { records: event.Records.length });
+  if (replay) logger.info('dead-letter replay', { records: event.Records.length });
   const outcome = await batch(event.Records.map(toStreamRecord), replay);
-  report(outcome);
-  if (outcome.setAside.size > 0) log.warn(`records set aside: ${setAsideMeans}`, { setAside: Object.fromEntries([...outcome.setAside].slice(0, 20)) });
-  if (outcome.failures.size > 0) log.warn('records will be retried', { failures: Object.fromEntries([...outcome.failures].slice(0, 20)) });
+  const { counts, summary, details } = report(outcome);
+  for (const [name, value] of Object.entries(counts)) metrics.addMetric(name, MetricUnit.Count, value);
+  logger.info(summary, { ...details, failed: outcome.failures.size });
+  if (outcome.setAside.size > 0) logger.warn(`records set aside: ${setAsideMeans}`, { setAside: Object.fromEntries([...outcome.setAside].slice(0, 20)) });
+  if (outcome.failures.size > 0) logger.warn('records will be retried', { failures: Object.fromEntries([...outcome.failures].slice(0, 20)) });
   return respond(event, outcome.failures);
 }

@@ -4,13 +4,17 @@
  * Bronze is partitioned by *arrival* date (when Kinesis accepted the record): a late event lands in today's
  * partition, so an incremental nightly job never misses it. Silver re-partitions by event date.
  */
-export const BRONZE_EVENTS_PREFIX = 'bronze/events/';
-export const BRONZE_QUARANTINE_PREFIX = 'bronze/_quarantine/';
+
+/** The lake's top-level areas: the IAM grants and lifecycle rules of lib/ are written against these. */
+export const LAKE_AREAS = { bronze: 'bronze/', silver: 'silver/', models: 'models/', reports: 'reports/', catalog: 'catalog/' } as const;
+
+export const BRONZE_EVENTS_PREFIX = `${LAKE_AREAS.bronze}events/`;
+export const BRONZE_QUARANTINE_PREFIX = `${LAKE_AREAS.bronze}_quarantine/`;
 /**
  * The item catalogue, `[{ itemId, title?, genres: [] }]` as JSON: titles and genres joined to the items at
  * training time. Optional; upload it whenever the catalogue changes (`npm start` writes it from --item-metadata).
  */
-export const CATALOG_KEY = 'catalog/items.json';
+export const CATALOG_KEY = `${LAKE_AREAS.catalog}items.json`;
 
 export type BronzeKind = 'events' | 'quarantine';
 
@@ -67,11 +71,13 @@ export function lowestSequenceNumber(sequenceNumbers: readonly string[]): string
  * Silver, written by the retraining job: Hive-partitioned by *event* date; inside a partition there is one
  * file per Bronze arrival date that contributed to it, so re-running one window rewrites exactly its own files.
  */
-export const SILVER_INTERACTIONS_PREFIX = 'silver/interactions/';
-export const SILVER_USER_FEATURES_PREFIX = 'silver/user_features/';
-export const SILVER_ITEM_FEATURES_PREFIX = 'silver/item_features/';
+export const SILVER_INTERACTIONS_PREFIX = `${LAKE_AREAS.silver}interactions/`;
+export const SILVER_USER_FEATURES_PREFIX = `${LAKE_AREAS.silver}user_features/`;
+export const SILVER_ITEM_FEATURES_PREFIX = `${LAKE_AREAS.silver}item_features/`;
+/** Where the retraining job keeps its own progress. */
+export const SILVER_STATE_PREFIX = `${LAKE_AREAS.silver}_state/`;
 /** The last window ExtractFeatures completed; the next scheduled run starts the day after it. */
-export const EXTRACT_STATE_KEY = 'silver/_state/last-extract.json';
+export const EXTRACT_STATE_KEY = `${SILVER_STATE_PREFIX}last-extract.json`;
 
 export function silverInteractionsKey(eventDt: string, arrivalDt: string): string {
   return `${SILVER_INTERACTIONS_PREFIX}dt=${eventDt}/part-${arrivalDt}.parquet`;
@@ -91,7 +97,7 @@ export function silverFeaturesKey(kind: 'user' | 'item', asOfDt: string): string
 }
 
 /** Reports of the retraining runs. */
-export const REPORTS_PREFIX = 'reports/retraining/';
+export const REPORTS_PREFIX = `${LAKE_AREAS.reports}retraining/`;
 export const LAST_VALIDATION_KEY = `${REPORTS_PREFIX}last-validation.json`;
 
 export function runReportKey(runId: string, name: 'validation' | 'run'): string {
@@ -102,7 +108,7 @@ export function runReportKey(runId: string, name: 'validation' | 'run'): string 
  * The model registry: one folder per version, `models/<version>/`, and `models/production.json`, the only
  * thing the API trusts (src/domain/model-registry.ts has its schema and the registry port).
  */
-export const MODELS_PREFIX = 'models/';
+export const MODELS_PREFIX = LAKE_AREAS.models;
 export const PRODUCTION_POINTER_KEY = `${MODELS_PREFIX}production.json`;
 /** The production pointer as it was before a run deployed, so the failure path can put it back exactly. */
 export const DEPLOYMENTS_PREFIX = `${MODELS_PREFIX}_deployments/`;
@@ -130,7 +136,13 @@ export interface ModelKeys {
 /** The keys of one version's files. */
 export function modelKeys(version: string): ModelKeys {
   if (!isModelVersion(version)) throw new Error(`not a model version: ${JSON.stringify(version)}`);
-  const prefix = `${MODELS_PREFIX}${version}/`;
+  return modelKeysUnder(`${MODELS_PREFIX}${version}/`);
+}
+
+/** The key patterns of every version's files (models/v…/model.bin and the others), for IAM grants. */
+export const MODEL_KEY_PATTERNS: ModelKeys = modelKeysUnder(`${MODELS_PREFIX}v*/`);
+
+function modelKeysUnder(prefix: string): ModelKeys {
   return { prefix, manifest: prefix + MANIFEST_FILE, payload: prefix + PAYLOAD_FILE, evaluation: prefix + EVALUATION_FILE, training: prefix + TRAINING_FILE };
 }
 

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { request as httpRequest } from 'node:http';
 import { readStreamAsLambdaEvents } from '../../src/local/kinesis-reader';
 import { startApiServer, type RunningApiServer } from '../../src/local/api-server';
 import { startTestAws, type TestAws } from '../support/aws-env';
-import { deploy, trainSmallModel, versionFor } from '../serving/support';
+import { deploy, rawRequest, trainSmallModel, versionFor } from '../serving/support';
 
 /**
  * The local server runs on the user's machine, where every web page they visit can make the browser send
@@ -40,23 +39,8 @@ afterAll(async () => {
 
 /** Byte-exact requests: fetch would add or refuse some of these headers. */
 function send(method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; json: any }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(`${api.url}${path}`, { method, headers: { ...headers, ...(body !== undefined ? { 'Content-Length': String(Buffer.byteLength(body)) } : { 'Content-Length': '0' }) } }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => {
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, json });
-      });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+  const length = String(body !== undefined ? Buffer.byteLength(body) : 0);
+  return rawRequest(api.url, { method, path, headers: [...Object.entries(headers), ['Content-Length', length]], ...(body !== undefined ? { body } : {}) });
 }
 
 let eventNo = 0;

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { request as httpRequest } from 'node:http';
 import { startApiServer, type RunningApiServer } from '../../src/local/api-server';
 import { startTestAws, type TestAws } from '../support/aws-env';
-import { deploy, trainSmallModel, versionFor } from '../serving/support';
+import { deploy, rawRequest, trainSmallModel, versionFor } from '../serving/support';
 
 /**
  * Ids, query names, query values and header names that are names of Object.prototype members must behave
@@ -28,26 +27,7 @@ afterAll(async () => {
 });
 
 /** Raw requests: header names and paths exactly as given. */
-function get(path: string, headers: [string, string][] = []): Promise<{ status: number; text: string; json: any }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(`${api.url}/`, { path, method: 'GET' }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => {
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, text, json });
-      });
-    });
-    for (const [name, value] of headers) req.setHeader(name, value);
-    req.on('error', reject);
-    req.end();
-  });
-}
+const get = (path: string, headers: [string, string][] = []) => rawRequest(api.url, { path, headers });
 
 /** Never a 5xx, never an Object member's source or a stringified function in the answer. */
 function expectClean(res: { status: number; text: string }, where: string) {

@@ -3,7 +3,7 @@ import { DeleteObjectsCommand } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../src/adapters/aws-clients';
 import { S3Lake } from '../../src/adapters/s3-lake';
 import { PRODUCTION_POINTER_KEY } from '../../src/domain/lake-layout';
-import { S3ModelRegistry as S3ModelSource } from '../../src/adapters/s3-model-registry';
+import { S3ModelRegistry } from '../../src/adapters/s3-model-registry';
 import { ModelStore } from '../../src/serving/model-store';
 import { startTestAws, type TestAws } from '../support/aws-env';
 import { deploy, deployCorrupt, deployMissing, lakeOf, recordS3Requests, trainSmallModel, versionFor } from './support';
@@ -28,7 +28,7 @@ function storeWithClock(refreshSeconds = 30) {
   const s3 = createS3Client();
   const requests = recordS3Requests(s3);
   const clock = { now: Date.UTC(2026, 5, 1) };
-  const store = new ModelStore(new S3ModelSource(new S3Lake(s3, aws.names.lakeBucket)), { refreshSeconds, now: () => clock.now });
+  const store = new ModelStore(new S3ModelRegistry(new S3Lake(s3, aws.names.lakeBucket)), { refreshSeconds, now: () => clock.now });
   const pointerRequests = () => requests.calls.filter((c) => c.key === PRODUCTION_POINTER_KEY);
   return { store, clock, requests, pointerRequests, advance: (s: number) => (clock.now += s * 1000) };
 }
@@ -163,7 +163,7 @@ describe('ModelStore against s3rver', () => {
       { step: 'initialize', name: 'failS3' },
     );
     const clock = { now: 0 };
-    const store = new ModelStore(new S3ModelSource(new S3Lake(s3, aws.names.lakeBucket)), { refreshSeconds: 30, now: () => clock.now });
+    const store = new ModelStore(new S3ModelRegistry(new S3Lake(s3, aws.names.lakeBucket)), { refreshSeconds: 30, now: () => clock.now });
     await store.get();
     failing = true;
     clock.now += 31_000;

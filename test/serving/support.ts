@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { S3Lake } from '../../src/adapters/s3-lake';
 import { modelKeys, PRODUCTION_POINTER_KEY } from '../../src/domain/lake-layout';
 import { newModelVersion, pointerFor, type ProductionPointer } from '../../src/domain/model-registry';
@@ -64,4 +65,32 @@ export function recordS3Requests(s3: TestAws['s3']): { calls: { command: string;
     { step: 'initialize', name: 'recordS3Requests' },
   );
   return log;
+}
+
+/**
+ * A byte-exact HTTP request (`fetch` would add or refuse some headers): header names, their order and the path
+ * exactly as given. The answer's text, and its JSON when it is JSON.
+ */
+export function rawRequest(
+  baseUrl: string,
+  request: { method?: string; path: string; headers?: [string, string][]; body?: string },
+): Promise<{ status: number; text: string; json: any }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${baseUrl}/`, { path: request.path, method: request.method ?? 'GET' }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => {
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = undefined;
+        }
+        resolve({ status: res.statusCode ?? 0, text, json });
+      });
+    });
+    for (const [name, value] of request.headers ?? []) req.setHeader(name, value);
+    req.on('error', reject);
+    req.end(request.body);
+  });
 }
