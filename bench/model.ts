@@ -54,12 +54,26 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
+/** Milliseconds of single in-process calls, one per user and repetition, after one warm-up pass; sorted. */
+function latencies(users: readonly string[], call: (userId: string) => unknown, repetitions = 5): number[] {
+  for (const u of users) call(u);
+  const times: number[] = [];
+  for (let rep = 0; rep < repetitions; rep++) {
+    for (const u of users) {
+      const t = performance.now();
+      call(u);
+      times.push(performance.now() - t);
+    }
+  }
+  return times.sort((a, b) => a - b);
+}
+
 async function benchSplit(label: string, train: Interaction[], test: Interaction[], items: ItemMeta[] | undefined, models: typeof MODELS): Promise<void> {
   const k = opts.k;
   const dir = await mkdtemp(join(tmpdir(), 'bench-model-'));
   const pop = popularityModel(train);
   const rows: ModelRow[] = [{ name: 'popularity', result: evaluateRecommender((u, n) => pop.recommend(u, n).items, train, test, { k, items }) }];
-  const extra = { bytes: ['-'], load: ['-'], p50: ['-'], p99: ['-'] };
+  const extra = { bytes: ['-'], load: ['-'], p50: ['-'], p99: ['-'], rank50: ['-'], rank99: ['-'] };
   const testUsers = [...new Set(test.map((e) => e.userId))];
   for (const { name, config } of models) {
     const started = performance.now();
@@ -72,17 +86,13 @@ async function benchSplit(label: string, train: Interaction[], test: Interaction
     const model = await readModelDir(join(dir, String(rows.length)));
     const loadMs = performance.now() - loadStart;
     const result = evaluateRecommender((u, n) => model.recommend(u, n).items, train, test, { k, items });
-    // Latency of single in-process calls, after one warm-up pass.
-    for (const u of testUsers) model.recommend(u, k);
-    const times: number[] = [];
-    for (let rep = 0; rep < 5; rep++) {
-      for (const u of testUsers) {
-        const t = performance.now();
-        model.recommend(u, k);
-        times.push(performance.now() - t);
-      }
-    }
-    times.sort((a, b) => a - b);
+    const times = latencies(testUsers, (u) => model.recommend(u, k));
+    // POST /rank: a page's own list of 100 items (spread over the catalogue) ordered for each test user.
+    const catalogue = model.items();
+    const list = Array.from({ length: Math.min(100, catalogue.length) }, (_, i) => catalogue[Math.floor((i * catalogue.length) / Math.min(100, catalogue.length))]!);
+    const rankTimes = latencies(testUsers, (u) => model.rankItems(u, list));
+    extra.rank50.push(percentile(rankTimes, 50).toFixed(3));
+    extra.rank99.push(percentile(rankTimes, 99).toFixed(3));
     rows.push({ name, result, trainSeconds });
     extra.bytes.push(String(artifactBytes));
     extra.load.push(loadMs.toFixed(1));
@@ -97,6 +107,8 @@ async function benchSplit(label: string, train: Interaction[], test: Interaction
       { header: 'load ms', values: extra.load },
       { header: 'p50 ms', values: extra.p50 },
       { header: 'p99 ms', values: extra.p99 },
+      { header: 'rank100 p50', values: extra.rank50 },
+      { header: 'rank100 p99', values: extra.rank99 },
     ]),
   );
 }

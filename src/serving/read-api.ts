@@ -5,6 +5,8 @@ import type { UserFeatureReader } from './features-reader';
 import { HttpError, json, negotiate, text, type ApiRequest, type ApiResponse, type ServingLog } from './http';
 import type { LoadedModel, ModelStore } from './model-store';
 import { parseId, parseK } from './params';
+import { isJsonContentType } from './events-api';
+import { ID_PATTERN } from '../domain/events';
 import type { RouteId } from './routes';
 
 export interface ScoredItemView {
@@ -32,6 +34,39 @@ export interface ReadApiOptions {
 
 export type RouteImplementation = (request: ApiRequest) => Promise<ApiResponse>;
 
+/** Most items one `POST /rank` orders, as Amazon Personalize's personalized-ranking takes. */
+export const MAX_RANK_ITEMS = 500;
+const MAX_RANK_BODY_BYTES = 128 * 1024;
+
+/** The body of `POST /rank/{userId}`: `{ "itemIds": [...] }`, JSON only, 1-500 valid ids, none repeated. */
+function parseItemList(request: ApiRequest): string[] {
+  if (!isJsonContentType(request.headers['content-type'])) throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the item list as application/json');
+  // 500 ids of at most 128 characters, quoted and separated, fit well inside this.
+  if (Buffer.byteLength(request.body ?? '') > MAX_RANK_BODY_BYTES) throw new HttpError(413, 'PAYLOAD_TOO_LARGE', `request body is larger than ${MAX_RANK_BODY_BYTES} bytes`);
+  let body: unknown;
+  try {
+    body = JSON.parse(request.body ?? '');
+  } catch (err) {
+    throw new HttpError(400, 'MALFORMED_JSON', `request body is not valid JSON: ${(err as Error).message}`, '(body)');
+  }
+  const list = typeof body === 'object' && body !== null && Object.hasOwn(body, 'itemIds') ? (body as { itemIds: unknown }).itemIds : undefined;
+  if (!Array.isArray(list)) throw new HttpError(400, 'INVALID_BODY', 'send { "itemIds": ["…", …] }', 'itemIds');
+  if (list.length === 0) throw new HttpError(400, 'INVALID_PARAMETER', 'itemIds must name at least one item', 'itemIds');
+  if (list.length > MAX_RANK_ITEMS) throw new HttpError(413, 'TOO_MANY_ITEMS', `at most ${MAX_RANK_ITEMS} items per request (got ${list.length})`, 'itemIds');
+  const seen = new Set<string>();
+  return list.map((raw, i) => {
+    const field = `itemIds[${i}]`;
+    // Ids in a JSON body are taken as they are (no percent-decoding), held to the pattern events use.
+    if (typeof raw !== 'string' || !ID_PATTERN.test(raw) || raw === '.' || raw === '..') {
+      throw new HttpError(400, 'INVALID_ID', `${field} must be an id of 1-128 letters, digits or . _ : @ + = ~ - (got ${JSON.stringify(raw)?.slice(0, 40) ?? typeof raw})`, field);
+    }
+    const id = raw;
+    if (seen.has(id)) throw new HttpError(400, 'DUPLICATE_ITEM', `${field} repeats ${id}: name each item once`, field);
+    seen.add(id);
+    return id;
+  });
+}
+
 /** Popular and similar lists change only with the model: let clients and CDNs keep them briefly. */
 const MODEL_DERIVED_CACHE = { 'Cache-Control': 'public, max-age=30' };
 const NO_STORE = { 'Cache-Control': 'no-store' };
@@ -54,6 +89,7 @@ export class ReadApi {
   routes(): Partial<Record<RouteId, RouteImplementation>> {
     return {
       recommend: (r) => this.recommend(r),
+      rankItems: (r) => this.rankItems(r),
       similarItems: (r) => this.similar(r),
       popularItems: (r) => this.popular(r),
       userFeatures: (r) => this.userFeatures(r),
@@ -98,6 +134,25 @@ export class ReadApi {
     // Everything the user touched since the model was trained counts as seen, whatever its weight.
     const { strategy, items } = loaded.model.recommend(userId, k, { history, exclude: history.map((h) => h.itemId) });
     return { userId, modelVersion: loaded.version, strategy, items: items.map((i) => withTitle(loaded, i)) };
+  }
+
+  /**
+   * `POST /rank/{userId}` with `{ "itemIds": [...] }` (1-500, no repeats): the same items ordered for the user,
+   * best first, with the scores `/recommend` would give them (a page that already has a list — search results,
+   * a category — personalises its order). Items the model does not know are kept, last, in the order given,
+   * marked `unknown: true` with no score.
+   */
+  async rankItems(request: ApiRequest): Promise<ApiResponse> {
+    const userId = parseId('userId', request.params.userId);
+    const itemIds = parseItemList(request);
+    const [loaded, fresh] = await Promise.all([this.models.get(), this.freshEvents(userId)]);
+    if (!loaded) {
+      const items = itemIds.map((itemId) => ({ itemId, score: null, unknown: true }));
+      return json(200, { userId, modelVersion: null, strategy: 'popular', items }, NO_STORE);
+    }
+    const ranked = loaded.model.rankItems(userId, itemIds, { history: freshInteractions(userId, fresh.recent) });
+    const items = [...ranked.items.map((i) => withTitle(loaded, i)), ...ranked.unknown.map((itemId) => ({ itemId, score: null, unknown: true }))];
+    return json(200, { userId, modelVersion: loaded.version, strategy: ranked.strategy, items }, NO_STORE);
   }
 
   async similar(request: ApiRequest): Promise<ApiResponse> {

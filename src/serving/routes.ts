@@ -9,6 +9,7 @@ export type ApiFunctionName = 'read' | 'events';
 
 export type RouteId =
   | 'recommend'
+  | 'rankItems'
   | 'similarItems'
   | 'popularItems'
   | 'userFeatures'
@@ -32,6 +33,7 @@ export interface RouteSpec {
 
 export const ROUTES: readonly RouteSpec[] = [
   { id: 'recommend', method: 'GET', path: '/recommend/{userId}', function: 'read', auth: 'none', summary: 'Top-k items for a user (?k=10)' },
+  { id: 'rankItems', method: 'POST', path: '/rank/{userId}', function: 'read', auth: 'none', summary: 'A given list of 1-500 items ordered for a user ({ "itemIds": [...] })' },
   { id: 'similarItems', method: 'GET', path: '/items/{itemId}/similar', function: 'read', auth: 'none', summary: 'Items related to an item (?k=10)' },
   { id: 'popularItems', method: 'GET', path: '/items/popular', function: 'read', auth: 'none', summary: 'Most popular items (?k=10)' },
   { id: 'userFeatures', method: 'GET', path: '/users/{userId}/features', function: 'read', auth: 'none', summary: "A user's real-time and nightly features" },

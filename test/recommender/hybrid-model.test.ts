@@ -49,6 +49,25 @@ describe('HybridModel', () => {
     for (let r = 1; r < rec.items.length; r++) expect(rec.items[r - 1].score).toBeGreaterThanOrEqual(rec.items[r].score);
   });
 
+  it('ranks a given list for a user with the scores recommend gives the same items, unknown items apart', () => {
+    const top = model.recommend(user, 30, { excludeSeen: false }).items;
+    const shuffled = [...top].reverse().map((i) => i.itemId);
+    const ranked = model.rankItems(user, ['not-an-item', ...shuffled, 'nor-this']);
+    expect(ranked.strategy).toBe('personalized');
+    expect(ranked.items.map((i) => i.itemId)).toEqual(top.map((i) => i.itemId));
+    ranked.items.forEach((item, r) => expect(item.score).toBeCloseTo(top[r]!.score, 12));
+    expect(ranked.unknown).toEqual(['not-an-item', 'nor-this']);
+  });
+
+  it('ranks a list for a user with no history by popularity, equal scores in the order given', () => {
+    const popular = model.popular(8).map((i) => i.itemId);
+    const ranked = model.rankItems('someone-new', [...popular].reverse());
+    expect(ranked.strategy).toBe('popular');
+    expect(ranked.items.map((i) => i.itemId)).toEqual(popular);
+    const twice = model.rankItems('someone-new', ['zz-unknown']);
+    expect(twice).toEqual({ strategy: 'popular', items: [], unknown: ['zz-unknown'] });
+  });
+
   it('can include seen items and honours an exclusion list', () => {
     const withSeen = model.recommend(user, 20, { excludeSeen: false }).items.map((i) => i.itemId);
     expect(withSeen.some((id) => seen.has(id))).toBe(true);

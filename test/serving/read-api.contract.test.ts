@@ -123,6 +123,42 @@ describe('GET /recommend/{userId}', () => {
   });
 });
 
+describe('POST /rank/{userId}', () => {
+  it("orders a given list for the user with the model's scores, unknown items kept last and marked", async () => {
+    const top = model.recommend(knownUser, 12, { excludeSeen: false }).items.map((i) => i.itemId);
+    const res = await post(`/rank/${knownUser}`, { itemIds: ['no-such-item', ...[...top].reverse()] });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.json).toMatchObject({ userId: knownUser, modelVersion: v1, strategy: 'personalized' });
+    expect(res.json.items.map((i: { itemId: string }) => i.itemId)).toEqual([...top, 'no-such-item']);
+    expect(res.json.items.at(-1)).toEqual({ itemId: 'no-such-item', score: null, unknown: true });
+    const scores = res.json.items.slice(0, -1).map((i: { score: number }) => i.score);
+    expect([...scores].sort((a, b) => b - a)).toEqual(scores);
+  });
+
+  it('ranks by popularity for a user with no history', async () => {
+    const popular = model.popular(5).map((i) => i.itemId);
+    const res = await post('/rank/brand-new-user', { itemIds: [...popular].reverse() });
+    expect(res.json.strategy).toBe('popular');
+    expect(res.json.items.map((i: { itemId: string }) => i.itemId)).toEqual(popular);
+  });
+
+  it('refuses an empty, repeated, oversized, malformed or non-JSON list with a 4xx naming the field', async () => {
+    expectError(await post(`/rank/${knownUser}`, { itemIds: [] }), 400, 'INVALID_PARAMETER', 'itemIds');
+    expectError(await post(`/rank/${knownUser}`, { itemIds: ['a', 'b', 'a'] }), 400, 'DUPLICATE_ITEM', 'itemIds[2]');
+    expectError(await post(`/rank/${knownUser}`, { itemIds: Array.from({ length: 501 }, (_, i) => `i${i}`) }), 413, 'TOO_MANY_ITEMS', 'itemIds');
+    expectError(await post(`/rank/${knownUser}`, { itemIds: ['ok', 7] }), 400, 'INVALID_ID', 'itemIds[1]');
+    expectError(await post(`/rank/${knownUser}`, { itemIds: ['a b'] }), 400, 'INVALID_ID', 'itemIds[0]');
+    expectError(await post(`/rank/${knownUser}`, { items: ['a'] }), 400, 'INVALID_BODY', 'itemIds');
+    expectError(await post(`/rank/${knownUser}`, ['a']), 400, 'INVALID_BODY', 'itemIds');
+    expectError(await post(`/rank/${knownUser}`, '{"itemIds": ['), 400, 'MALFORMED_JSON');
+    expectError(await post(`/rank/${knownUser}`, { itemIds: ['a'] }, { 'Content-Type': 'text/plain' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    expectError(await post(`/rank/${knownUser}`, JSON.stringify({ itemIds: ['a'], pad: 'x'.repeat(140_000) })), 413, 'PAYLOAD_TOO_LARGE');
+    expectError(await post('/rank/a%00b', { itemIds: ['a'] }), 400, 'INVALID_ID', 'userId');
+    expect((await get(`/rank/${knownUser}`)).status).toBe(405);
+  });
+});
+
 describe('item routes', () => {
   it('GET /items/{itemId}/similar answers related items, 404 for an unknown item', async () => {
     const res = await get(`/items/${knownItem}/similar?k=3`);
