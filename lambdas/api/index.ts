@@ -31,7 +31,9 @@ const readApi = perContainer<ReadApiInstance>(() => {
   const config = loadReadApiConfig();
   const store = new ModelStore(new S3ModelRegistry(new S3Lake(createS3Client(), config.LAKE_BUCKET)), { refreshSeconds: config.MODEL_REFRESH_SECONDS, log });
   const features = new DynamoUserFeatureReader(new DynamoFeatureTable(createDynamoDocumentClient(), config.FEATURES_TABLE));
+  const analyticsReader = config.ANALYTICS_TABLE ? dynamoAnalyticsReader(createDynamoDocumentClient(), config.ANALYTICS_TABLE) : undefined;
   const api = new ReadApi(store, features, {
+    ...(analyticsReader ? { livePopular: (k: number, exclude: ReadonlySet<string>) => analyticsReader.popularNow(k, exclude) } : {}),
     freshEventsTimeoutMs: config.FRESH_EVENTS_TIMEOUT_MS,
     freshEventsCacheMs: config.FRESH_EVENTS_CACHE_MS,
     log,
@@ -42,7 +44,7 @@ const readApi = perContainer<ReadApiInstance>(() => {
       if (!modelLoaded) metrics.addMetric('AnswersWithoutModel', MetricUnit.Count, 1);
     },
   });
-  const analytics = analyticsApiRoutes(config.ANALYTICS_TABLE ? dynamoAnalyticsReader(createDynamoDocumentClient(), config.ANALYTICS_TABLE) : undefined);
+  const analytics = analyticsApiRoutes(analyticsReader);
   return { store, handle: createApiHandler({ ...api.routes(), ...analytics }, { corsAllowOrigin: config.CORS_ALLOW_ORIGIN, log }) };
 });
 

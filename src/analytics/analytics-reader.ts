@@ -11,6 +11,9 @@ const PARTITION_SPAN: Record<Granularity, (ms: number) => number> = {
   },
 };
 
+/** The window the API's answers before the first model are drawn from. */
+export const LIVE_POPULAR_WINDOW_MS = 86_400_000;
+
 export interface SeriesPoint {
   start: string;
   events: number;
@@ -83,6 +86,15 @@ export class AnalyticsReader {
     return merged.items
       .top(k, options.category ? (h) => h.label === options.category : undefined)
       .map((h) => ({ itemId: h.key, score: h.count, ...(h.label ? { category: h.label } : {}) }));
+  }
+
+  /**
+   * The most popular items of the last day, without `exclude`: what the API answers before the first model
+   * is deployed (the same windows as `GET /analytics/items/popular?window=1d`).
+   */
+  async popularNow(k: number, exclude: ReadonlySet<string> = new Set(), nowMs = Date.now()): Promise<{ itemId: string; score: number }[]> {
+    const items = await this.popularItems(LIVE_POPULAR_WINDOW_MS, { k: k + exclude.size, nowMs });
+    return items.filter((i) => !exclude.has(i.itemId)).slice(0, k).map(({ itemId, score }) => ({ itemId, score }));
   }
 }
 

@@ -28,11 +28,20 @@ export interface ReadApiOptions {
   /** How long one read of a user's fresh events may be reused by this instance (ms); 0 disables. */
   freshEventsCacheMs?: number;
   log?: ServingLog;
+  /**
+   * The shop's most popular items right now (the analytics windows of the last day), best first: what
+   * `/recommend` and `/items/popular` answer before the first model is deployed, instead of an empty list.
+   * `exclude` are items the user already touched.
+   */
+  livePopular?: (k: number, exclude: ReadonlySet<string>) => Promise<ScoredItemView[]>;
   /** Called once per recommendation, for metrics. */
   onRecommend?: (outcome: { strategy: 'personalized' | 'popular'; freshEvents: number; freshUnavailable: boolean; modelLoaded: boolean }) => void;
 }
 
 export type RouteImplementation = (request: ApiRequest) => Promise<ApiResponse>;
+
+/** How long a request before the first model waits for the live popular items. */
+export const LIVE_POPULAR_TIMEOUT_MS = 1000;
 
 /** Most items one `POST /rank` orders, as Amazon Personalize's personalized-ranking takes. */
 export const MAX_RANK_ITEMS = 500;
@@ -121,15 +130,14 @@ export class ReadApi {
     const k = parseK(request.query.k);
     const format = negotiate(request.headers.accept, ['application/json', 'text/plain'] as const);
     const [loaded, fresh] = await Promise.all([this.models.get(), this.freshEvents(userId)]);
-    const body = this.rank(loaded, userId, k, fresh.recent);
+    const body = loaded ? this.rank(loaded, userId, k, fresh.recent) : { userId, modelVersion: null, strategy: 'popular' as const, items: await this.beforeFirstModel(k, new Set(fresh.recent.map((r) => r.itemId))) };
     this.options.onRecommend?.({ strategy: body.strategy, freshEvents: fresh.recent.length, freshUnavailable: fresh.unavailable, modelLoaded: Boolean(loaded) });
     const headers = { ...NO_STORE, Vary: 'Accept' };
     if (format === 'text/plain') return text(200, body.items.map((i) => i.itemId).join(','), headers);
     return json(200, body, headers);
   }
 
-  rank(loaded: LoadedModel | undefined, userId: string, k: number, recent: UserFeatures['recent']): RecommendResponse {
-    if (!loaded) return { userId, modelVersion: null, strategy: 'popular', items: [] };
+  rank(loaded: LoadedModel, userId: string, k: number, recent: UserFeatures['recent']): RecommendResponse {
     const history = freshInteractions(userId, recent);
     // Everything the user touched since the model was trained counts as seen, whatever its weight.
     const { strategy, items } = loaded.model.recommend(userId, k, { history, exclude: history.map((h) => h.itemId) });
@@ -168,7 +176,7 @@ export class ReadApi {
   async popular(request: ApiRequest): Promise<ApiResponse> {
     const k = parseK(request.query.k);
     const loaded = await this.models.get();
-    if (!loaded) return json(200, { modelVersion: null, items: [] }, NO_STORE);
+    if (!loaded) return json(200, { modelVersion: null, items: await this.beforeFirstModel(k, new Set()) }, NO_STORE);
     const items = loaded.model.popular(k).map((i) => withTitle(loaded, i));
     return json(200, { modelVersion: loaded.version, items }, MODEL_DERIVED_CACHE);
   }
@@ -182,25 +190,40 @@ export class ReadApi {
   }
 
   /**
+   * Before the first model: the shop's live popular items, or none if analytics is off, empty, slow (more than
+   * LIVE_POPULAR_TIMEOUT_MS) or failing — never an error for the caller.
+   */
+  private async beforeFirstModel(k: number, exclude: ReadonlySet<string>): Promise<ScoredItemView[]> {
+    if (!this.options.livePopular) return [];
+    try {
+      return await withinMs(this.options.livePopular(k, exclude), LIVE_POPULAR_TIMEOUT_MS);
+    } catch (err) {
+      this.options.log?.warn('live popular items unavailable; answering no items until a model is deployed', { reason: (err as Error).message });
+      return [];
+    }
+  }
+
+  /**
    * The user's latest events. Freshness is worth a few milliseconds, not an outage: if the feature table
    * is slow or failing, the answer comes from the model's training history alone.
    */
   private async freshEvents(userId: string): Promise<{ recent: UserFeatures['recent']; unavailable: boolean }> {
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const recent = await Promise.race([
-        this.freshCache.get(userId),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${this.options.freshEventsTimeoutMs} ms`)), this.options.freshEventsTimeoutMs);
-        }),
-      ]);
-      return { recent, unavailable: false };
+      return { recent: await withinMs(this.freshCache.get(userId), this.options.freshEventsTimeoutMs), unavailable: false };
     } catch (err) {
       this.options.log?.warn('fresh events unavailable; answering from the model alone', { userId, reason: (err as Error).message });
       return { recent: [], unavailable: true };
-    } finally {
-      clearTimeout(timer);
     }
+  }
+}
+
+/** The promise's value, or an error once `ms` have passed without one. */
+async function withinMs<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

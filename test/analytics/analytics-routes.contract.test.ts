@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler as analyticsHandler, resetAnalyticsConsumer } from '../../lambdas/analytics-consumer/index';
+import { handler as consumer, resetConsumer } from '../../lambdas/consumer/index';
 import { generateEvents } from '../../src/domain/event-generator';
 import { readStreamAsLambdaEvents } from '../../src/local/kinesis-reader';
 import { startApiServer, type RunningApiServer } from '../../src/local/api-server';
@@ -56,3 +57,29 @@ describe('GET /analytics/*', () => {
     expect(await get('/analytics/items/popular?k=0')).toMatchObject({ status: 400, body: { error: { field: 'k' } } });
   });
 });
+
+describe('before the first model is deployed', () => {
+  it("answers /recommend and /items/popular with the shop's live popular items, not an empty list", async () => {
+    const live = ((await get('/analytics/items/popular?window=1d&k=5')).body.items as { itemId: string }[]).map((i) => i.itemId);
+    expect(live).toHaveLength(5);
+    const popular = await get('/items/popular?k=5');
+    expect(popular).toMatchObject({ status: 200, body: { modelVersion: null } });
+    expect((popular.body.items as { itemId: string }[]).map((i) => i.itemId)).toEqual(live);
+    const rec = await get('/recommend/someone-new?k=5');
+    expect(rec).toMatchObject({ status: 200, body: { userId: 'someone-new', modelVersion: null, strategy: 'popular' } });
+    expect((rec.body.items as { itemId: string }[]).map((i) => i.itemId)).toEqual(live);
+  });
+
+  it("leaves out what the user already touched (their fresh events)", async () => {
+    // The ingestion consumer keeps each user's fresh events in the feature table.
+    resetConsumer();
+    for (const batch of await readStreamAsLambdaEvents(aws.kinesis, aws.names.eventsStream, 500)) await consumer(batch, lambdaContext('consumer'));
+    const user = events[0]!.userId;
+    const live = ((await get('/analytics/items/popular?window=1d&k=60')).body.items as { itemId: string }[]).map((i) => i.itemId);
+    const touched = new Set(events.filter((e) => e.userId === user).map((e) => e.itemId));
+    const rec = await get(`/recommend/${user}?k=5`);
+    const items = (rec.body.items as { itemId: string }[]).map((i) => i.itemId);
+    expect(items).toEqual(live.filter((id) => !touched.has(id)).slice(0, 5));
+  });
+});
+
