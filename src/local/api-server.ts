@@ -4,7 +4,7 @@ import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { DEFAULT_NAMES } from '../config/runtime';
-import { isJsonContentType } from '../serving/events-api';
+import { isJsonContentType } from '../serving/http';
 import { matchRoute, type ApiFunctionName } from '../serving/routes';
 import type { ModelStore } from '../serving/model-store';
 import { startEmulators, type RunningEmulators } from './emulators';

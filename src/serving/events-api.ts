@@ -1,6 +1,6 @@
 import { parseEvent, type FieldError } from '../domain/events';
 import { MAX_RECORDS_PER_PUT, type EventPublisher } from './event-publisher';
-import { errorBody, HttpError, json, type ApiRequest, type ApiResponse } from './http';
+import { errorBody, HttpError, json, readJsonBody, type ApiRequest, type ApiResponse } from './http';
 
 /** Largest request body accepted (bytes). 500 typical events are ~100 KB; PutRecords itself takes 5 MiB. */
 export const MAX_EVENTS_BODY_BYTES = 1024 * 1024;
@@ -25,27 +25,12 @@ export class EventsApi {
   ) {}
 
   async post(request: ApiRequest): Promise<ApiResponse> {
-    const contentType = request.headers['content-type'];
-    // A JSON type is required, not only checked when present: without it, any web page could post events
-    // cross-site as a CORS "simple" request (text/plain, or no type at all) without a preflight.
-    if (!isJsonContentType(contentType)) {
-      throw new HttpError(
-        415,
-        'UNSUPPORTED_MEDIA_TYPE',
-        contentType ? `send events as application/json (got ${contentType.slice(0, 60)})` : 'send events as application/json: the Content-Type header is missing',
-      );
-    }
-    const body = request.body ?? '';
-    if (Buffer.byteLength(body) > MAX_EVENTS_BODY_BYTES) {
-      throw new HttpError(413, 'PAYLOAD_TOO_LARGE', `request body is larger than ${MAX_EVENTS_BODY_BYTES} bytes; send at most ${MAX_EVENTS_PER_REQUEST} events per request`);
-    }
-    if (body.trim() === '') throw new HttpError(400, 'MALFORMED_JSON', 'request body is empty: send an event, an array of events or { "events": [...] }', '(body)');
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body);
-    } catch (err) {
-      throw new HttpError(400, 'MALFORMED_JSON', `request body is not valid JSON: ${(err as Error).message}`, '(body)');
-    }
+    const parsed = readJsonBody(request, {
+      what: 'events',
+      maxBytes: MAX_EVENTS_BODY_BYTES,
+      sendHint: 'send an event, an array of events or { "events": [...] }',
+      tooLargeHint: `send at most ${MAX_EVENTS_PER_REQUEST} events per request`,
+    });
     const { events, single } = unwrap(parsed);
     if (events.length === 0) throw new HttpError(400, 'NO_EVENTS', 'send at least one event', 'events');
     if (events.length > MAX_EVENTS_PER_REQUEST) {
@@ -97,11 +82,6 @@ export class EventsApi {
     if (failed === all.length) return json(503, { ...errorBody('STREAM_UNAVAILABLE', 'the event stream refused every event; retry later'), ...summary }, { 'Retry-After': '1' });
     return json(207, summary);
   }
-}
-
-/** `application/json` or a `+json` type (`application/cloudevents+json`), with optional parameters. */
-export function isJsonContentType(contentType: string | undefined): boolean {
-  return contentType !== undefined && /^application\/([\w.+-]*\+)?json\s*(;|$)/i.test(contentType.trim());
 }
 
 /** Accepts a bare event, an array, or `{ events: [...] }`. */

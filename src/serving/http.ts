@@ -90,3 +90,35 @@ export function negotiate<T extends string>(accept: string | undefined, offers: 
   }
   return best?.type ?? offers[0]!;
 }
+
+/** `application/json` or a `+json` type (`application/cloudevents+json`), with optional parameters. */
+export function isJsonContentType(contentType: string | undefined): boolean {
+  return contentType !== undefined && /^application\/([\w.+-]*\+)?json\s*(;|$)/i.test(contentType.trim());
+}
+
+/**
+ * The JSON body of a write route, checked in the order a careless or hostile client meets the limits: a JSON
+ * type is required (without it a web page could post cross-site as a CORS "simple" request, with no
+ * preflight), at most `maxBytes`, not empty, valid JSON. `what` names the payload in the messages
+ * (`events`, `the item list`); `sendHint` says what to send.
+ */
+export function readJsonBody(request: ApiRequest, options: { what: string; maxBytes: number; sendHint: string; tooLargeHint?: string }): unknown {
+  const contentType = request.headers['content-type'];
+  if (!isJsonContentType(contentType)) {
+    throw new HttpError(
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+      contentType ? `send ${options.what} as application/json (got ${contentType.slice(0, 60)})` : `send ${options.what} as application/json: the Content-Type header is missing`,
+    );
+  }
+  const body = request.body ?? '';
+  if (Buffer.byteLength(body) > options.maxBytes) {
+    throw new HttpError(413, 'PAYLOAD_TOO_LARGE', `request body is larger than ${options.maxBytes} bytes${options.tooLargeHint ? `; ${options.tooLargeHint}` : ''}`);
+  }
+  if (body.trim() === '') throw new HttpError(400, 'MALFORMED_JSON', `request body is empty: ${options.sendHint}`, '(body)');
+  try {
+    return JSON.parse(body) as unknown;
+  } catch (err) {
+    throw new HttpError(400, 'MALFORMED_JSON', `request body is not valid JSON: ${(err as Error).message}`, '(body)');
+  }
+}

@@ -21,6 +21,11 @@ export function parseK(raw: string | undefined): number {
   return Number(raw);
 }
 
+/** An id the pipeline can have seen: the events' pattern, and no dot segment (no path games). */
+export function isValidId(value: string): boolean {
+  return ID_PATTERN.test(value) && value !== '.' && value !== '..';
+}
+
 /**
  * A user or item id from the path: percent-decoded, then held to the same pattern events use, so an id the
  * API accepts is an id the pipeline can have seen. Dot segments are refused (no path games).
@@ -32,7 +37,7 @@ export function parseId(name: string, raw: string | undefined): string {
   } catch {
     throw new HttpError(400, 'INVALID_ID', `${name} is not valid percent-encoding`, name);
   }
-  if (!ID_PATTERN.test(value) || value === '.' || value === '..') {
+  if (!isValidId(value)) {
     throw new HttpError(400, 'INVALID_ID', `${name} must be 1-128 characters of letters, digits or . _ : @ + = ~ - (got ${JSON.stringify(value.slice(0, 40))})`, name);
   }
   return value;

@@ -2,11 +2,9 @@ import type { UserFeatures } from '../domain/features';
 import { FreshEventsCache } from './fresh-events-cache';
 import { freshInteractions } from './fresh-history';
 import type { UserFeatureReader } from './features-reader';
-import { HttpError, json, negotiate, text, type ApiRequest, type ApiResponse, type ServingLog } from './http';
+import { HttpError, json, negotiate, readJsonBody, text, type ApiRequest, type ApiResponse, type ServingLog } from './http';
 import type { LoadedModel, ModelStore } from './model-store';
-import { parseId, parseK } from './params';
-import { isJsonContentType } from './events-api';
-import { ID_PATTERN } from '../domain/events';
+import { isValidId, parseId, parseK } from './params';
 import type { RouteId } from './routes';
 
 export interface ScoredItemView {
@@ -49,15 +47,8 @@ const MAX_RANK_BODY_BYTES = 128 * 1024;
 
 /** The body of `POST /rank/{userId}`: `{ "itemIds": [...] }`, JSON only, 1-500 valid ids, none repeated. */
 function parseItemList(request: ApiRequest): string[] {
-  if (!isJsonContentType(request.headers['content-type'])) throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the item list as application/json');
-  // 500 ids of at most 128 characters, quoted and separated, fit well inside this.
-  if (Buffer.byteLength(request.body ?? '') > MAX_RANK_BODY_BYTES) throw new HttpError(413, 'PAYLOAD_TOO_LARGE', `request body is larger than ${MAX_RANK_BODY_BYTES} bytes`);
-  let body: unknown;
-  try {
-    body = JSON.parse(request.body ?? '');
-  } catch (err) {
-    throw new HttpError(400, 'MALFORMED_JSON', `request body is not valid JSON: ${(err as Error).message}`, '(body)');
-  }
+  // 500 ids of at most 128 characters, quoted and separated, fit well inside the size bound.
+  const body = readJsonBody(request, { what: 'the item list', maxBytes: MAX_RANK_BODY_BYTES, sendHint: 'send { "itemIds": ["…", …] }' });
   const list = typeof body === 'object' && body !== null && Object.hasOwn(body, 'itemIds') ? (body as { itemIds: unknown }).itemIds : undefined;
   if (!Array.isArray(list)) throw new HttpError(400, 'INVALID_BODY', 'send { "itemIds": ["…", …] }', 'itemIds');
   if (list.length === 0) throw new HttpError(400, 'INVALID_PARAMETER', 'itemIds must name at least one item', 'itemIds');
@@ -66,7 +57,7 @@ function parseItemList(request: ApiRequest): string[] {
   return list.map((raw, i) => {
     const field = `itemIds[${i}]`;
     // Ids in a JSON body are taken as they are (no percent-decoding), held to the pattern events use.
-    if (typeof raw !== 'string' || !ID_PATTERN.test(raw) || raw === '.' || raw === '..') {
+    if (typeof raw !== 'string' || !isValidId(raw)) {
       throw new HttpError(400, 'INVALID_ID', `${field} must be an id of 1-128 letters, digits or . _ : @ + = ~ - (got ${JSON.stringify(raw)?.slice(0, 40) ?? typeof raw})`, field);
     }
     const id = raw;
@@ -75,6 +66,9 @@ function parseItemList(request: ApiRequest): string[] {
     return id;
   });
 }
+
+/** An item of a `POST /rank` list the model cannot score: kept, unscored and marked. */
+const unknownItem = (itemId: string) => ({ itemId, score: null, unknown: true });
 
 /** Popular and similar lists change only with the model: let clients and CDNs keep them briefly. */
 const MODEL_DERIVED_CACHE = { 'Cache-Control': 'public, max-age=30' };
@@ -154,12 +148,10 @@ export class ReadApi {
     const userId = parseId('userId', request.params.userId);
     const itemIds = parseItemList(request);
     const [loaded, fresh] = await Promise.all([this.models.get(), this.freshEvents(userId)]);
-    if (!loaded) {
-      const items = itemIds.map((itemId) => ({ itemId, score: null, unknown: true }));
-      return json(200, { userId, modelVersion: null, strategy: 'popular', items }, NO_STORE);
-    }
+    // Without a model every item is unknown: the list comes back as given.
+    if (!loaded) return json(200, { userId, modelVersion: null, strategy: 'popular', items: itemIds.map(unknownItem) }, NO_STORE);
     const ranked = loaded.model.rankItems(userId, itemIds, { history: freshInteractions(userId, fresh.recent) });
-    const items = [...ranked.items.map((i) => withTitle(loaded, i)), ...ranked.unknown.map((itemId) => ({ itemId, score: null, unknown: true }))];
+    const items = [...ranked.items.map((i) => withTitle(loaded, i)), ...ranked.unknown.map(unknownItem)];
     return json(200, { userId, modelVersion: loaded.version, strategy: ranked.strategy, items }, NO_STORE);
   }
 
