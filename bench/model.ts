@@ -1,7 +1,8 @@
 /**
  * Offline benchmark of the recommender on a ratings file (MovieLens-100K by default protocol):
  * popularity and each shipped model on the same per-user stratified 75/25 split (seeded), top-10 over all
- * unseen items; training seconds, artifact bytes, cold-load time and in-process recommend latency.
+ * unseen items; training seconds, artifact bytes, cold-load time and in-process recommend latency, unfiltered
+ * and with an eligibility mask that removes 90 % of the catalogue (seeded), for recommend and for rank-of-100.
  *
  *   npm run bench:model -- --ratings ../shared/data/ml-100k/u.data --items ../shared/data/ml-100k/u.item
  */
@@ -26,6 +27,7 @@ import {
   type ItemMeta,
 } from '../src/recommender/index';
 import { formatTable, type ModelRow } from '../src/cli/report';
+import { createRng, shuffleInPlace } from '../src/recommender/rng';
 
 const opts = new Command('bench:model')
   .requiredOption('--ratings <file>', 'ratings file (u.data, ratings.dat or CSV)')
@@ -50,6 +52,14 @@ const MODELS: { name: string; config: Partial<HybridConfig> }[] = [
   { name: 'ItemKNN cosine top-200 + content', config: { algorithm: 'itemknn' } },
 ];
 
+/** A mask over `count` items keeping exactly ceil(share × count) of them, chosen by a seeded shuffle. */
+function seededMask(count: number, share: number, seed: number): Uint8Array {
+  const order = shuffleInPlace(Array.from({ length: count }, (_, i) => i), createRng(seed));
+  const mask = new Uint8Array(count);
+  for (let r = 0; r < Math.ceil(share * count); r++) mask[order[r]!] = 1;
+  return mask;
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
@@ -73,7 +83,7 @@ async function benchSplit(label: string, train: Interaction[], test: Interaction
   const dir = await mkdtemp(join(tmpdir(), 'bench-model-'));
   const pop = popularityModel(train);
   const rows: ModelRow[] = [{ name: 'popularity', result: evaluateRecommender((u, n) => pop.recommend(u, n).items, train, test, { k, items }) }];
-  const extra = { bytes: ['-'], load: ['-'], p50: ['-'], p99: ['-'], rank50: ['-'], rank99: ['-'] };
+  const extra = { bytes: ['-'], load: ['-'], p50: ['-'], p99: ['-'], m50: ['-'], m99: ['-'], rank50: ['-'], rank99: ['-'], rankM50: ['-'], rankM99: ['-'] };
   const testUsers = [...new Set(test.map((e) => e.userId))];
   for (const { name, config } of models) {
     const started = performance.now();
@@ -87,17 +97,25 @@ async function benchSplit(label: string, train: Interaction[], test: Interaction
     const loadMs = performance.now() - loadStart;
     const result = evaluateRecommender((u, n) => model.recommend(u, n).items, train, test, { k, items });
     const times = latencies(testUsers, (u) => model.recommend(u, k));
+    // A filter that leaves 10 % of the catalogue eligible (same seed for every model).
+    const mask = seededMask(model.itemCount, 0.1, opts.seed);
+    const maskedTimes = latencies(testUsers, (u) => model.recommend(u, k, { eligible: mask }));
     // POST /rank: a page's own list of 100 items (spread over the catalogue) ordered for each test user.
     const catalogue = model.items();
     const list = Array.from({ length: Math.min(100, catalogue.length) }, (_, i) => catalogue[Math.floor((i * catalogue.length) / Math.min(100, catalogue.length))]!);
     const rankTimes = latencies(testUsers, (u) => model.rankItems(u, list));
+    const rankMaskedTimes = latencies(testUsers, (u) => model.rankItems(u, list, { eligible: mask }));
     extra.rank50.push(percentile(rankTimes, 50).toFixed(3));
     extra.rank99.push(percentile(rankTimes, 99).toFixed(3));
+    extra.rankM50.push(percentile(rankMaskedTimes, 50).toFixed(3));
+    extra.rankM99.push(percentile(rankMaskedTimes, 99).toFixed(3));
     rows.push({ name, result, trainSeconds });
     extra.bytes.push(String(artifactBytes));
     extra.load.push(loadMs.toFixed(1));
     extra.p50.push(percentile(times, 50).toFixed(3));
     extra.p99.push(percentile(times, 99).toFixed(3));
+    extra.m50.push(percentile(maskedTimes, 50).toFixed(3));
+    extra.m99.push(percentile(maskedTimes, 99).toFixed(3));
   }
   await rm(dir, { recursive: true, force: true });
   console.log(`\n## ${label}: ${train.length} train / ${test.length} test interactions, ${rows[0].result.users} users evaluated, k=${k}`);
@@ -107,8 +125,12 @@ async function benchSplit(label: string, train: Interaction[], test: Interaction
       { header: 'load ms', values: extra.load },
       { header: 'p50 ms', values: extra.p50 },
       { header: 'p99 ms', values: extra.p99 },
+      { header: 'mask90 p50', values: extra.m50 },
+      { header: 'mask90 p99', values: extra.m99 },
       { header: 'rank100 p50', values: extra.rank50 },
       { header: 'rank100 p99', values: extra.rank99 },
+      { header: 'rank100 mask90 p50', values: extra.rankM50 },
+      { header: 'rank100 mask90 p99', values: extra.rankM99 },
     ]),
   );
 }
@@ -116,6 +138,7 @@ async function benchSplit(label: string, train: Interaction[], test: Interaction
 const ratings = parseRatingsFile(await text(opts.ratings), opts.ratings);
 const items = opts.items ? parseItemsFile(await text(opts.items), opts.items) : undefined;
 console.log(`# bench:model — ${opts.ratings}: ${ratings.length} interactions; items: ${items ? items.length : 'none'}; node ${process.version}`);
+console.log('# latency ms per call (p50/p99); mask90 = eligibility mask leaving a seeded 10 % of the catalogue');
 const stratified = stratifiedSplit(ratings, { ratio: 0.75, seed: opts.seed });
 await benchSplit(`stratified 75/25 split (seed ${opts.seed})`, stratified.train, stratified.test, items, MODELS);
 if (opts.temporal) {

@@ -1,5 +1,9 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Node } from 'constructs';
 import { DEFAULT_NAMES } from '../src/config/runtime';
+import { compileRules } from '../src/rules/rules-definition';
 
 /**
  * Everything a user can set with `cdk deploy -c key=value` (or in cdk.json "context"), with defaults.
@@ -13,6 +17,8 @@ export interface RecsysConfig {
   featuresTableName?: string;
   eventsStreamName?: string;
   analyticsTableName?: string;
+  /** Physical name of the live item catalogue table (lib/item-catalogue.ts); CloudFormation's otherwise. */
+  catalogTableName?: string;
   /** Run the real-time shop analytics consumer (a second consumer of the stream). */
   analyticsEnabled: boolean;
   /** Provisioned shards of the event stream; 0 selects on-demand capacity. */
@@ -61,6 +67,17 @@ export interface RecsysConfig {
   apiMemorySize: number;
   /** Create the account-level role API Gateway needs to write access and execution logs. */
   apiCloudWatchRole: boolean;
+  /** How often every read instance asks the catalogue's change feed for updates (ms): the catalogue's staleness bound. */
+  catalogRefreshMs: number;
+  /** What users with no usable history get: the model's popular items, or the items trending now (needs analytics). */
+  coldStartStrategy: 'popular' | 'trending';
+  /**
+   * The business rules (filters, promotions, exploration) of context `rulesFile` (default `rules.json` at the
+   * project root), validated at synth and compacted; undefined when the default file does not exist.
+   */
+  rulesJson?: string;
+  /** The rules file `rulesJson` was read from, relative to the project root when inside it. */
+  rulesFile?: string;
   // [retraining] the nightly retraining (lib/nightly-retraining.ts)
   /** EventBridge Scheduler expression (UTC) that starts the nightly retraining. */
   retrainSchedule: string;
@@ -105,6 +122,14 @@ const bool = (node: Node, key: string, fallback: boolean): boolean => {
   return raw === undefined ? fallback : raw === true || raw === 'true';
 };
 
+const COLD_START_STRATEGIES = ['popular', 'trending'] as const;
+const coldStart = (node: Node): RecsysConfig['coldStartStrategy'] => {
+  const raw = str(node, 'coldStartStrategy') ?? 'popular';
+  if (!(COLD_START_STRATEGIES as readonly string[]).includes(raw)) throw new Error(`context coldStartStrategy must be one of ${COLD_START_STRATEGIES.join(', ')} (got ${raw})`);
+  if (raw === 'trending' && !bool(node, 'analyticsEnabled', true)) throw new Error('context coldStartStrategy=trending needs the shop analytics (analyticsEnabled=true): trending items come from its windows');
+  return raw as RecsysConfig['coldStartStrategy'];
+};
+
 const optionalNum = (node: Node, key: string, min: number, max: number): number | undefined =>
   node.tryGetContext(key) === undefined ? undefined : num(node, key, min, min, max);
 const isoInstant = (node: Node, key: string): string | undefined => {
@@ -132,7 +157,63 @@ const scheduleExpression = (node: Node, key: string, fallback: string): string =
   return raw;
 };
 
+/** `line L column C` of a character offset in a text (1-based). */
+function lineColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset).split('\n');
+  return `line ${before.length} column ${before[before.length - 1]!.length + 1}`;
+}
+
+/** The project root: relative `rulesFile` paths are resolved against it, whatever the working directory. */
+const PROJECT_ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..');
+/** The rules travel in the read function's environment, which Lambda caps at 4 KB for all variables together. */
+export const MAX_RULES_JSON_CHARS = 4000;
+
+/**
+ * Reads and validates the rules definition of context `rulesFile` at synth, so a deploy never ships a broken
+ * filter: unreadable JSON or any problem `compileRules` finds throws, naming the file. A missing default file
+ * means no rules; a missing file the context names is an error.
+ */
+export function readRulesFile(node: Node, projectRoot: string = PROJECT_ROOT): { rulesJson: string; rulesFile: string } | undefined {
+  const given = str(node, 'rulesFile');
+  const path = given === undefined ? join(projectRoot, 'rules.json') : isAbsolute(given) ? given : join(projectRoot, given);
+  const inside = relative(projectRoot, path);
+  const shown = inside.startsWith('..') || isAbsolute(inside) ? path : inside;
+  if (!existsSync(path)) {
+    if (given === undefined) return undefined;
+    throw new Error(`context rulesFile: ${shown} does not exist`);
+  }
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`context rulesFile: ${shown} cannot be read: ${(err as Error).message}`, { cause: err });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    const message = (err as Error).message;
+    const position = /at position (\d+)/.exec(message)?.[1];
+    const where = position === undefined || /line \d+ column \d+/.test(message) ? '' : ` (${lineColumn(text, Number(position))})`;
+    throw new Error(`context rulesFile: ${shown} is not valid JSON: ${message}${where}`, { cause: err });
+  }
+  try {
+    compileRules(json, shown);
+  } catch (err) {
+    throw new Error(`context rulesFile: ${shown} is not a valid rules definition, so nothing was synthesised:\n${(err as Error).message}`, { cause: err });
+  }
+  const rulesJson = JSON.stringify(json);
+  const bytes = Buffer.byteLength(rulesJson, 'utf8');
+  if (bytes > MAX_RULES_JSON_CHARS) {
+    throw new Error(
+      `context rulesFile: ${shown} is ${bytes} bytes as compact JSON, more than the ${MAX_RULES_JSON_CHARS} the read function's environment variable RULES_JSON can hold (Lambda allows 4 KB for all variables together): shorten descriptions or filters`,
+    );
+  }
+  return { rulesJson, rulesFile: shown };
+}
+
 export function readConfig(node: Node): RecsysConfig {
+  const rules = readRulesFile(node);
   return {
     stackName: str(node, 'stackName') ?? 'Recsys',
     namePrefix: str(node, 'namePrefix') ?? DEFAULT_NAMES.prefix,
@@ -140,6 +221,7 @@ export function readConfig(node: Node): RecsysConfig {
     featuresTableName: str(node, 'featuresTableName'),
     eventsStreamName: str(node, 'eventsStreamName'),
     analyticsTableName: str(node, 'analyticsTableName'),
+    catalogTableName: str(node, 'catalogTableName'),
     analyticsEnabled: bool(node, 'analyticsEnabled', true),
     streamShards: num(node, 'streamShards', DEFAULT_NAMES.eventsStreamShards, 0, 500),
     streamRetentionHours: num(node, 'streamRetentionHours', 24, 24, 8760),
@@ -170,6 +252,9 @@ export function readConfig(node: Node): RecsysConfig {
     freshEventsCacheMs: num(node, 'freshEventsCacheMs', 1000, 0, 60_000),
     apiMemorySize: num(node, 'apiMemorySize', 1024, 256, 10_240),
     apiCloudWatchRole: bool(node, 'apiCloudWatchRole', true),
+    catalogRefreshMs: num(node, 'catalogRefreshMs', 2000, 100, 60_000),
+    coldStartStrategy: coldStart(node),
+    ...(rules ?? {}),
     // [retraining]
     retrainSchedule: scheduleExpression(node, 'retrainSchedule', 'cron(0 2 * * ? *)'),
     retrainScheduleEnabled: bool(node, 'retrainScheduleEnabled', true),

@@ -13,7 +13,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
-import { DEPLOYMENTS_PREFIX, LAKE_AREAS, MODEL_KEY_PATTERNS, PRODUCTION_POINTER_KEY, SILVER_STATE_PREFIX } from '../src/domain/lake-layout';
+import { CATALOG_KEY, CATALOG_SNAPSHOTS_PREFIX, DEPLOYMENTS_PREFIX, LAKE_AREAS, MODEL_KEY_PATTERNS, PRODUCTION_POINTER_KEY, SILVER_STATE_PREFIX } from '../src/domain/lake-layout';
 import { RETRAINING_ASL_FILE, RETRAINING_FUNCTIONS, type RetrainingFunction } from '../src/retraining/functions';
 import type { RecsysConfig } from './config';
 import { grantLakeAccess, type LakeAccess } from './data-lake';
@@ -27,16 +27,24 @@ export interface NightlyRetrainingProps {
   metricsNamespace: string;
   /** Base URL of the recommend API; ReloadApi confirms the new version there. Without it, ReloadApi is skipped. */
   apiUrl?: string;
+  /**
+   * The live item catalogue: SnapshotCatalog scans it into the run's lake snapshot. Without it the snapshot is a
+   * copy of catalog/items.json (when uploaded).
+   */
+  catalogTable?: dynamodb.ITable;
 }
 
 /** What each step may touch in the lake: reads, writes and deletes by key pattern. */
-const { bronze, silver, models, reports, catalog } = LAKE_AREAS;
+const { bronze, silver, models, reports } = LAKE_AREAS;
+const CATALOG_SNAPSHOTS = `${CATALOG_SNAPSHOTS_PREFIX}*`;
 const LAKE_ACCESS: Record<RetrainingFunction, LakeAccess> = {
   ValidateData: { read: [`${bronze}*`, `${reports}*`, `${SILVER_STATE_PREFIX}*`], put: [`${reports}*`] },
   ExtractFeatures: { read: [`${bronze}*`, `${silver}*`], put: [`${silver}*`], delete: [`${silver}*`] },
-  TrainModel: { read: [`${silver}*`, `${catalog}*`], put: [MODEL_KEY_PATTERNS.payload, MODEL_KEY_PATTERNS.manifest, MODEL_KEY_PATTERNS.training] },
-  // The catalogue joins titles and categories to the evaluation, as to training.
-  EvaluateModel: { read: [`${silver}*`, `${models}*`, `${catalog}*`], put: [MODEL_KEY_PATTERNS.evaluation] },
+  // Writes only the run's catalogue snapshot; reads catalog/items.json, the fallback import path (the table is granted apart).
+  SnapshotCatalog: { read: [CATALOG_KEY], put: [CATALOG_SNAPSHOTS] },
+  TrainModel: { read: [`${silver}*`, CATALOG_SNAPSHOTS], put: [MODEL_KEY_PATTERNS.payload, MODEL_KEY_PATTERNS.manifest, MODEL_KEY_PATTERNS.training] },
+  // The run's catalogue snapshot joins titles and categories to the evaluation, as to training.
+  EvaluateModel: { read: [`${silver}*`, `${models}*`, CATALOG_SNAPSHOTS], put: [MODEL_KEY_PATTERNS.evaluation] },
   // The only writer of the production pointer.
   DeployModel: { read: [`${models}*`], put: [PRODUCTION_POINTER_KEY, `${DEPLOYMENTS_PREFIX}*`], delete: [PRODUCTION_POINTER_KEY] },
   ReloadApi: {},
@@ -70,6 +78,7 @@ export class NightlyRetraining extends Construct {
     const sizing: Record<RetrainingFunction, { memorySize: number; timeout: Duration; description: string }> = {
       ValidateData: { memorySize: 1769, timeout: Duration.minutes(15), description: 'Nightly retraining: validates the Bronze window' },
       ExtractFeatures: { memorySize: config.retrainMemorySize, timeout: Duration.minutes(15), description: 'Nightly retraining: Bronze to Silver Parquet and exact features' },
+      SnapshotCatalog: { memorySize: 1024, timeout: Duration.minutes(15), description: 'Nightly retraining: snapshots the item catalogue into the lake for training and evaluation' },
       TrainModel: { memorySize: config.retrainMemorySize, timeout: Duration.minutes(15), description: 'Nightly retraining: trains a new model version from Silver' },
       EvaluateModel: { memorySize: config.retrainMemorySize, timeout: Duration.minutes(15), description: 'Nightly retraining: temporal hold-out evaluation and gate figures' },
       DeployModel: { memorySize: 256, timeout: Duration.minutes(1), description: 'Nightly retraining: moves, restores or rolls back models/production.json' },
@@ -84,8 +93,11 @@ export class NightlyRetraining extends Construct {
         serviceName: `retraining-${file}`,
         metricsNamespace: props.metricsNamespace,
         logRetentionDays: config.logRetentionDays,
-        // Only ReloadApi calls the API.
-        environment: name === 'ReloadApi' && props.apiUrl ? { ...environment, API_BASE_URL: props.apiUrl } : environment,
+        // Only ReloadApi calls the API; only SnapshotCatalog reads the catalogue table.
+        environment:
+          name === 'ReloadApi' && props.apiUrl ? { ...environment, API_BASE_URL: props.apiUrl }
+          : name === 'SnapshotCatalog' && props.catalogTable ? { ...environment, CATALOG_TABLE: props.catalogTable.tableName }
+          : environment,
         ...sizing[name],
       });
       grantLakeAccess(props.bucket, fn, LAKE_ACCESS[name]);
@@ -93,6 +105,8 @@ export class NightlyRetraining extends Construct {
     }
     // Exact features are written in batches; the nightly job never reads or deletes rows.
     this.functions.ExtractFeatures.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:BatchWriteItem'], resources: [props.table.tableArn] }));
+    // The snapshot reads the whole catalogue with Scan, on the table only (not its change-feed index), and writes nothing to it.
+    if (props.catalogTable) this.functions.SnapshotCatalog.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Scan'], resources: [props.catalogTable.tableArn] }));
 
     const topicKey = new kms.Key(this, 'FailureTopicKey', { enableKeyRotation: true, description: 'Encrypts the nightly retraining failure topic' });
     // CloudWatch alarms publish to the encrypted topic too.

@@ -1,9 +1,10 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -11,8 +12,38 @@ import { MODELS_PREFIX } from '../src/domain/lake-layout';
 import { ROUTES, type ApiFunctionName } from '../src/serving/routes';
 import type { RecsysConfig } from './config';
 import { grantLakeAccess } from './data-lake';
+import { CATALOG_FEED_INDEX } from './item-catalogue';
 import { acknowledge } from './nag';
 import { PipelineFunction } from './node-function';
+
+/**
+ * What the catalogue function may do to the catalogue table: exactly the calls src/adapters/dynamo-catalog.ts
+ * makes (PutRequests in BatchWriteItem, the conditional withdraw).
+ */
+export const CATALOG_WRITE_ACTIONS = ['dynamodb:BatchWriteItem', 'dynamodb:UpdateItem'];
+
+/** Lambda's bound on a function's environment: all keys and values together (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html). */
+export const LAMBDA_ENVIRONMENT_BYTES = 4096;
+/**
+ * What a name CloudFormation generates at deploy time (a table, bucket or stream name: stack name, logical ID
+ * prefix and a random suffix) is counted as when the environment is measured at synth.
+ */
+const GENERATED_NAME_BYTES = 128;
+
+/**
+ * The size Lambda counts for a function's environment, keys and values, as far as synth knows it: values
+ * CloudFormation fills in at deploy time count as GENERATED_NAME_BYTES each.
+ */
+export function environmentBytes(fn: lambda.Function): number {
+  const cfn = fn.node.defaultChild as lambda.CfnFunction;
+  const resolved = Stack.of(fn).resolve(cfn.environment) as { variables?: Record<string, unknown> } | undefined;
+  let bytes = 0;
+  for (const [key, value] of Object.entries(resolved?.variables ?? {})) {
+    bytes += Buffer.byteLength(key, 'utf8');
+    bytes += typeof value === 'string' && !Token.isUnresolved(value) ? Buffer.byteLength(value, 'utf8') : GENERATED_NAME_BYTES;
+  }
+  return bytes;
+}
 
 export interface RecommendApiProps {
   config: RecsysConfig;
@@ -22,15 +53,19 @@ export interface RecommendApiProps {
   metricsNamespace: string;
   /** The shop analytics window table, when analytics runs: the /analytics routes read it. */
   analyticsTable?: dynamodb.ITable;
+  /** The live item catalogue (lib/item-catalogue.ts): the catalogue routes write it, the read function follows it. */
+  catalogTable: dynamodb.ITable;
 }
 
 /**
  * The user-facing API: an API Gateway REST API (LocalStack's free tier serves REST APIs only) in front of
- * two functions — `read` (recommendations, items, features, health, reload; holds the model in memory)
- * and `events` (POST /events onto Kinesis). Resources and methods come from the route table in
+ * three functions — `read` (recommendations, items, features, health, reload; holds the model and a replica
+ * of the catalogue in memory), `events` (POST /events onto Kinesis) and `catalog` (PUT /items, DELETE
+ * /items/{itemId} into the catalogue table). Resources and methods come from the route table in
  * src/serving/routes.ts, the same one the handlers and the local server dispatch with.
  *
- * Stage throttling, JSON access logs, CORS, X-Ray; `POST /admin/reload` is IAM-authorised. Every other
+ * Stage throttling, JSON access logs, CORS, X-Ray; `POST /admin/reload` and the catalogue writes are
+ * IAM-authorised (SigV4, `execute-api:Invoke`: see grantReload and grantCatalogWrite). Every other
  * method on a known resource and every unknown path reach the read function, so clients get the API's
  * own 404/405 JSON instead of API Gateway's 403 "Missing Authentication Token".
  */
@@ -38,6 +73,7 @@ export class RecommendApi extends Construct {
   readonly api: apigw.RestApi;
   readonly readFunction: PipelineFunction;
   readonly eventsFunction: PipelineFunction;
+  readonly catalogFunction: PipelineFunction;
   readonly accessLogs: logs.LogGroup;
   /** Base URL of the deployed stage, ending in `/`. */
   readonly apiUrl: string;
@@ -64,6 +100,21 @@ export class RecommendApi extends Construct {
         FRESH_EVENTS_CACHE_MS: String(config.freshEventsCacheMs),
         CORS_ALLOW_ORIGIN: config.apiCorsAllowOrigins,
         ...(props.analyticsTable ? { ANALYTICS_TABLE: props.analyticsTable.tableName } : {}),
+        CATALOG_TABLE: props.catalogTable.tableName,
+        CATALOG_REFRESH_MS: String(config.catalogRefreshMs),
+        COLD_START_STRATEGY: config.coldStartStrategy,
+        // Validated at synth (lib/config.ts readRulesFile): a broken filter never reaches a deployed function.
+        ...(config.rulesJson !== undefined ? { RULES_JSON: config.rulesJson } : {}),
+      },
+    });
+    // The rules ride in the environment: refuse at synth what Lambda would refuse at deploy (after every
+    // variable is set, the event contract's included).
+    this.readFunction.node.addValidation({
+      validate: () => {
+        const bytes = environmentBytes(this.readFunction);
+        if (bytes <= LAMBDA_ENVIRONMENT_BYTES) return [];
+        const rules = config.rulesJson === undefined ? '' : `; RULES_JSON (rulesFile ${config.rulesFile ?? ''}) alone is ${Buffer.byteLength(config.rulesJson, 'utf8')} bytes: shorten its descriptions or filters`;
+        return [`the read function's environment is about ${bytes} bytes, more than the ${LAMBDA_ENVIRONMENT_BYTES} Lambda allows${rules}`];
       },
     });
     // Least privilege: read model artifacts and the pointer only; read feature rows only.
@@ -74,6 +125,11 @@ export class RecommendApi extends Construct {
     if (props.analyticsTable) {
       this.readFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [props.analyticsTable.tableArn] }));
     }
+    // The catalogue replica: a Scan of the table on a cold start, then Queries of the change-feed index only.
+    this.readFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Scan'], resources: [props.catalogTable.tableArn] }));
+    this.readFunction.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${props.catalogTable.tableArn}/index/${CATALOG_FEED_INDEX}`] }),
+    );
 
     this.eventsFunction = new PipelineFunction(this, 'EventsFunction', {
       entry: 'lambdas/events-api/index.ts',
@@ -89,6 +145,25 @@ export class RecommendApi extends Construct {
       },
     });
     this.eventsFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['kinesis:PutRecords'], resources: [props.stream.streamArn] }));
+
+    this.catalogFunction = new PipelineFunction(this, 'CatalogFunction', {
+      entry: 'lambdas/catalog-api/index.ts',
+      description: 'Catalogue API: validates PUT /items and DELETE /items/{itemId} and writes the catalogue table',
+      serviceName: 'catalog-api',
+      metricsNamespace: props.metricsNamespace,
+      logRetentionDays: config.logRetentionDays,
+      memorySize: 512,
+      // 500 items are 20 BatchWriteItem calls, each retried with backoff: within API Gateway's 29 s.
+      timeout: Duration.seconds(25),
+      environment: {
+        CATALOG_TABLE: props.catalogTable.tableName,
+        CORS_ALLOW_ORIGIN: config.apiCorsAllowOrigins,
+      },
+    });
+    // Least privilege: the writes src/adapters/dynamo-catalog.ts makes (batch puts, the conditional withdraw), on the table only.
+    this.catalogFunction.addToRolePolicy(
+      new iam.PolicyStatement({ actions: CATALOG_WRITE_ACTIONS, resources: [props.catalogTable.tableArn] }),
+    );
 
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: config.logRetentionDays as logs.RetentionDays });
     const origins = config.apiCorsAllowOrigins.split(',').map((o) => o.trim()).filter(Boolean);
@@ -119,13 +194,13 @@ export class RecommendApi extends Construct {
       },
       defaultCorsPreflightOptions: {
         allowOrigins: origins.includes('*') ? apigw.Cors.ALL_ORIGINS : origins,
-        allowMethods: ['GET', 'POST', 'OPTIONS'],
+        allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
         allowHeaders: [...apigw.Cors.DEFAULT_HEADERS, 'Accept'],
         maxAge: Duration.minutes(10),
       },
     });
-    acknowledge(this.api, 'AwsSolutions-APIG4', 'The recommendation, item, feature, analytics and events routes are the public API of the shop, as Personalize runtime calls are for an app; the only admin route, POST /admin/reload, uses IAM (SigV4) authorization');
-    acknowledge(this.api, 'AwsSolutions-COG4', 'No end-user identities here: public routes are open by design, the admin route is IAM-authorised rather than Cognito');
+    acknowledge(this.api, 'AwsSolutions-APIG4', 'The recommendation, ranking, item, feature, analytics and events routes are the public API of the shop, as Personalize runtime calls are for an app; the writes of the shop back office, PUT /items and DELETE /items/{itemId} (the catalogue), and the admin route POST /admin/reload use IAM (SigV4) authorization');
+    acknowledge(this.api, 'AwsSolutions-COG4', 'No end-user identities here: public routes are open by design; the catalogue writes (PUT /items, DELETE /items/{itemId}) and the admin route are called by the shop back office and operators, IAM-authorised rather than Cognito');
     acknowledge(this.api, 'AwsSolutions-APIG2', 'Every request is validated in the handler with the shared event schema and parameter parsers, which answer 400 naming the field (and 413 for oversized batches, which a gateway validator would turn into 400)');
     acknowledge(this.api, 'AwsSolutions-APIG3', 'AWS WAF is an optional, paid layer: stage throttling (apiThrottlingRateLimit/BurstLimit) bounds abuse by default; attach a web ACL to the stage where required');
     acknowledge(this.api, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]', "API Gateway's account-level CloudWatch role needs the AWS managed AmazonAPIGatewayPushToCloudWatchLogs policy to write access logs (apiCloudWatchRole=false skips it)");
@@ -138,6 +213,7 @@ export class RecommendApi extends Construct {
     const integrations: Record<ApiFunctionName, apigw.LambdaIntegration> = {
       read: new apigw.LambdaIntegration(this.readFunction, { proxy: true, scopePermissionToMethod: false }),
       events: new apigw.LambdaIntegration(this.eventsFunction, { proxy: true, scopePermissionToMethod: false }),
+      catalog: new apigw.LambdaIntegration(this.catalogFunction, { proxy: true, scopePermissionToMethod: false }),
     };
     const validator = this.api.addRequestValidator('ParameterValidator', { validateRequestParameters: true });
 
@@ -196,5 +272,20 @@ export class RecommendApi extends Construct {
   /** Lets a principal (e.g. the retraining job's ReloadApi step) call `POST /admin/reload` with SigV4. */
   grantReload(grantee: iam.IGrantable): iam.Grant {
     return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: [this.reloadArn] });
+  }
+
+  /**
+   * The execute-api ARNs of the catalogue writes on the deployed stage, one per IAM-authorised catalogue
+   * route of the route table (`PUT /items`, `DELETE /items/*`): nothing else of the API.
+   */
+  get catalogWriteArns(): string[] {
+    return ROUTES.filter((r) => r.function === 'catalog').map((r) =>
+      this.api.arnForExecuteApi(r.method, r.path.replace(/\{\w+\}/g, '*'), this.api.deploymentStage.stageName),
+    );
+  }
+
+  /** Lets a principal (the shop's back office, an import job) call the catalogue writes with SigV4. */
+  grantCatalogWrite(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: this.catalogWriteArns });
   }
 }

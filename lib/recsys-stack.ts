@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../src/adapters/metrics-namespace';
 import { PipelineFunction } from './node-function';
@@ -6,6 +6,7 @@ import { eventContractEnvironment, type RecsysConfig } from './config';
 import { DataLake } from './data-lake';
 import { EventIngestion } from './event-ingestion';
 import { FeatureStore } from './feature-store';
+import { ItemCatalogue } from './item-catalogue';
 import { RecommendApi } from './recommend-api';
 import { ShopAnalytics } from './shop-analytics';
 import { Monitoring } from './monitoring';
@@ -19,6 +20,7 @@ export interface RecsysStackProps extends StackProps {
 export class RecsysStack extends Stack {
   readonly lake: DataLake;
   readonly features: FeatureStore;
+  readonly catalogue: ItemCatalogue;
   readonly ingestion: EventIngestion;
   readonly analytics?: ShopAnalytics;
   readonly monitoring: Monitoring;
@@ -29,6 +31,7 @@ export class RecsysStack extends Stack {
 
     this.lake = new DataLake(this, 'DataLake', config);
     this.features = new FeatureStore(this, 'FeatureStore', config);
+    this.catalogue = new ItemCatalogue(this, 'Catalogue', config);
     this.ingestion = new EventIngestion(this, 'Ingestion', {
       config,
       bucket: this.lake.bucket,
@@ -51,8 +54,13 @@ export class RecsysStack extends Stack {
       stream: this.ingestion.stream,
       metricsNamespace: METRICS_NAMESPACE,
       analyticsTable: this.analytics?.table,
+      catalogTable: this.catalogue.table,
     });
     new CfnOutput(this, 'ApiUrl', { value: recommendApi.apiUrl, description: 'Recommend API base URL (GET recommend/{userId}, POST events, ...)' });
+    new CfnOutput(this, 'CatalogWriteArns', {
+      value: Fn.join(',', recommendApi.catalogWriteArns),
+      description: 'execute-api ARNs of PUT /items and DELETE /items/{itemId} (IAM/SigV4): allow execute-api:Invoke on these to whoever maintains the catalogue',
+    });
 
     // [retraining] the nightly retraining construct is added here (lib/nightly-retraining.ts).
     const retraining = new NightlyRetraining(this, 'Retraining', {
@@ -61,6 +69,7 @@ export class RecsysStack extends Stack {
       table: this.features.table,
       metricsNamespace: METRICS_NAMESPACE,
       apiUrl: recommendApi.apiUrl,
+      catalogTable: this.catalogue.table,
     });
     new CfnOutput(this, 'RetrainingStateMachineArn', { value: retraining.stateMachine.stateMachineArn, description: 'aws stepfunctions start-execution --state-machine-arn <this>' });
     new CfnOutput(this, 'DeployModelFunctionName', { value: retraining.functions.DeployModel.functionName, description: 'Rollback: aws lambda invoke --function-name <this> --payload {"action":"rollback"}' });
@@ -81,6 +90,7 @@ export class RecsysStack extends Stack {
 
     new CfnOutput(this, 'LakeBucketName', { value: this.lake.bucket.bucketName });
     new CfnOutput(this, 'FeaturesTableName', { value: this.features.table.tableName });
+    new CfnOutput(this, 'CatalogTableName', { value: this.catalogue.table.tableName, description: 'The live item catalogue (PUT /items, DELETE /items/{itemId}; npm run cli -- catalog import)' });
     new CfnOutput(this, 'EventsStreamName', { value: this.ingestion.stream.streamName });
     new CfnOutput(this, 'ConsumerDeadLetterQueueUrl', { value: this.ingestion.deadLetterQueue.queueUrl, description: 'npm run dlq:replay -- --outputs cdk-outputs.json' });
     new CfnOutput(this, 'ConsumerFunctionName', { value: this.ingestion.consumer.functionName });

@@ -17,12 +17,20 @@ import { ModelStore } from '../../src/serving/model-store';
 import { ReadApi } from '../../src/serving/read-api';
 import { dynamoAnalyticsReader } from '../../src/adapters/dynamo-analytics-reader';
 import { analyticsApiRoutes } from '../../src/analytics/analytics-routes';
+import { DynamoCatalog } from '../../src/adapters/dynamo-catalog';
+import { LiveCatalogue } from '../../src/catalog/live-catalogue';
+import { compileRulesText, EMPTY_RULES } from '../../src/rules/rules-definition';
+import { ServingRules } from '../../src/serving/serving-rules';
+
+/** How long a request waits for a due catalogue refresh before answering from what the instance holds. */
+const CATALOGUE_REFRESH_WAIT_MS = 250;
 
 const { logger, metrics } = observability('recommend-api');
 const log = servingLog(logger);
 
 export interface ReadApiInstance {
   store: ModelStore;
+  catalogue?: LiveCatalogue;
   handle: ProxyHandler;
 }
 
@@ -31,21 +39,36 @@ const readApi = perContainer<ReadApiInstance>(() => {
   const config = loadReadApiConfig();
   const store = new ModelStore(new S3ModelRegistry(new S3Lake(createS3Client(), config.LAKE_BUCKET)), { refreshSeconds: config.MODEL_REFRESH_SECONDS, log });
   const features = new DynamoUserFeatureReader(new DynamoFeatureTable(createDynamoDocumentClient(), config.FEATURES_TABLE));
+  // A broken definition fails the cold start loudly; CDK validated the same text at synth.
+  const rules = config.RULES_JSON ? compileRulesText(config.RULES_JSON, 'RULES_JSON') : EMPTY_RULES;
+  const catalogue = config.CATALOG_TABLE
+    ? new LiveCatalogue(new DynamoCatalog(createDynamoDocumentClient(), config.CATALOG_TABLE), { refreshMs: config.CATALOG_REFRESH_MS, log })
+    : undefined;
   const analyticsReader = config.ANALYTICS_TABLE ? dynamoAnalyticsReader(createDynamoDocumentClient(), config.ANALYTICS_TABLE) : undefined;
   const api = new ReadApi(store, features, {
-    ...(analyticsReader ? { livePopular: (k: number, exclude: ReadonlySet<string>) => analyticsReader.popularNow(k, exclude) } : {}),
+    ...(analyticsReader
+      ? {
+          livePopular: (k: number, exclude: ReadonlySet<string>) => analyticsReader.popularNow(k, exclude),
+          trending: (windowMs: number, k: number, accept?: (itemId: string) => boolean) => analyticsReader.trending(windowMs, { k, ...(accept ? { accept } : {}) }),
+        }
+      : {}),
+    rules: new ServingRules({ rules, ...(catalogue ? { catalogue } : {}), catalogueWaitMs: CATALOGUE_REFRESH_WAIT_MS, log }),
+    coldStart: config.COLD_START_STRATEGY,
     freshEventsTimeoutMs: config.FRESH_EVENTS_TIMEOUT_MS,
     freshEventsCacheMs: config.FRESH_EVENTS_CACHE_MS,
     log,
-    onRecommend: ({ strategy, freshEvents, freshUnavailable, modelLoaded }) => {
-      metrics.addMetric(strategy === 'personalized' ? 'PersonalizedAnswers' : 'PopularAnswers', MetricUnit.Count, 1);
+    onRecommend: ({ strategy, freshEvents, freshUnavailable, modelLoaded, promoted, explored, fewerThanK }) => {
+      metrics.addMetric(strategy === 'personalized' ? 'PersonalizedAnswers' : strategy === 'trending' ? 'TrendingAnswers' : 'PopularAnswers', MetricUnit.Count, 1);
+      if (promoted > 0) metrics.addMetric('PromotedItems', MetricUnit.Count, promoted);
+      if (explored > 0) metrics.addMetric('ExploredNewItems', MetricUnit.Count, explored);
+      if (fewerThanK) metrics.addMetric('AnswersFewerThanK', MetricUnit.Count, 1);
       metrics.addMetric('FreshEventsUsed', MetricUnit.Count, freshEvents);
       if (freshUnavailable) metrics.addMetric('FreshEventsUnavailable', MetricUnit.Count, 1);
       if (!modelLoaded) metrics.addMetric('AnswersWithoutModel', MetricUnit.Count, 1);
     },
   });
   const analytics = analyticsApiRoutes(analyticsReader);
-  return { store, handle: createApiHandler({ ...api.routes(), ...analytics }, { corsAllowOrigin: config.CORS_ALLOW_ORIGIN, log }) };
+  return { store, ...(catalogue ? { catalogue } : {}), handle: createApiHandler({ ...api.routes(), ...analytics }, { corsAllowOrigin: config.CORS_ALLOW_ORIGIN, log }) };
 });
 
 /** Lets tests and the local server rebuild the instance after changing the environment (or inject one). */
@@ -72,6 +95,7 @@ export const handler = middy(handle)
 if (process.env.AWS_LAMBDA_FUNCTION_NAME && !process.env.VITEST) {
   try {
     void readApi().store.get();
+    void readApi().catalogue?.ready().catch(() => undefined);
   } catch (err) {
     logger.error('read API could not start; requests will report the configuration error', { error: err as Error });
   }

@@ -1,10 +1,9 @@
-import { BatchGetCommand, BatchWriteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { describeError } from '../domain/describe-error';
+import { BatchGetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { rowId, type RowKey, type RowStore } from '../stream/ports';
 import { queryAll } from './dynamo-query';
+import { BATCH_WRITE_LIMIT, chunk, describeWriteError as describe, isRefusal, sleep, writeBatchWithRetries } from './dynamo-batch-write';
 
 const BATCH_GET_LIMIT = 100;
-const BATCH_WRITE_LIMIT = 25;
 const MAX_ATTEMPTS = 5;
 /** Conditional PutItem requests in flight at once (a replay's rows). */
 const CONDITIONAL_PUTS_IN_FLIGHT = 16;
@@ -97,34 +96,16 @@ export class DynamoRowStore<R extends RowKey> implements RowStore<R> {
    * Writes up to 25 rows with retries. Rows still pending after retries are added to `failed`; resolves
    * with the error when the request was refused as invalid (nothing written), else undefined.
    */
-  private async writeBatch(batch: readonly R[], failed: Set<string>, causes: Map<string, string>): Promise<unknown> {
-    let pending = batch.map((row) => ({ PutRequest: { Item: row as unknown as Record<string, unknown> } }));
-    const fail = (why: string) => {
-      for (const p of pending) {
-        const id = rowId(p.PutRequest.Item as unknown as RowKey);
+  private writeBatch(batch: readonly R[], failed: Set<string>, causes: Map<string, string>): Promise<unknown> {
+    return writeBatchWithRetries(this.ddb, this.tableName, batch as unknown as Record<string, unknown>[], {
+      maxAttempts: MAX_ATTEMPTS,
+      backoffMs: this.backoffMs,
+      fail: (item, why) => {
+        const id = rowId(item as unknown as RowKey);
         failed.add(id);
         causes.set(id, why);
-      }
-    };
-    for (let attempt = 1; pending.length > 0; attempt++) {
-      try {
-        const res = await this.ddb.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
-        pending = (res.UnprocessedItems?.[this.tableName] ?? []) as typeof pending;
-      } catch (err) {
-        if (isRefusal(err) && pending.length === batch.length) return err;
-        // The SDK already retried transient errors; a request that still fails fails all its rows.
-        if (attempt >= MAX_ATTEMPTS || !isRetryable(err)) {
-          fail(`${describe(err)}${attempt > 1 ? ` (after ${attempt} attempts)` : ''}`);
-          return undefined;
-        }
-      }
-      if (pending.length && attempt >= MAX_ATTEMPTS) {
-        fail(`unprocessed after ${attempt} attempts (throttled)`);
-        return undefined;
-      }
-      if (pending.length) await sleep(this.backoffMs * 2 ** attempt);
-    }
-    return undefined;
+      },
+    });
   }
 
   async putRowsIfUnchanged(
@@ -162,38 +143,3 @@ export class DynamoRowStore<R extends RowKey> implements RowStore<R> {
     return { failed, conflicts, rejected, causes };
   }
 }
-
-/**
- * The request was refused for what it holds, not for the state of the service: DynamoDB's
- * ValidationException (item too large, invalid number or attribute, duplicate keys in one request) or an
- * error of the document client's marshaller, thrown before anything is sent. Retrying the same row never
- * helps; other 4xx errors (missing table, access denied) are about the infrastructure, and fail the rows.
- */
-function isRefusal(err: unknown): boolean {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number }; $fault?: string };
-  if (e.name === 'ValidationException' || e.name === 'ItemCollectionSizeLimitExceededException') return true;
-  // The marshaller throws plain errors (no service metadata) for values DynamoDB cannot represent.
-  return e.$metadata === undefined && e.$fault === undefined && (e.name === 'Error' || e.name === 'TypeError' || e.name === 'RangeError');
-}
-
-/** A write error as a row's reason: the whole cause chain, bounded. */
-const describe = (err: unknown): string => describeError(err).slice(0, 400);
-
-function isRetryable(err: unknown): boolean {
-  const e = err as { name?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
-  return (
-    e.$retryable !== undefined ||
-    e.name === 'ProvisionedThroughputExceededException' ||
-    e.name === 'ThrottlingException' ||
-    e.name === 'RequestLimitExceeded' ||
-    (e.$metadata?.httpStatusCode ?? 0) >= 500
-  );
-}
-
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

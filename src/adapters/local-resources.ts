@@ -1,6 +1,7 @@
 import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
-import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { CATALOG_UPDATE_INDEX } from './dynamo-catalog';
 import { CreateStreamCommand, DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 
 export interface ResourceNames {
@@ -10,6 +11,8 @@ export interface ResourceNames {
   eventsStreamShards: number;
   /** The analytics consumer's window table (same `pk`/`sk` keys), when analytics runs. */
   analyticsTable?: string;
+  /** The live item catalogue (key `itemId`, GSI `byUpdate`), when the catalogue API runs. */
+  catalogTable?: string;
 }
 
 /**
@@ -24,6 +27,7 @@ export async function ensureResources(
     ensureBucket(clients.s3, names.lakeBucket),
     ensureFeatureTable(clients.ddb, names.featuresTable),
     ...(names.analyticsTable ? [ensureFeatureTable(clients.ddb, names.analyticsTable)] : []),
+    ...(names.catalogTable ? [ensureCatalogTable(clients.ddb, names.catalogTable)] : []),
     ensureStream(clients.kinesis, names.eventsStream, names.eventsStreamShards),
   ]);
 }
@@ -38,27 +42,72 @@ async function ensureBucket(s3: S3Client, bucket: string) {
 
 /** Same key schema as the CDK tables (features, analytics): `pk` (hash) + `sk` (range), strings, on demand. */
 export async function ensureFeatureTable(ddb: DynamoDBDocumentClient, table: string) {
-  try {
-    await ddb.send(new DescribeTableCommand({ TableName: table }));
-  } catch {
-    await ddb.send(
-      new CreateTableCommand({
-        TableName: table,
-        BillingMode: 'PAY_PER_REQUEST',
+  await ensureTable(ddb, {
+    TableName: table,
+    BillingMode: 'PAY_PER_REQUEST',
+    KeySchema: [
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ],
+    AttributeDefinitions: [
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: 'sk', AttributeType: 'S' },
+    ],
+  });
+}
+
+/**
+ * The live item catalogue's table, as lib/item-catalogue.ts declares it (see src/adapters/dynamo-catalog.ts):
+ * key `itemId` (S), on demand, and GSI `byUpdate` (hash `feed` S, range `updatedAt` N, projection ALL).
+ */
+export async function ensureCatalogTable(ddb: DynamoDBDocumentClient, table: string) {
+  await ensureTable(ddb, {
+    TableName: table,
+    BillingMode: 'PAY_PER_REQUEST',
+    KeySchema: [{ AttributeName: 'itemId', KeyType: 'HASH' }],
+    AttributeDefinitions: [
+      { AttributeName: 'itemId', AttributeType: 'S' },
+      { AttributeName: 'feed', AttributeType: 'S' },
+      { AttributeName: 'updatedAt', AttributeType: 'N' },
+    ],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: CATALOG_UPDATE_INDEX,
         KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
+          { AttributeName: 'feed', KeyType: 'HASH' },
+          { AttributeName: 'updatedAt', KeyType: 'RANGE' },
         ],
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-        ],
-      }),
-    );
-  }
-  for (let i = 0; i < 100; i++) {
-    const d = await ddb.send(new DescribeTableCommand({ TableName: table }));
-    if (d.Table?.TableStatus === 'ACTIVE') return;
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ],
+  });
+}
+
+/**
+ * Creates the table unless it exists, then waits until it and its indexes are ACTIVE. A table still being
+ * deleted (a test that just dropped it) is waited out and created again.
+ */
+async function ensureTable(ddb: DynamoDBDocumentClient, input: CreateTableCommandInput) {
+  const table = input.TableName!;
+  const withIndexes = (input.GlobalSecondaryIndexes?.length ?? 0) > 0;
+  for (let i = 0; i < 200; i++) {
+    let status: string | undefined;
+    let indexesActive = true;
+    try {
+      const d = await ddb.send(new DescribeTableCommand({ TableName: table }));
+      status = d.Table?.TableStatus;
+      indexesActive = !withIndexes || (d.Table?.GlobalSecondaryIndexes ?? []).every((g) => g.IndexStatus === 'ACTIVE');
+    } catch (err) {
+      if ((err as { name?: string }).name !== 'ResourceNotFoundException') throw err;
+      try {
+        await ddb.send(new CreateTableCommand(input));
+      } catch (createErr) {
+        // Another caller created it first: wait for it like ours.
+        if ((createErr as { name?: string }).name !== 'ResourceInUseException') throw createErr;
+      }
+      continue;
+    }
+    if (status === 'ACTIVE' && indexesActive) return;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`table ${table} did not become ACTIVE`);

@@ -14,6 +14,22 @@ const PARTITION_SPAN: Record<Granularity, (ms: number) => number> = {
 /** The window the API's answers before the first model are drawn from. */
 export const LIVE_POPULAR_WINDOW_MS = 86_400_000;
 
+/** The finest granularity a window of this length is read at (few rows, whole windows). */
+function granularityFor(windowMs: number): Granularity {
+  return windowMs <= 3 * 3_600_000 ? 'minute' : windowMs <= 3 * 86_400_000 ? 'hour' : 'day';
+}
+
+/** An item of `GET /items/trending`: its growth score and the weighted interactions behind it. */
+export interface TrendingItem {
+  itemId: string;
+  score: number;
+  /** Weighted interactions in the window (lower bound). */
+  now: number;
+  /** Weighted interactions in the window before (upper bound). */
+  before: number;
+  category?: string;
+}
+
 export interface SeriesPoint {
   start: string;
   events: number;
@@ -78,7 +94,7 @@ export class AnalyticsReader {
   /** Most popular items over the last `windowMs`, optionally in one category, read at the coarsest fitting granularity. */
   async popularItems(windowMs: number, options: { category?: string; k?: number; nowMs?: number } = {}): Promise<WindowSummary['topItems']> {
     const nowMs = options.nowMs ?? Date.now();
-    const granularity: Granularity = windowMs <= 3 * 3_600_000 ? 'minute' : windowMs <= 3 * 86_400_000 ? 'hour' : 'day';
+    const granularity = granularityFor(windowMs);
     const toMs = windowStart(nowMs, granularity) + spanMs(granularity);
     const fromMs = toMs - Math.max(spanMs(granularity), windowStart(windowMs, granularity));
     const merged = mergeWindows(await this.windows(granularity, fromMs, toMs), granularity, fromMs);
@@ -86,6 +102,44 @@ export class AnalyticsReader {
     return merged.items
       .top(k, options.category ? (h) => h.label === options.category : undefined)
       .map((h) => ({ itemId: h.key, score: h.count, ...(h.label ? { category: h.label } : {}) }));
+  }
+
+  /**
+   * Items gaining interactions fastest: the last `windowMs` against the `windowMs` before it, both read at the
+   * granularity `popularItems` uses. Score `(now - before) / √(before + 1)`: absolute growth, damped by the
+   * item's baseline, so 30 → 60 outranks 0 → 3 and an item that merely stays popular does not trend.
+   * `now` is the Space-Saving lower bound (count − error) of the current window and `before` the upper bound
+   * of the previous one (an item missing from a full summary may have had up to its smallest count), so the
+   * sketch's error can only understate growth. Only items that grew appear; `accept` filters by item id (the
+   * serving rules) before the top k is taken.
+   */
+  async trending(
+    windowMs: number,
+    options: { k?: number; nowMs?: number; accept?: (itemId: string) => boolean } = {},
+  ): Promise<TrendingItem[]> {
+    const nowMs = options.nowMs ?? Date.now();
+    const granularity = granularityFor(windowMs);
+    const span = spanMs(granularity);
+    const toMs = windowStart(nowMs, granularity) + span;
+    const length = Math.max(span, windowStart(windowMs, granularity));
+    const [current, previous] = await Promise.all([
+      this.windows(granularity, toMs - length, toMs).then((w) => mergeWindows(w, granularity, toMs - length)),
+      this.windows(granularity, toMs - 2 * length, toMs - length).then((w) => mergeWindows(w, granularity, toMs - 2 * length)),
+    ]);
+    const before = new Map(previous.items.top(Number.MAX_SAFE_INTEGER).map((h) => [h.key, h.count]));
+    const { capacity } = previous.items;
+    // A key absent from a full summary may have had up to the summary's smallest count.
+    const absentBound = before.size >= capacity ? Math.min(...before.values()) : 0;
+    const out: TrendingItem[] = [];
+    for (const h of current.items.top(Number.MAX_SAFE_INTEGER)) {
+      const now = h.count - h.error;
+      const was = before.get(h.key) ?? absentBound;
+      if (now <= was) continue;
+      if (options.accept && !options.accept(h.key)) continue;
+      out.push({ itemId: h.key, score: (now - was) / Math.sqrt(was + 1), now, before: was, ...(h.label ? { category: h.label } : {}) });
+    }
+    out.sort((a, b) => b.score - a.score || b.now - a.now || (a.itemId < b.itemId ? -1 : a.itemId > b.itemId ? 1 : 0));
+    return out.slice(0, options.k ?? 10);
   }
 
   /**

@@ -15,6 +15,7 @@ import {
   type HybridConfig,
   type HybridModel,
 } from '../recommender/index';
+import { addCatalogCommands, ExitCode } from './catalog-command';
 import { readItems, readRatings, UserError } from './files';
 import { createProgress } from './progress';
 import { compareModels, formatTable } from './report';
@@ -103,7 +104,7 @@ async function writeLines(out: Out, lines: Iterable<string>): Promise<void> {
 export function createProgram(io: CliIo): Command {
   const say = (text: string) => io.stdout.write(text + '\n');
   const program = new Command('cli')
-    .description('Train, evaluate and query the hybrid recommender on local files (no AWS needed).')
+    .description('Train, evaluate and query the hybrid recommender on local files (no AWS needed); import a catalogue into the catalogue table.')
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .option('-q, --quiet', 'no progress output on stderr');
@@ -262,6 +263,8 @@ export function createProgram(io: CliIo): Command {
       say(`wrote ${total} interactions to ${opts.out} and ${items.length} items to ${itemsOut}`);
     });
 
+  addCatalogCommands(program, { say, progress: progressFor });
+
   return program;
 }
 
@@ -277,12 +280,17 @@ async function writeFileLines(path: string, lines: Iterable<string>): Promise<vo
 export async function runCli(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const program = createProgram(io);
   program.exitOverride();
-  for (const cmd of program.commands) cmd.exitOverride();
+  const override = (cmd: Command): void => {
+    cmd.exitOverride();
+    for (const sub of cmd.commands) override(sub);
+  };
+  for (const cmd of program.commands) override(cmd);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode; // commander already printed the message
+    if (err instanceof ExitCode) return err.code; // the command printed its own report
     if (err instanceof UserError) {
       io.stderr.write(`error: ${err.message}\n`);
       return 1;

@@ -26,4 +26,6 @@ export const DEFAULT_NAMES = {
   featuresTable: 'recsys-features',
   eventsStream: 'recsys-events',
   eventsStreamShards: 2,
+  /** The live item catalogue (PUT /items, DELETE /items/{itemId}; read by the serving replica). */
+  catalogTable: 'recsys-catalog',
 } as const;

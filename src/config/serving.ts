@@ -22,6 +22,20 @@ const ReadApiConfigSchema = z.object({
   FRESH_EVENTS_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   /** The shop analytics window table; the /analytics routes answer 404 without it. */
   ANALYTICS_TABLE: z.string().min(3).optional(),
+  /**
+   * The live item catalogue's table. Optional: without it there is no catalogue, and every item of the model
+   * counts as available.
+   */
+  CATALOG_TABLE: z.string().min(3, 'CATALOG_TABLE must name the DynamoDB catalogue table').optional(),
+  /**
+   * How often this instance pulls the catalogue's change feed (ms): a catalogue write is visible here within
+   * this plus the index's propagation (src/catalog/live-catalogue.ts).
+   */
+  CATALOG_REFRESH_MS: z.coerce.number({ message: 'CATALOG_REFRESH_MS must be a number of milliseconds' }).int('CATALOG_REFRESH_MS must be an integer').min(100, 'CATALOG_REFRESH_MS must be at least 100').max(60_000, 'CATALOG_REFRESH_MS must be at most 60000').default(2000),
+  /** What users with no usable history are answered: the model's popular items, or what is trending now. */
+  COLD_START_STRATEGY: z.enum(['popular', 'trending'], { message: 'COLD_START_STRATEGY must be popular or trending' }).default('popular'),
+  /** The compiled rules definition (filters, promotions, exploration) as compact JSON; none when absent. */
+  RULES_JSON: z.string().min(2, 'RULES_JSON must be the rules definition as JSON').max(4000, 'RULES_JSON must be at most 4000 characters').optional(),
 });
 
 const EventsApiConfigSchema = z.object({
@@ -29,8 +43,15 @@ const EventsApiConfigSchema = z.object({
   EVENTS_STREAM: z.string().min(1, 'EVENTS_STREAM must name the Kinesis event stream'),
 });
 
+const CatalogApiConfigSchema = z.object({
+  ...common,
+  CATALOG_TABLE: z.string({ message: 'CATALOG_TABLE must name the DynamoDB catalogue table' }).min(3, 'CATALOG_TABLE must name the DynamoDB catalogue table'),
+});
+
 export type ReadApiConfig = z.output<typeof ReadApiConfigSchema>;
 export type EventsApiConfig = z.output<typeof EventsApiConfigSchema>;
+export type CatalogApiConfig = z.output<typeof CatalogApiConfigSchema>;
 
 export const loadReadApiConfig = (env: Env = process.env): ReadApiConfig => parseEnvironment(ReadApiConfigSchema, env, 'read API');
 export const loadEventsApiConfig = (env: Env = process.env): EventsApiConfig => parseEnvironment(EventsApiConfigSchema, env, 'events API');
+export const loadCatalogApiConfig = (env: Env = process.env): CatalogApiConfig => parseEnvironment(CatalogApiConfigSchema, env, 'catalog API');

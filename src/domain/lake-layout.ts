@@ -16,6 +16,29 @@ export const BRONZE_QUARANTINE_PREFIX = `${LAKE_AREAS.bronze}_quarantine/`;
  */
 export const CATALOG_KEY = `${LAKE_AREAS.catalog}items.json`;
 
+/**
+ * The nightly catalogue snapshots: SnapshotCatalog writes the live catalogue table (or, while the table is empty
+ * or absent, a copy of `catalog/items.json`) to `catalog/snapshots/<runId>.json`, and TrainModel and EvaluateModel
+ * of that run both read that one object, so the gate judges the metadata the model ships with. Same JSON as
+ * `CATALOG_KEY` (`[{ itemId, title?, genres: [] }]`); withdrawn items are kept in it as `{ itemId, genres: [],
+ * withdrawn: true }` and joined to nothing.
+ */
+export const CATALOG_SNAPSHOTS_PREFIX = `${LAKE_AREAS.catalog}snapshots/`;
+const RUN_ID_PATTERN = /^[A-Za-z0-9._-]{1,80}$/;
+
+/** The snapshot key of one run (`runId` as `sanitizeRunId` makes it: letters, digits, `.`, `_`, `-`). */
+export function catalogSnapshotKey(runId: string): string {
+  if (!RUN_ID_PATTERN.test(runId) || runId === '.' || runId === '..') throw new Error(`not a run id: ${JSON.stringify(runId.slice(0, 100))}`);
+  return `${CATALOG_SNAPSHOTS_PREFIX}${runId}.json`;
+}
+
+/** True for keys `catalogSnapshotKey` makes: what TrainModel and EvaluateModel accept as their catalogue. */
+export function isCatalogSnapshotKey(key: string): boolean {
+  if (!key.startsWith(CATALOG_SNAPSHOTS_PREFIX) || !key.endsWith('.json')) return false;
+  const runId = key.slice(CATALOG_SNAPSHOTS_PREFIX.length, -'.json'.length);
+  return RUN_ID_PATTERN.test(runId) && runId !== '.' && runId !== '..';
+}
+
 export type BronzeKind = 'events' | 'quarantine';
 
 /** UTC calendar date `YYYY-MM-DD` of an epoch-milliseconds instant. */

@@ -33,7 +33,8 @@ export interface StartApiServerOptions {
    */
   localRoutes?: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
   /**
-   * The secret a local caller sends in `X-Local-Admin-Token` to use the IAM routes (`POST /admin/reload`).
+   * The secret a local caller sends in `X-Local-Admin-Token` to use the IAM routes (`POST /admin/reload`,
+   * `PUT /items`, `DELETE /items/{itemId}`).
    * Default: `LOCAL_ADMIN_TOKEN` from the environment, else a random one per start (`RunningApiServer.adminToken`).
    */
   adminToken?: string;
@@ -49,7 +50,7 @@ export interface RunningApiServer {
   emulators?: RunningEmulators;
   /** The read function's model store (health, load time). */
   modelStore(): ModelStore;
-  /** Send it as `X-Local-Admin-Token` from this machine to call `POST /admin/reload`. */
+  /** Send it as `X-Local-Admin-Token` from this machine to call the IAM routes (`POST /admin/reload`, `PUT /items`, `DELETE /items/{itemId}`). */
   adminToken: string;
   stop(): Promise<void>;
 }
@@ -62,10 +63,10 @@ const API_GATEWAY_MAX_BODY = 10 * 1024 * 1024;
  * route is deployed to; the proxy result is written back. No route logic lives here.
  *
  * Differences from AWS, on purpose:
- * - IAM routes (`POST /admin/reload`): there is no SigV4 here. A request from a loopback address carrying
+ * - IAM routes (`POST /admin/reload`, `PUT /items`, `DELETE /items/{itemId}`): there is no SigV4 here. A request from a loopback address carrying
  *   `X-Local-Admin-Token: <adminToken>` gets a local caller in `requestContext.identity`, as API Gateway
  *   attaches the verified SigV4 caller; any other request arrives unauthenticated (identity null), and the
- *   read function refuses it exactly as in AWS.
+ *   function refuses it exactly as in AWS.
  * - State-changing requests (every method but GET, HEAD and OPTIONS, on the API's routes and on
  *   `localRoutes`) refuse cross-site callers: a browser `Origin` or `Sec-Fetch-Site` from another site is a
  *   403 (origins listed in CORS_ALLOW_ORIGIN may still post events), and a body or a `Content-Type` other
@@ -95,7 +96,14 @@ export async function startApiServer(options: StartApiServerOptions = {}): Promi
     setEnv('LAKE_BUCKET', names.lakeBucket, true);
     setEnv('FEATURES_TABLE', names.featuresTable, true);
     setEnv('EVENTS_STREAM', names.eventsStream, true);
-    await createResources({ ...names, lakeBucket: process.env.LAKE_BUCKET!, featuresTable: process.env.FEATURES_TABLE!, eventsStream: process.env.EVENTS_STREAM! });
+    setEnv('CATALOG_TABLE', names.catalogTable ?? DEFAULT_NAMES.catalogTable, true);
+    await createResources({
+      ...names,
+      lakeBucket: process.env.LAKE_BUCKET!,
+      featuresTable: process.env.FEATURES_TABLE!,
+      eventsStream: process.env.EVENTS_STREAM!,
+      catalogTable: process.env.CATALOG_TABLE!,
+    });
   }
   // One JSON line a request would drown a load test; opt back in with POWERTOOLS_* variables.
   setEnv('POWERTOOLS_METRICS_DISABLED', 'true', true);
@@ -104,9 +112,11 @@ export async function startApiServer(options: StartApiServerOptions = {}): Promi
   // Imported only now: the handlers' loggers read the environment when their modules load.
   const read = await import('../../lambdas/api/index');
   const events = await import('../../lambdas/events-api/index');
+  const catalog = await import('../../lambdas/catalog-api/index');
   read.resetReadApi();
   events.resetEventsApi();
-  const handlers: Record<ApiFunctionName, LambdaHandler> = { read: read.handler, events: events.handler };
+  catalog.resetCatalogApi();
+  const handlers: Record<ApiFunctionName, LambdaHandler> = { read: read.handler, events: events.handler, catalog: catalog.handler };
   const maxBody = options.maxBodyBytes ?? API_GATEWAY_MAX_BODY;
   const corsOrigin = process.env.CORS_ALLOW_ORIGIN ?? '*';
   const host = options.host ?? '127.0.0.1';
@@ -151,6 +161,7 @@ export async function startApiServer(options: StartApiServerOptions = {}): Promi
       });
       read.resetReadApi();
       events.resetEventsApi();
+      catalog.resetCatalogApi();
       await emulators?.stop();
       for (const [key, value] of previous) {
         if (value === undefined) delete process.env[key];
@@ -263,7 +274,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, handlers: Record
       statusCode: 204,
       headers: {
         'Access-Control-Allow-Origin': corsOrigin === '*' ? '*' : corsOrigin.split(',')[0]!.trim(),
-        'Access-Control-Allow-Methods': 'GET,POST,OPTIONS',
+        'Access-Control-Allow-Methods': 'GET,POST,PUT,DELETE,OPTIONS',
         'Access-Control-Allow-Headers': 'Content-Type,Accept,Authorization,X-Amz-Date,X-Amz-Security-Token',
         'Access-Control-Max-Age': '600',
       },
@@ -423,12 +434,15 @@ async function main(argv: string[]): Promise<void> {
     const i = argv.indexOf(`--${name}`);
     return i >= 0 ? argv[i + 1] : undefined;
   };
-  const api = await startApiServer({ port: Number(arg('port') ?? process.env.PORT ?? 3000) });
+  const { localRulesJson } = await import('./local-rules');
+  const rules = process.env.RULES_JSON ?? localRulesJson();
+  const api = await startApiServer({ port: Number(arg('port') ?? process.env.PORT ?? 3000), ...(rules ? { env: { RULES_JSON: rules } } : {}) });
   if (argv.includes('--demo-model')) await deployDemoModel();
   const where = api.emulators ? `in-process emulators (S3 ${api.emulators.endpoints.s3}, DynamoDB ${api.emulators.endpoints.dynamodb}, Kinesis ${api.emulators.endpoints.kinesis})` : 'the endpoints in AWS_ENDPOINT_URL*';
   console.log(`Recommend API on ${api.url} against ${where}`);
   console.log(`  try: curl ${api.url}/health   curl ${api.url}/recommend/u1?k=5   curl ${api.url}/items/popular`);
   console.log(`  admin (this machine only): curl -X POST ${api.url}/admin/reload -H '${LOCAL_ADMIN_TOKEN_HEADER}: ${api.adminToken}'   (set LOCAL_ADMIN_TOKEN to choose it)`);
+  console.log(`  catalogue (same token): curl -X PUT ${api.url}/items -H 'Content-Type: application/json' -H '${LOCAL_ADMIN_TOKEN_HEADER}: ${api.adminToken}' -d '{"items":[{"itemId":"i1","title":"A","categories":["books"],"price":9.99}]}'`);
   const stop = () => {
     void api.stop().then(() => process.exit(0));
   };

@@ -1,8 +1,12 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { KinesisClient, S3Client } from '../adapters/aws-clients';
+import { createDynamoDocumentClient, type KinesisClient, type S3Client } from '../adapters/aws-clients';
+import { DynamoCatalog } from '../adapters/dynamo-catalog';
 import { S3Lake } from '../adapters/s3-lake';
+import type { CatalogStore } from '../catalog/catalog-store';
+import { writeCatalogItems } from '../catalog/import-file';
+import { parseCatalogItem, type CatalogItem } from '../catalog/item';
 import type { UserEventInput } from '../domain/events';
 import { CATALOG_KEY } from '../domain/lake-layout';
 import { parseItemsFile, parseRatingsFile, type ItemMeta } from '../recommender/index';
@@ -39,13 +43,45 @@ export class EventLoad {
     return this.initial + this.liveSent;
   }
 
-  /** Titles and genres, from `itemsFile` or the generator, put in the lake for training to join. */
-  async putCatalog(s3: S3Client): Promise<void> {
+  /**
+   * Titles and genres, from `itemsFile` or the generator: imported into the live catalogue table (CATALOG_TABLE,
+   * which `npm start` creates) through the catalogue writer when that table is empty, so PUT /items, serving and
+   * the nightly snapshot see them; left as they are when the table already holds items (an earlier start, or
+   * changes made through the API: a restart must not undo a withdrawal). Without a usable table they go to
+   * catalog/items.json, the snapshot's fallback.
+   */
+  async putCatalog(s3: S3Client, catalog: CatalogStore | undefined = catalogFromEnvironment()): Promise<void> {
     let items: ItemMeta[] | undefined;
     if (this.options.itemsFile) items = parseItemsFile(requireText(this.options.itemsFile, 'latin1'), this.options.itemsFile);
     else if (!this.options.ratingsFile) items = syntheticCatalog(this.options.items);
     if (!items) return;
+    if (catalog && (await this.importIntoTable(catalog, items))) return;
     await new S3Lake(s3, this.options.lakeBucket).putObject(CATALOG_KEY, JSON.stringify(items), 'application/json');
+  }
+
+  /** True when the table holds the catalogue afterwards (imported now, or already there). */
+  private async importIntoTable(catalog: CatalogStore, metas: ItemMeta[]): Promise<boolean> {
+    const { log } = this.options;
+    const table = process.env.CATALOG_TABLE ?? 'the catalogue table';
+    try {
+      for await (const _ of catalog.scanAll()) {
+        log(`catalogue table ${table} already holds items: kept as they are (--fresh starts over)`);
+        return true;
+      }
+    } catch (err) {
+      log(`catalogue table ${table} is not readable (${describeError(err)}): writing ${CATALOG_KEY} instead`);
+      return false;
+    }
+    const items: CatalogItem[] = [];
+    let invalid = 0;
+    for (const meta of metas) {
+      const parsed = parseCatalogItem({ itemId: meta.itemId, ...(meta.title ? { title: meta.title } : {}), categories: meta.genres });
+      if (parsed.ok) items.push(parsed.item);
+      else invalid++;
+    }
+    const report = await writeCatalogItems(catalog, items, { nowMs: Date.now() });
+    log(`imported ${report.written.toLocaleString('en-US')} items into catalogue table ${table}${invalid ? `, ${invalid} refused by the item contract` : ''}${report.failed.length ? `, ${report.failed.length} failed (first: ${report.failed[0]!.itemId}: ${report.failed[0]!.reason})` : ''}`);
+    return report.written > 0;
   }
 
   /**
@@ -145,6 +181,12 @@ export class EventLoad {
   private async writeState(state: StateFile): Promise<void> {
     await writeFile(this.stateFile, JSON.stringify(state));
   }
+}
+
+/** The catalogue table the environment names (CATALOG_TABLE), or undefined. */
+function catalogFromEnvironment(): CatalogStore | undefined {
+  const table = process.env.CATALOG_TABLE?.trim();
+  return table ? new DynamoCatalog(createDynamoDocumentClient(), table) : undefined;
 }
 
 /** Readable names for generated items, so the page shows titles rather than bare ids. */

@@ -4,8 +4,9 @@ import type { DynamoDBDocumentClient, KinesisClient, S3Client } from '../adapter
 import { ensureResources, type ResourceNames } from '../adapters/local-resources';
 import { DEFAULT_NAMES } from '../config/runtime';
 import { startEmulators, type RunningEmulators } from './emulators';
+import { localRulesJson } from './local-rules';
 
-export type LocalResourceNames = ResourceNames & { analyticsTable: string };
+export type LocalResourceNames = ResourceNames & { analyticsTable: string; catalogTable: string };
 
 /** The names the CDK stack gives its resources, or those the environment says. */
 export function localResourceNames(): LocalResourceNames {
@@ -15,6 +16,7 @@ export function localResourceNames(): LocalResourceNames {
     eventsStream: process.env.EVENTS_STREAM ?? DEFAULT_NAMES.eventsStream,
     eventsStreamShards: DEFAULT_NAMES.eventsStreamShards,
     analyticsTable: process.env.ANALYTICS_TABLE ?? `${DEFAULT_NAMES.prefix}-analytics`,
+    catalogTable: process.env.CATALOG_TABLE ?? DEFAULT_NAMES.catalogTable,
   };
 }
 
@@ -51,7 +53,13 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<RunningEm
     FEATURES_TABLE: names.featuresTable,
     EVENTS_STREAM: names.eventsStream,
     ANALYTICS_TABLE: names.analyticsTable,
+    CATALOG_TABLE: names.catalogTable,
   });
+  // The shop's filters and promotions, as `cdk deploy` would ship them (rules.json, or RECSYS_RULES_FILE).
+  if (process.env.RULES_JSON === undefined) {
+    const rules = localRulesJson();
+    if (rules) process.env.RULES_JSON = rules;
+  }
   return emulators;
 }
 
@@ -66,6 +74,6 @@ export async function createLocalResources(options: Omit<LocalAwsOptions, 'dataD
   const { log, names } = options;
   const clients = { s3: createS3Client(), ddb: createDynamoDocumentClient(), kinesis: createKinesisClient() };
   await ensureResources(clients, { ...names, analyticsTable: options.analytics ? names.analyticsTable : undefined });
-  log(`resources ready: bucket ${names.lakeBucket}, tables ${names.featuresTable}${options.analytics ? ` and ${names.analyticsTable}` : ''}, stream ${names.eventsStream} (${names.eventsStreamShards} shards)`);
+  log(`resources ready: bucket ${names.lakeBucket}, tables ${names.featuresTable}, ${names.catalogTable}${options.analytics ? ` and ${names.analyticsTable}` : ''}, stream ${names.eventsStream} (${names.eventsStreamShards} shards)`);
   return clients;
 }

@@ -94,6 +94,11 @@ export class LocalPipeline {
     });
   }
 
+  /** The local stand-in for SigV4 on the IAM routes (`X-Local-Admin-Token`): catalogue writes, reload. */
+  get adminToken(): string | undefined {
+    return this.api?.adminToken;
+  }
+
   get apiUrl(): string {
     return this.api?.url ?? `http://${this.options.host}:${this.options.port}`;
   }

@@ -30,6 +30,9 @@ export interface ModelState {
 /** Tie-breaker weight of popularity: orders items the signals cannot tell apart, never reorders others. */
 const POPULARITY_TIE_BREAK = 1e-6;
 
+/** How many history items a `because` list names at most. */
+const MAX_BECAUSE = 3;
+
 interface Scoring {
   cf: Float64Array;
   cfScale: number;
@@ -84,6 +87,8 @@ export class HybridModel {
   private readonly scores: Float64Array;
   private readonly stamp: Int32Array;
   private generation = 0;
+  /** Position + 1 of each item among the items being explained, 0 elsewhere (reset after each use). */
+  private slotScratch: Int32Array | undefined;
 
   constructor(state: ModelState) {
     this.state = state;
@@ -131,6 +136,28 @@ export class HybridModel {
     return this.itemIndex.has(itemId);
   }
 
+  /** The item's index in `items()` (and in an `eligible` mask), or undefined for an item the model does not know. */
+  itemIndexOf(itemId: string): number | undefined {
+    return this.itemIndex.get(itemId);
+  }
+
+  /**
+   * How many training interactions the item had (distinct users with a rating of at least `minRating`); 0 for
+   * an item the model does not know, which is exactly what a catalogue item added after training has had.
+   */
+  interactionCount(itemId: string): number {
+    const i = this.itemIndex.get(itemId);
+    return i === undefined ? 0 : this.state.itemCounts[i];
+  }
+
+  /** `interactionCount` by index into `items()`; throws a RangeError for an index outside 0..itemCount-1. */
+  interactionCountAt(index: number): number {
+    if (!Number.isInteger(index) || index < 0 || index >= this.itemCount) {
+      throw new RangeError(`index must be an integer from 0 to ${this.itemCount - 1}, got ${String(index)}`);
+    }
+    return this.state.itemCounts[index];
+  }
+
   /** Item ids the model can recommend, in index order. */
   items(): readonly string[] {
     return this.state.itemIds;
@@ -162,14 +189,18 @@ export class HybridModel {
     return meta;
   }
 
-  /** Most interacted-with items, most popular first; score is the share of the top item's count. */
-  popular(k: number, options: { exclude?: Iterable<string> } = {}): ScoredItem[] {
+  /**
+   * Most interacted-with items, most popular first; score is the share of the top item's count. Items in
+   * `exclude` or whose `eligible` mask entry is 0 are skipped, so k items come back whenever k remain.
+   */
+  popular(k: number, options: { exclude?: Iterable<string>; eligible?: Uint8Array } = {}): ScoredItem[] {
+    const mask = this.checkMask(options.eligible);
     const gen = this.nextGeneration();
     if (options.exclude) this.markIds(options.exclude, gen);
     const out: ScoredItem[] = [];
     for (let r = 0; r < this.popularOrder.length && out.length < k; r++) {
       const i = this.popularOrder[r];
-      if (this.stamp[i] === gen) continue;
+      if (this.stamp[i] === gen || (mask !== undefined && mask[i] === 0)) continue;
       out.push({ itemId: this.state.itemIds[i], score: this.popNorm[i] });
     }
     return out;
@@ -178,14 +209,27 @@ export class HybridModel {
   /**
    * Top-k items for a user. The history is the training history merged with `options.history` (fresh
    * events); a user with no usable history gets popular items (strategy 'popular').
+   *
+   * `options.eligible` (mask over `items()`, 0 = never return) is applied inside the one pass over every
+   * item, so the answer holds k items whenever k eligible, unexcluded, unseen items exist; `exhausted` says
+   * when fewer did. Scores do not depend on the mask.
+   *
+   * `options.explain` adds `because` to each personalised item: the (up to 3) history items whose collaborative
+   * neighbour weight towards it is largest and positive, largest first (ties: earlier in the history); for an
+   * item with no positive collaborative contribution (its score is content), the history items sharing the
+   * most genres with it (at least one); no `because` when neither exists (an item filling the list on the
+   * popularity tie-break). Costs O(history × neighbours + k) on top of the ranking, plus O(history × genres)
+   * per content-only item.
    */
   recommend(userId: string, k: number, options: RecommendOptions = {}): Recommendation {
+    const mask = this.checkMask(options.eligible);
     const history = this.historyIndices(userId, options.history);
     const excludeSeen = options.excludeSeen ?? true;
     if (history.length === 0) {
       const exclude: string[] = options.exclude ? [...options.exclude] : [];
       if (excludeSeen && options.history) for (const e of options.history) exclude.push(e.itemId);
-      return { strategy: 'popular', items: this.popular(k, { exclude }) };
+      const items = this.popular(k, { exclude, eligible: mask });
+      return { strategy: 'popular', items, exhausted: items.length < k };
     }
     const n = this.itemCount;
     const scores = this.scores;
@@ -211,7 +255,7 @@ export class HybridModel {
     const top = new TopK(k);
     let threshold = top.threshold();
     for (let j = 0; j < n; j++) {
-      if (stamp[j] === gen) continue;
+      if (stamp[j] === gen || (mask !== undefined && mask[j] === 0)) continue;
       let s = scores[j] * cfScale + POPULARITY_TIE_BREAK * popNorm[j];
       if (profile !== undefined) {
         const f = contentFactor[j];
@@ -227,24 +271,31 @@ export class HybridModel {
       }
     }
     const { indices, scores: best } = top.drain();
-    return {
-      strategy: 'personalized',
-      items: indices.map((j, r) => ({ itemId: this.state.itemIds[j], score: best[r] })),
-    };
+    const items: ScoredItem[] = indices.map((j, r) => ({ itemId: this.state.itemIds[j], score: best[r] }));
+    if (options.explain) this.explain(history, indices, items);
+    return { strategy: 'personalized', items, exhausted: items.length < k };
   }
 
   /**
    * The given items ordered for a user, best first, each with the score `recommend` would give it (items the
    * user already has included: the caller chose the list). A user with no usable history gets the items in
    * popularity order (strategy 'popular'). Items the model does not know are left out of `items` and listed
-   * in `unknown`, in the order given.
+   * in `unknown`, in the order given; known items whose `eligible` mask entry is 0 likewise in `excluded`.
+   * `explain` adds `because` to personalised items as in `recommend`.
    */
-  rankItems(userId: string, itemIds: readonly string[], options: Pick<RecommendOptions, 'history'> = {}): Recommendation & { unknown: string[] } {
+  rankItems(
+    userId: string,
+    itemIds: readonly string[],
+    options: Pick<RecommendOptions, 'history' | 'eligible' | 'explain'> = {},
+  ): Recommendation & { unknown: string[]; excluded: string[] } {
+    const mask = this.checkMask(options.eligible);
     const known: number[] = [];
     const unknown: string[] = [];
+    const excluded: string[] = [];
     for (const id of itemIds) {
       const j = this.itemIndex.get(id);
       if (j === undefined) unknown.push(id);
+      else if (mask !== undefined && mask[j] === 0) excluded.push(id);
       else known.push(j);
     }
     const history = this.historyIndices(userId, options.history);
@@ -254,12 +305,72 @@ export class HybridModel {
     // recommend() keeps the same formula inline in its loop over every item: through a function call it is
     // ~1.7x slower there (npm run bench:model, p50 0.07 → 0.12 ms on ML-100K). rankItems scores a few hundred
     // items, so it takes the function; test/recommender/hybrid-model.test.ts holds the two to the same scores.
-    const items = known
+    const ranked = known
       .map((j, order) => ({ j, order, score: score(j) }))
       // Equal scores keep the order given, so a ranking is stable for the caller.
-      .sort((a, b) => b.score - a.score || a.order - b.order)
-      .map(({ j, score: s }) => ({ itemId: this.state.itemIds[j], score: s }));
-    return { strategy, items, unknown };
+      .sort((a, b) => b.score - a.score || a.order - b.order);
+    const items: ScoredItem[] = ranked.map(({ j, score: s }) => ({ itemId: this.state.itemIds[j], score: s }));
+    if (options.explain && strategy === 'personalized') {
+      this.explain(history, ranked.map((r) => r.j), items);
+    }
+    return { strategy, items, unknown, excluded };
+  }
+
+  /**
+   * Sets `because` on `items[r]` (the item with index `targets[r]`): the history items with the largest
+   * positive neighbour weight towards it, else those sharing the most genres with it. One walk over each
+   * history item's neighbour list, looking targets up in a position index built (and cleared) here.
+   */
+  private explain(history: readonly number[], targets: readonly number[], items: ScoredItem[]): void {
+    const m = targets.length;
+    if (m === 0) return;
+    const slot = (this.slotScratch ??= new Int32Array(this.itemCount));
+    // A repeated target (rankItems does not refuse repeats) shares its first occurrence's row.
+    for (let r = 0; r < m; r++) if (slot[targets[r]] === 0) slot[targets[r]] = r + 1;
+    try {
+      this.explainIndexed(history, targets, items, slot);
+    } finally {
+      for (let r = 0; r < m; r++) slot[targets[r]] = 0;
+    }
+  }
+
+  /** `explain` once `slot` maps each target item to its row + 1. */
+  private explainIndexed(history: readonly number[], targets: readonly number[], items: ScoredItem[], slot: Int32Array): void {
+    const m = targets.length;
+    const { nbrPtr, nbrIdx, nbrW, genrePtr, genreIdx, itemIds, genreNames } = this.state;
+    const bestW = new Float64Array(m * MAX_BECAUSE);
+    const bestH = new Int32Array(m * MAX_BECAUSE).fill(-1);
+    for (let h = 0; h < history.length; h++) {
+      const i = history[h];
+      for (let p = nbrPtr[i], end = nbrPtr[i + 1]; p < end; p++) {
+        const s = slot[nbrIdx[p]];
+        if (s === 0) continue;
+        const w = nbrW[p];
+        if (!(w > 0)) continue;
+        insertBest(bestW, bestH, (s - 1) * MAX_BECAUSE, w, h);
+      }
+    }
+    let genreMark: Uint8Array | undefined;
+    for (let r = 0; r < m; r++) {
+      const j = targets[r];
+      const row = (slot[j] - 1) * MAX_BECAUSE;
+      if (bestH[row] < 0 && genrePtr[j + 1] > genrePtr[j]) {
+        // Content-only score: rank history items by how many of this item's genres they share.
+        genreMark ??= new Uint8Array(genreNames.length);
+        for (let p = genrePtr[j]; p < genrePtr[j + 1]; p++) genreMark[genreIdx[p]] = 1;
+        for (let h = 0; h < history.length; h++) {
+          const i = history[h];
+          if (i === j) continue;
+          let shared = 0;
+          for (let p = genrePtr[i]; p < genrePtr[i + 1]; p++) shared += genreMark[genreIdx[p]];
+          if (shared > 0) insertBest(bestW, bestH, row, shared, h);
+        }
+        for (let p = genrePtr[j]; p < genrePtr[j + 1]; p++) genreMark[genreIdx[p]] = 0;
+      }
+      const because: string[] = [];
+      for (let q = row; q < row + MAX_BECAUSE && bestH[q] >= 0; q++) because.push(itemIds[history[bestH[q]]]);
+      if (because.length > 0) items[r].because = because;
+    }
   }
 
   /**
@@ -293,9 +404,13 @@ export class HybridModel {
 
   /**
    * Items related to an item ("more like this"): its collaborative neighbours, blended with genre
-   * similarity in proportion to how rarely the item has been seen. Unknown item: [].
+   * similarity in proportion to how rarely the item has been seen. Unknown item: []. Only items with a
+   * positive relatedness score are returned, so the list can be shorter than k — in particular with an
+   * `eligible` mask (0 = never return), when fewer than k related items are eligible; otherwise every
+   * related eligible item is considered, so k come back whenever k exist.
    */
-  similar(itemId: string, k: number): ScoredItem[] {
+  similar(itemId: string, k: number, options: { eligible?: Uint8Array } = {}): ScoredItem[] {
+    const mask = this.checkMask(options.eligible);
     const i = this.itemIndex.get(itemId);
     if (i === undefined || k <= 0) return [];
     const n = this.itemCount;
@@ -310,7 +425,7 @@ export class HybridModel {
     if (cold > 0) {
       const mine = this.scratchGenreVector(i);
       for (let j = 0; j < n; j++) {
-        if (this.genreNorm[j] === 0) continue;
+        if (this.genreNorm[j] === 0 || (mask !== undefined && mask[j] === 0)) continue;
         let dot = 0;
         for (let p = genrePtr[j]; p < genrePtr[j + 1]; p++) dot += mine[genreIdx[p]];
         if (dot > 0) scores[j] += cold * dot * this.genreNorm[j] * this.genreNorm[i];
@@ -318,7 +433,7 @@ export class HybridModel {
     }
     const top = new TopK(k);
     for (let j = 0; j < n; j++) {
-      if (j === i) continue;
+      if (j === i || (mask !== undefined && mask[j] === 0)) continue;
       const s = scores[j] + POPULARITY_TIE_BREAK * this.popNorm[j];
       if (scores[j] > 0 && s > top.threshold()) top.push(s, j);
     }
@@ -377,6 +492,16 @@ export class HybridModel {
     return out;
   }
 
+  /** The mask if it fits this model; throws naming the field otherwise. */
+  private checkMask(mask: Uint8Array | undefined): Uint8Array | undefined {
+    if (mask === undefined) return undefined;
+    if (!(mask instanceof Uint8Array)) throw new TypeError('eligible must be a Uint8Array index-aligned with model.items()');
+    if (mask.length !== this.itemCount) {
+      throw new RangeError(`eligible has length ${mask.length} but the model has ${this.itemCount} items (the mask is index-aligned with model.items())`);
+    }
+    return mask;
+  }
+
   private markIds(ids: Iterable<string>, gen: number): void {
     for (const id of ids) {
       const i = this.itemIndex.get(id);
@@ -402,4 +527,20 @@ export class HybridModel {
     }
     return this.userIndexCache;
   }
+}
+
+/**
+ * Keeps the MAX_BECAUSE best (value, history position) pairs of one row, best first: a value enters only if
+ * strictly larger than one kept, so equal values keep the earlier history item first.
+ */
+function insertBest(bestW: Float64Array, bestH: Int32Array, row: number, value: number, h: number): void {
+  let q = row + MAX_BECAUSE - 1;
+  if (bestH[q] >= 0 && !(value > bestW[q])) return;
+  while (q > row && (bestH[q - 1] < 0 || value > bestW[q - 1])) {
+    bestW[q] = bestW[q - 1];
+    bestH[q] = bestH[q - 1];
+    q--;
+  }
+  bestW[q] = value;
+  bestH[q] = h;
 }

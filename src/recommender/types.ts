@@ -16,12 +16,23 @@ export interface ItemMeta {
 export interface ScoredItem {
   itemId: string;
   score: number;
+  /**
+   * With `explain: true`, on personalised items only: the 1-3 history items that contributed most to this
+   * item's score, largest first (see `HybridModel.recommend`). Absent when nothing in the history relates to
+   * the item (it filled the list on popularity alone) and on popular-fallback items.
+   */
+  because?: string[];
 }
 
 export interface Recommendation {
   /** 'personalized' when the user's history drove the ranking, 'popular' for the cold-start fallback. */
   strategy: 'personalized' | 'popular';
   items: ScoredItem[];
+  /**
+   * True when fewer than k items could be returned because fewer than k items were left to choose from
+   * (eligible, not excluded, not seen). `HybridModel.recommend` always sets it; other recommenders may not.
+   */
+  exhausted?: boolean;
 }
 
 export interface RecommendOptions {
@@ -31,6 +42,14 @@ export interface RecommendOptions {
   exclude?: Iterable<string>;
   /** Drop items the user has already interacted with. Default true. */
   excludeSeen?: boolean;
+  /**
+   * `HybridModel` only: an eligibility mask index-aligned with `model.items()` (0 = never return this item,
+   * any other value = may be returned); its length must equal `model.itemCount`. Applied inside the search,
+   * so k items come back whenever k eligible ones exist. Scores are the same with or without a mask.
+   */
+  eligible?: Uint8Array;
+  /** `HybridModel` only: add `because` (the history items behind each personalised item). Default false. */
+  explain?: boolean;
 }
 
 /** Minimal recommender shape shared by every model the evaluator and the benchmark compare. */

@@ -1,4 +1,4 @@
-import { CATALOG_KEY, modelKeys } from '../domain/lake-layout';
+import { modelKeys } from '../domain/lake-layout';
 import type { ModelRegistry } from '../domain/model-registry';
 import {
   deserializeModel,
@@ -12,13 +12,13 @@ import {
   type ItemMeta,
   type ModelArtifact,
 } from '../recommender/index';
-import { CorruptObjectError } from './errors';
+import { CorruptObjectError, DataError } from './errors';
 import { readSilverHistory } from './extract';
 import { SetAsideLog, usableInteractions } from './poison';
 import { gateDecision, type GateDecision } from './gate';
-import { itemCatalogue, toInteractions, withCatalogue } from './interactions';
-import { getJson, modelRegistryOf, type RetrainingLake } from './lake';
-import type { TrainingRecord } from './train-candidate';
+import { toInteractions } from './interactions';
+import { modelRegistryOf, type RetrainingLake } from './lake';
+import { runCatalogue, type TrainingRecord } from './train-candidate';
 
 export type GateMetric = 'ndcg' | 'map' | 'precision' | 'recall';
 
@@ -29,6 +29,8 @@ export interface EvaluateRequest {
   k: number;
   metric: GateMetric;
   tolerance: number;
+  /** The run's catalogue snapshot, the one TrainModel joined (absent or null: none). */
+  catalogKey?: string | null;
 }
 
 export type Metrics = Pick<EvaluationResult, 'precision' | 'recall' | 'ndcg' | 'map' | 'coverage' | 'diversity' | 'users' | 'k'>;
@@ -75,7 +77,11 @@ export async function evaluateCandidate(request: EvaluateRequest, lake: Retraini
   const rows = usableInteractions((await readSilverHistory(lake, training.silver.fromDt ?? undefined)).rows, new SetAsideLog());
   const interactions = toInteractions(rows);
   // The same item metadata the candidate was trained with, so the gate judges the model that ships.
-  const items = withCatalogue(itemCatalogue(rows), await getJson<unknown>(lake, CATALOG_KEY), new Set(rows.map((r) => r.item_id)));
+  const catalogKey = request.catalogKey ?? null;
+  if (training.catalogue && training.catalogue.key !== catalogKey) {
+    throw new DataError(`EvaluateModel was given the catalogue ${catalogKey ?? '(none)'} but ${request.version} was trained with ${training.catalogue.key ?? '(none)'}`);
+  }
+  const { items } = await runCatalogue(lake, catalogKey, rows);
   const anyUser = interactions[0]?.userId;
   if (anyUser !== undefined && artifact.recommend(anyUser, request.k).items.length === 0) {
     throw new Error(`artifact ${request.version} returns no recommendations for user ${anyUser}`);

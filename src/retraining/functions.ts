@@ -6,6 +6,7 @@
 export const RETRAINING_FUNCTIONS = {
   ValidateData: 'validate-data',
   ExtractFeatures: 'extract-features',
+  SnapshotCatalog: 'snapshot-catalog',
   TrainModel: 'train-model',
   EvaluateModel: 'evaluate-model',
   DeployModel: 'deploy-model',

@@ -39,21 +39,29 @@ export function itemCatalogue(rows: readonly SilverInteraction[]): ItemMeta[] {
   return [...latest.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([itemId, { category }]) => ({ itemId, genres: [category] }));
 }
 
-const CatalogueSchema = z.array(
-  z.object({ itemId: z.string().min(1), title: z.string().max(500).optional(), genres: z.array(z.string()).default([]) }),
-);
+/** One entry of a lake catalogue (`catalog/items.json`, `catalog/snapshots/<runId>.json`). */
+export const CatalogueEntrySchema = z.object({
+  itemId: z.string().min(1),
+  title: z.string().max(512).optional(),
+  genres: z.array(z.string()).default([]),
+  /** A withdrawn item: recorded in the snapshot, joined to nothing. */
+  withdrawn: z.boolean().optional(),
+});
+export type CatalogueEntry = z.output<typeof CatalogueEntrySchema>;
+export const CatalogueSchema = z.array(CatalogueEntrySchema);
 
 /**
- * Joins the optional item catalogue (`catalog/items.json`: titles and genres) to the items seen in events.
- * Every item the events mention gets its catalogue entry, whether or not its events carried a category
- * (a replayed ratings file has none); catalogue genres win when present, otherwise the events' categories
- * stay. Items the events never mention are left out: the model only ranks items it has seen.
+ * Joins the run's item catalogue (the snapshot SnapshotCatalog wrote, or `catalog/items.json`: titles and genres)
+ * to the items seen in events. Every item the events mention gets its catalogue entry, whether or not its events
+ * carried a category (a replayed ratings file has none); catalogue genres win when present, otherwise the events'
+ * categories stay. Items the events never mention are left out: the model only ranks items it has seen.
+ * Withdrawn entries give nothing: such an item keeps only what its events say (serving never recommends it).
  */
-export function withCatalogue(fromEvents: readonly ItemMeta[], catalogueJson: unknown, seenItemIds: Iterable<string> = []): ItemMeta[] {
+export function withCatalogue(fromEvents: readonly ItemMeta[], catalogueJson: unknown, seenItemIds: Iterable<string> = [], source = 'catalog/items.json'): ItemMeta[] {
   if (catalogueJson === undefined) return [...fromEvents];
   const parsed = CatalogueSchema.safeParse(catalogueJson);
-  if (!parsed.success) throw new Error(`catalog/items.json is invalid: ${formatIssues(parsed.error.issues, { limit: 3 })}`);
-  const catalogue = new Map(parsed.data.map((i) => [i.itemId, i]));
+  if (!parsed.success) throw new Error(`${source} is invalid: ${formatIssues(parsed.error.issues, { limit: 3 })}`);
+  const catalogue = new Map(parsed.data.filter((i) => i.withdrawn !== true).map((i) => [i.itemId, i]));
   const eventMeta = new Map(fromEvents.map((i) => [i.itemId, i]));
   const ids = [...new Set([...eventMeta.keys(), ...seenItemIds])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const out: ItemMeta[] = [];

@@ -6,7 +6,8 @@ import { DataValidationError } from './errors';
 import { extractWindow, type ExtractResult } from './extract';
 import { deployModel, restoreProduction, rollbackProduction, type DeployResult, type RestoreResult } from './deploy';
 import { getJson, putJson } from './lake';
-import { EXTRACT_STATE_KEY, LAST_VALIDATION_KEY, runReportKey } from '../domain/lake-layout';
+import { catalogSnapshotKey, EXTRACT_STATE_KEY, isCatalogSnapshotKey, LAST_VALIDATION_KEY, runReportKey } from '../domain/lake-layout';
+import { snapshotCatalog, type SnapshotResult } from './snapshot-catalog';
 import { confirmReload, type ReloadResult } from './reload';
 import { readBronzeWindow } from './bronze';
 import { trainCandidate, type TrainResult } from './train-candidate';
@@ -109,12 +110,36 @@ export async function extractFeaturesStep(payload: unknown, deps: RetrainingDeps
   return result;
 }
 
+/** SnapshotCatalog: freezes the run's catalogue (table, else catalog/items.json) under catalog/snapshots/<runId>.json. */
+export async function snapshotCatalogStep(payload: unknown, deps: RetrainingDeps): Promise<SnapshotResult & { durationMs: number }> {
+  const { run } = parsePayload(z.object({ run: RunSchema }), payload, 'SnapshotCatalog');
+  return timed(() => snapshotCatalog(run.runId, { lake: deps.lake, catalog: deps.catalog }));
+}
+
+/** The catalogue TrainModel and EvaluateModel join: SnapshotCatalog's key (null: no catalogue); nothing else in the lake. */
+const CatalogKeySchema = z
+  .string()
+  .refine(isCatalogSnapshotKey, 'must be a catalogue snapshot key, catalog/snapshots/<runId>.json (SnapshotCatalog output)')
+  .nullable();
+
+/** The snapshot must be this run's own: a run never trains on another run's frozen catalogue. */
+function ownSnapshot(catalogKey: string | null, runId: string, step: string): string | null {
+  if (catalogKey !== null && catalogKey !== catalogSnapshotKey(runId)) throw new Error(`${step}: invalid payload: catalogKey ${catalogKey} is not this run's snapshot (${catalogSnapshotKey(runId)})`);
+  return catalogKey;
+}
+
 /** TrainModel: a new versioned artifact from Silver; production is not touched. */
 export async function trainModelStep(payload: unknown, deps: RetrainingDeps): Promise<TrainResult & { durationMs: number }> {
-  const { run } = parsePayload(z.object({ run: RunSchema }), payload, 'TrainModel');
+  const { run, catalogKey } = parsePayload(z.object({ run: RunSchema, catalogKey: CatalogKeySchema }), payload, 'TrainModel');
   return timed(() =>
     trainCandidate(
-      { runId: run.runId, window: run.window, modelConfig: { ...deps.config.MODEL_CONFIG, ...(run.modelConfig ?? {}) }, trainingWindowDays: deps.config.TRAINING_WINDOW_DAYS },
+      {
+        runId: run.runId,
+        window: run.window,
+        modelConfig: { ...deps.config.MODEL_CONFIG, ...(run.modelConfig ?? {}) },
+        trainingWindowDays: deps.config.TRAINING_WINDOW_DAYS,
+        catalogKey: ownSnapshot(catalogKey, run.runId, 'TrainModel'),
+      },
       deps.lake,
     ),
   );
@@ -122,11 +147,11 @@ export async function trainModelStep(payload: unknown, deps: RetrainingDeps): Pr
 
 /** EvaluateModel: candidate, production and popularity on one temporal hold-out, and the gate's numbers. */
 export async function evaluateModelStep(payload: unknown, deps: RetrainingDeps): Promise<EvaluateResult & { durationMs: number }> {
-  const p = parsePayload(z.object({ run: RunSchema, version: z.string() }), payload, 'EvaluateModel');
+  const p = parsePayload(z.object({ run: RunSchema, version: z.string(), catalogKey: CatalogKeySchema }), payload, 'EvaluateModel');
   const c = deps.config;
   return timed(() =>
     evaluateCandidate(
-      { runId: p.run.runId, version: p.version, holdoutRatio: c.EVAL_HOLDOUT_RATIO, k: c.EVAL_K, metric: c.GATE_METRIC, tolerance: c.DEPLOY_TOLERANCE },
+      { runId: p.run.runId, version: p.version, holdoutRatio: c.EVAL_HOLDOUT_RATIO, k: c.EVAL_K, metric: c.GATE_METRIC, tolerance: c.DEPLOY_TOLERANCE, catalogKey: ownSnapshot(p.catalogKey, p.run.runId, 'EvaluateModel') },
       deps.lake,
     ),
   );

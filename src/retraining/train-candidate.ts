@@ -1,11 +1,12 @@
 import { newModelVersion } from '../domain/model-registry';
-import { serializeModel, trainHybridModel, type HybridConfig } from '../recommender/index';
+import { serializeModel, trainHybridModel, type HybridConfig, type ItemMeta } from '../recommender/index';
+import type { SilverInteraction } from './silver';
 import { DataError, describeError, NoTrainingDataError } from './errors';
 import { SetAsideLog, usableInteractions, type SetAside } from './poison';
 import { readSilverHistory } from './extract';
-import { INTERACTION_MAPPING_DOC, itemCatalogue, toInteractions, withCatalogue } from './interactions';
+import { INTERACTION_MAPPING_DOC, itemCatalogue, toInteractions, withCatalogue, type CatalogueEntry } from './interactions';
 import { getJson, modelRegistryOf, type RetrainingLake } from './lake';
-import { CATALOG_KEY, modelKeys } from '../domain/lake-layout';
+import { modelKeys } from '../domain/lake-layout';
 import { isoDate, type DateWindow } from './run-window';
 
 export interface TrainRequest {
@@ -14,6 +15,11 @@ export interface TrainRequest {
   modelConfig: Partial<HybridConfig>;
   /** Days of event history counted back from the window's end; 0 = all history. */
   trainingWindowDays: number;
+  /**
+   * The run's catalogue snapshot (SnapshotCatalog's `key`): titles and categories joined to the items. Absent or
+   * null: no catalogue, items keep the categories their events carry.
+   */
+  catalogKey?: string | null;
 }
 
 /** What `models/<version>/training.json` records next to the artifact. */
@@ -26,6 +32,8 @@ export interface TrainingRecord {
   silver: { fromDt: string | null; files: number; events: number };
   interactions: { count: number; users: number; items: number; from: string; to: string; mapping: string };
   config: HybridConfig;
+  /** The catalogue snapshot joined to the items (null: none) and how many trained items it gave metadata; EvaluateModel checks it reads the same one. */
+  catalogue: { key: string | null; joinedItems: number };
   algorithm: string | undefined;
   trainingSeconds: number;
   artifact: { manifestKey: string; payloadKey: string; payloadBytes: number };
@@ -43,6 +51,28 @@ export type TrainResult = Pick<TrainingRecord, 'version' | 'trainingSeconds' | '
   setAside: SetAside;
 };
 
+/**
+ * The item metadata of a run: the events' categories, joined with the catalogue snapshot at `catalogKey` (null:
+ * none). A snapshot the run names but the lake lacks fails (as a corrupt one does): training without the
+ * catalogue the run froze would ship a model the gate did not judge.
+ */
+export async function runCatalogue(lake: RetrainingLake, catalogKey: string | null, rows: readonly SilverInteraction[]): Promise<{ items: ItemMeta[]; joined: number }> {
+  const fromEvents = itemCatalogue(rows);
+  if (catalogKey === null) return { items: fromEvents, joined: 0 };
+  const snapshot = await getJson<unknown>(lake, catalogKey);
+  if (snapshot === undefined) throw new DataError(`the run's catalogue snapshot ${catalogKey} is missing`);
+  const seen = new Set(rows.map((r) => r.item_id));
+  let items: ItemMeta[];
+  try {
+    items = withCatalogue(fromEvents, snapshot, seen, catalogKey);
+  } catch (err) {
+    throw new DataError(describeError(err), { cause: err });
+  }
+  // withCatalogue validated the snapshot: count the seen items it gave metadata to.
+  const joined = (snapshot as CatalogueEntry[]).filter((e) => e.withdrawn !== true && seen.has(e.itemId)).length;
+  return { items, joined };
+}
+
 /** First event date of the training history, or undefined for all of it. */
 export function trainingFromDt(window: DateWindow, trainingWindowDays: number): string | undefined {
   return trainingWindowDays > 0 ? isoDate(Date.parse(`${window.to}T00:00:00Z`) - (trainingWindowDays - 1) * 86_400_000) : undefined;
@@ -59,8 +89,9 @@ export async function trainCandidate(request: TrainRequest, lake: RetrainingLake
   const rows = usableInteractions(stored, setAside, 'Silver history');
   if (rows.length === 0) throw new NoTrainingDataError(`no Silver interactions${fromDt ? ` with event date >= ${fromDt}` : ''}: nothing to train on`);
   const interactions = toInteractions(rows);
-  // Titles and genres from the optional catalogue (catalog/items.json) join the items seen in events.
-  const items = withCatalogue(itemCatalogue(rows), await getJson<unknown>(lake, CATALOG_KEY), new Set(rows.map((r) => r.item_id)));
+  // Titles and genres from the run's catalogue snapshot join the items seen in events.
+  const catalogKey = request.catalogKey ?? null;
+  const { items, joined } = await runCatalogue(lake, catalogKey, rows);
 
   const version = newModelVersion(now, request.runId.replace(/[^A-Za-z0-9]/g, '').slice(-8));
   const model = trainHybridModel(interactions, { items, config: request.modelConfig, modelVersion: version });
@@ -92,6 +123,7 @@ export async function trainCandidate(request: TrainRequest, lake: RetrainingLake
       mapping: INTERACTION_MAPPING_DOC,
     },
     config: meta.config,
+    catalogue: { key: catalogKey, joinedItems: joined },
     algorithm: meta.algorithm,
     trainingSeconds: meta.trainingSeconds ?? 0,
     artifact: { manifestKey: keys.manifest, payloadKey: keys.payload, payloadBytes: payload.byteLength },

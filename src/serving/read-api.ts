@@ -4,20 +4,46 @@ import { freshInteractions } from './fresh-history';
 import type { UserFeatureReader } from './features-reader';
 import { HttpError, json, negotiate, readJsonBody, text, type ApiRequest, type ApiResponse, type ServingLog } from './http';
 import type { LoadedModel, ModelStore } from './model-store';
-import { isValidId, parseId, parseK } from './params';
+import { EVENT_TYPES, type EventType } from '../domain/events';
+import { RequestRulesError, type BoundFilter, type UserHistory } from '../rules/eligibility';
+import { compileRules } from '../rules/rules-definition';
+import { composeRecommendations, type ComposedItem } from './compose-recommendations';
+import type { ModelUniverse } from './item-universe';
+import { ServingRules } from './serving-rules';
+import { invalidParameter, isValidId, parseId, parseK } from './params';
 import type { RouteId } from './routes';
 
 export interface ScoredItemView {
   itemId: string;
   score: number;
   title?: string;
+  /** The user's history items that contributed most to the score. */
+  because?: string[];
+  /** The promotion that placed the item. */
+  promoted?: string;
+  /** `new`: a new catalogue item shown to explore it. */
+  reason?: 'new';
 }
+
+export type Strategy = 'personalized' | 'popular' | 'trending';
 
 export interface RecommendResponse {
   userId: string;
   modelVersion: string | null;
-  strategy: 'personalized' | 'popular';
+  strategy: Strategy;
+  filter?: string;
+  promotion?: string;
   items: ScoredItemView[];
+  /** Present when fewer than k items are eligible for this request: says how many and why. */
+  fewerThanK?: { requested: number; returned: number; reason: string };
+}
+
+export interface TrendingView {
+  itemId: string;
+  score: number;
+  now: number;
+  before: number;
+  category?: string;
 }
 
 export interface ReadApiOptions {
@@ -32,8 +58,17 @@ export interface ReadApiOptions {
    * `exclude` are items the user already touched.
    */
   livePopular?: (k: number, exclude: ReadonlySet<string>) => Promise<ScoredItemView[]>;
+  /**
+   * Items growing fastest over the last `windowMs` against the window before (the analytics windows), for
+   * `GET /items/trending`; absent when analytics is off (the route then answers 404 ANALYTICS_DISABLED).
+   */
+  trending?: (windowMs: number, k: number, accept?: (itemId: string) => boolean) => Promise<TrendingView[]>;
+  /** The shop's filters, promotions, exploration and live catalogue; without them every model item is eligible. */
+  rules?: ServingRules;
+  /** What users with no usable history get: the model's popular items (default) or what is trending now. */
+  coldStart?: 'popular' | 'trending';
   /** Called once per recommendation, for metrics. */
-  onRecommend?: (outcome: { strategy: 'personalized' | 'popular'; freshEvents: number; freshUnavailable: boolean; modelLoaded: boolean }) => void;
+  onRecommend?: (outcome: { strategy: Strategy; freshEvents: number; freshUnavailable: boolean; modelLoaded: boolean; filter?: string; promoted: number; explored: number; fewerThanK: boolean }) => void;
 }
 
 export type RouteImplementation = (request: ApiRequest) => Promise<ApiResponse>;
@@ -80,6 +115,7 @@ const NO_STORE = { 'Cache-Control': 'no-store' };
  */
 export class ReadApi {
   private readonly freshCache: FreshEventsCache;
+  private readonly rules: ServingRules;
 
   constructor(
     private readonly models: ModelStore,
@@ -87,6 +123,7 @@ export class ReadApi {
     private readonly options: ReadApiOptions,
   ) {
     this.freshCache = new FreshEventsCache(async (userId) => (await this.features.realtime(userId))?.recent ?? [], { ttlMs: options.freshEventsCacheMs ?? 0 });
+    this.rules = options.rules ?? new ServingRules({ rules: compileRules({}), catalogueWaitMs: 0 });
   }
 
   routes(): Partial<Record<RouteId, RouteImplementation>> {
@@ -95,11 +132,13 @@ export class ReadApi {
       rankItems: (r) => this.rankItems(r),
       similarItems: (r) => this.similar(r),
       popularItems: (r) => this.popular(r),
+      trendingItems: (r) => this.trendingItems(r),
       userFeatures: (r) => this.userFeatures(r),
       // Health runs the same bounded-staleness check as a recommendation, so it reports what would be served.
       health: async () => {
-        await this.models.get();
-        return json(200, this.models.health(), NO_STORE);
+        await Promise.all([this.models.get(), this.rules.prepare()]);
+        const { filters, promotions } = this.rules.rules;
+        return json(200, { ...this.models.health(), catalogue: this.rules.catalogue?.health() ?? null, rules: { filters: [...filters.keys()], promotions: [...promotions.keys()] } }, NO_STORE);
       },
       adminReload: (r) => this.reload(r),
     };
@@ -118,59 +157,176 @@ export class ReadApi {
     return json(200, await this.models.reload(), NO_STORE);
   }
 
-  /** `GET /recommend/{userId}?k=10`: the model's ranking over training history plus the user's fresh events. */
+  /**
+   * `GET /recommend/{userId}?k=10&filter=…&promotion=…`: the model's ranking over the training history plus the
+   * user's fresh events, restricted to the items the filter (and the availability rule) leaves, with the
+   * promotion's items at their slots and new items at the exploration slots.
+   */
   async recommend(request: ApiRequest): Promise<ApiResponse> {
     const userId = parseId('userId', request.params.userId);
     const k = parseK(request.query.k);
     const format = negotiate(request.headers.accept, ['application/json', 'text/plain'] as const);
-    const [loaded, fresh] = await Promise.all([this.models.get(), this.freshEvents(userId)]);
-    const body = loaded ? this.rank(loaded, userId, k, fresh.recent) : { userId, modelVersion: null, strategy: 'popular' as const, items: await this.beforeFirstModel(k, new Set(fresh.recent.map((r) => r.itemId))) };
-    this.options.onRecommend?.({ strategy: body.strategy, freshEvents: fresh.recent.length, freshUnavailable: fresh.unavailable, modelLoaded: Boolean(loaded) });
+    const filter = this.bindFilter(request.query);
+    const promotion = this.bindPromotion(request.query);
+    const [loaded, fresh] = await Promise.all([this.models.get(), this.freshEvents(userId), this.rules.prepare()]);
+    const nowMs = Date.now();
+    const universe = this.rules.universeFor(loaded?.model);
+    const user = userHistory(fresh.recent, loaded?.model.historyOf(userId) ?? []);
+    const eligible = this.rules.engine.eligible(filter, universe, user, nowMs);
+    const touched = new Set(fresh.recent.map((r) => r.itemId));
+    let body: RecommendResponse;
+    if (!loaded) {
+      const accept = (id: string) => isEligible(universe, eligible, id, filter !== undefined);
+      const trending = this.options.coldStart === 'trending' && this.options.trending ? await this.trendingFallback(k, touched, accept) : [];
+      const chosen = new Set(trending.map((t) => t.itemId));
+      const popular = trending.length < k ? (await this.beforeFirstModel(k, touched, accept)).filter((i) => !chosen.has(i.itemId)) : [];
+      const items = [...trending.map((t) => ({ itemId: t.itemId, score: round(t.score), ...titleOf(undefined, universe, t.itemId) })), ...popular].slice(0, k);
+      body = { userId, modelVersion: null, strategy: trending.length > 0 ? 'trending' : 'popular', items };
+    } else {
+      const history = freshInteractions(userId, fresh.recent);
+      const { exploration } = this.rules.rules;
+      const composed = composeRecommendations({
+        model: loaded.model,
+        universe,
+        userId,
+        k,
+        history,
+        // Everything the user touched since the model was trained counts as seen, whatever its weight.
+        exclude: history.map((h) => h.itemId),
+        eligible,
+        ...(promotion ? { promotion: { name: promotion.name, share: promotion.share, eligible: this.rules.engine.eligible(promotion.filter, universe, user, nowMs) } } : {}),
+        ...(exploration.share > 0 ? { exploration: { ...exploration, nowMs } } : {}),
+      });
+      let strategy: Strategy = composed.strategy;
+      let items = composed.items.map((i) => view(loaded, universe, i));
+      if (strategy === 'popular' && this.options.coldStart === 'trending' && this.options.trending) {
+        const trending = await this.trendingFallback(k, touched, (id) => isEligible(universe, eligible, id, filter !== undefined));
+        if (trending.length > 0) {
+          strategy = 'trending';
+          const chosen = new Set(trending.map((t) => t.itemId));
+          items = [...trending.map((t) => ({ itemId: t.itemId, score: round(t.score), ...titleOf(loaded, universe, t.itemId) })), ...items.filter((i) => !chosen.has(i.itemId))].slice(0, k);
+        }
+      }
+      body = { userId, modelVersion: loaded.version, strategy, items };
+    }
+    if (filter) body.filter = filter.name;
+    if (promotion) body.promotion = promotion.name;
+    if (body.items.length < k) body.fewerThanK = { requested: k, returned: body.items.length, reason: shortfallReason(filter?.name, loaded !== undefined) };
+    this.options.onRecommend?.({
+      strategy: body.strategy,
+      freshEvents: fresh.recent.length,
+      freshUnavailable: fresh.unavailable,
+      modelLoaded: Boolean(loaded),
+      ...(filter ? { filter: filter.name } : {}),
+      promoted: body.items.filter((i) => i.promoted).length,
+      explored: body.items.filter((i) => i.reason === 'new').length,
+      fewerThanK: body.fewerThanK !== undefined,
+    });
     const headers = { ...NO_STORE, Vary: 'Accept' };
     if (format === 'text/plain') return text(200, body.items.map((i) => i.itemId).join(','), headers);
     return json(200, body, headers);
   }
 
-  rank(loaded: LoadedModel, userId: string, k: number, recent: UserFeatures['recent']): RecommendResponse {
-    const history = freshInteractions(userId, recent);
-    // Everything the user touched since the model was trained counts as seen, whatever its weight.
-    const { strategy, items } = loaded.model.recommend(userId, k, { history, exclude: history.map((h) => h.itemId) });
-    return { userId, modelVersion: loaded.version, strategy, items: items.map((i) => withTitle(loaded, i)) };
-  }
-
   /**
-   * `POST /rank/{userId}` with `{ "itemIds": [...] }` (1-500, no repeats): the same items ordered for the user,
-   * best first, with the scores `/recommend` would give them (a page that already has a list — search results,
-   * a category — personalises its order). Items the model does not know are kept, last, in the order given,
-   * marked `unknown: true` with no score.
+   * `POST /rank/{userId}` with `{ "itemIds": [...] }` (1-500, no repeats) and optional `?filter=`: the same
+   * items ordered for the user, best first, with the scores `/recommend` would give them (a page that already
+   * has a list — search results, a category — personalises its order). Items the filter or the availability
+   * rule leaves out are dropped and listed in `excluded`; items the model does not know are kept, last, in the
+   * order given, marked `unknown: true` with no score.
    */
   async rankItems(request: ApiRequest): Promise<ApiResponse> {
     const userId = parseId('userId', request.params.userId);
+    const filter = this.bindFilter(request.query);
     const itemIds = parseItemList(request);
-    const [loaded, fresh] = await Promise.all([this.models.get(), this.freshEvents(userId)]);
+    const [loaded, fresh] = await Promise.all([this.models.get(), this.freshEvents(userId), this.rules.prepare()]);
+    const universe = this.rules.universeFor(loaded?.model);
+    const eligible = this.rules.engine.eligible(filter, universe, userHistory(fresh.recent, loaded?.model.historyOf(userId) ?? []), Date.now());
+    const excluded: string[] = [];
+    const kept: string[] = [];
+    for (const id of itemIds) (isEligible(universe, eligible, id, filter !== undefined) ? kept : excluded).push(id);
+    const extra = { ...(filter ? { filter: filter.name } : {}), excluded };
     // Without a model every item is unknown: the list comes back as given.
-    if (!loaded) return json(200, { userId, modelVersion: null, strategy: 'popular', items: itemIds.map(unknownItem) }, NO_STORE);
-    const ranked = loaded.model.rankItems(userId, itemIds, { history: freshInteractions(userId, fresh.recent) });
-    const items = [...ranked.items.map((i) => withTitle(loaded, i)), ...ranked.unknown.map(unknownItem)];
-    return json(200, { userId, modelVersion: loaded.version, strategy: ranked.strategy, items }, NO_STORE);
+    if (!loaded) return json(200, { userId, modelVersion: null, strategy: 'popular', ...extra, items: kept.map(unknownItem) }, NO_STORE);
+    const ranked = loaded.model.rankItems(userId, kept, { history: freshInteractions(userId, fresh.recent), explain: true });
+    const items = [...ranked.items.map((i) => view(loaded, universe, i)), ...ranked.unknown.map(unknownItem)];
+    return json(200, { userId, modelVersion: loaded.version, strategy: ranked.strategy, ...extra, items }, NO_STORE);
   }
 
+  /** `GET /items/{itemId}/similar?k=10&filter=…`: related items the filter leaves. */
   async similar(request: ApiRequest): Promise<ApiResponse> {
     const itemId = parseId('itemId', request.params.itemId);
     const k = parseK(request.query.k);
-    const loaded = await this.models.get();
+    const filter = this.bindFilter(request.query);
+    const [loaded] = await Promise.all([this.models.get(), this.rules.prepare()]);
     if (!loaded) return json(200, { itemId, modelVersion: null, items: [] }, NO_STORE);
     if (!loaded.model.hasItem(itemId)) throw new HttpError(404, 'ITEM_NOT_FOUND', `item ${itemId} is not in model ${loaded.version}`, 'itemId');
-    const items = loaded.model.similar(itemId, k).map((i) => withTitle(loaded, i));
-    return json(200, { itemId, modelVersion: loaded.version, items }, MODEL_DERIVED_CACHE);
+    const universe = this.rules.universeFor(loaded.model);
+    const eligible = this.rules.engine.eligible(filter, universe, NO_USER, Date.now()).subarray(0, loaded.model.itemCount);
+    const items = loaded.model.similar(itemId, k, { eligible }).map((i) => view(loaded, universe, i));
+    return json(200, { itemId, modelVersion: loaded.version, ...(filter ? { filter: filter.name } : {}), items }, filter ? NO_STORE : MODEL_DERIVED_CACHE);
   }
 
+  /** `GET /items/popular?k=10&filter=…`: the model's most interacted-with items the filter leaves. */
   async popular(request: ApiRequest): Promise<ApiResponse> {
     const k = parseK(request.query.k);
-    const loaded = await this.models.get();
-    if (!loaded) return json(200, { modelVersion: null, items: await this.beforeFirstModel(k, new Set()) }, NO_STORE);
-    const items = loaded.model.popular(k).map((i) => withTitle(loaded, i));
-    return json(200, { modelVersion: loaded.version, items }, MODEL_DERIVED_CACHE);
+    const filter = this.bindFilter(request.query);
+    const [loaded] = await Promise.all([this.models.get(), this.rules.prepare()]);
+    const universe = this.rules.universeFor(loaded?.model);
+    const eligible = this.rules.engine.eligible(filter, universe, NO_USER, Date.now());
+    const extra = filter ? { filter: filter.name } : {};
+    if (!loaded) {
+      const items = await this.beforeFirstModel(k, new Set(), (id) => isEligible(universe, eligible, id, filter !== undefined));
+      return json(200, { modelVersion: null, ...extra, items }, NO_STORE);
+    }
+    const items = loaded.model.popular(k, { eligible: eligible.subarray(0, loaded.model.itemCount) }).map((i) => view(loaded, universe, i));
+    // The catalogue can change any second: a list that depends on it is not cached by clients.
+    return json(200, { modelVersion: loaded.version, ...extra, items }, this.rules.catalogue || filter ? NO_STORE : MODEL_DERIVED_CACHE);
+  }
+
+  /**
+   * `GET /items/trending?window=1h&k=10&filter=…`: the items whose interactions grew most against the window
+   * before (AnalyticsReader.trending has the formula), among those the filter leaves. Windows from 5m to 15d
+   * (two windows must fit the 31 days the analytics keeps at the coarsest granularity).
+   */
+  async trendingItems(request: ApiRequest): Promise<ApiResponse> {
+    const k = parseK(request.query.k);
+    const windowMs = parseTrendingWindow(request.query.window);
+    const filter = this.bindFilter(request.query);
+    if (!this.options.trending) throw new HttpError(404, 'ANALYTICS_DISABLED', 'trending needs the shop analytics (context analyticsEnabled=true)');
+    const [loaded] = await Promise.all([this.models.get(), this.rules.prepare()]);
+    const universe = this.rules.universeFor(loaded?.model);
+    const eligible = this.rules.engine.eligible(filter, universe, NO_USER, Date.now());
+    const trending = await this.options.trending(windowMs, k, (id) => isEligible(universe, eligible, id, filter !== undefined));
+    const items = trending.map((i) => ({ ...i, score: round(i.score), ...titleOf(loaded, universe, i.itemId) }));
+    return json(200, { window: request.query.window ?? '1h', modelVersion: loaded?.version ?? null, ...(filter ? { filter: filter.name } : {}), items }, NO_STORE);
+  }
+
+  /** The request's `filter` with its parameters, or a 400/404 naming what is wrong. */
+  private bindFilter(query: ApiRequest['query']): BoundFilter | undefined {
+    try {
+      return this.rules.engine.bind(query.filter, query);
+    } catch (err) {
+      throw requestRulesHttpError(err);
+    }
+  }
+
+  private bindPromotion(query: ApiRequest['query']): { name: string; share: number; filter: BoundFilter } | undefined {
+    if (query.promotion === undefined) return undefined;
+    try {
+      return this.rules.engine.bindPromotion(query.promotion, query);
+    } catch (err) {
+      throw requestRulesHttpError(err);
+    }
+  }
+
+  /** Trending items of the last hour for a user without history, or [] when analytics is slow or failing. */
+  private async trendingFallback(k: number, exclude: ReadonlySet<string>, accept: (itemId: string) => boolean): Promise<TrendingView[]> {
+    try {
+      return await withinMs(this.options.trending!(3_600_000, k, (id) => !exclude.has(id) && accept(id)), LIVE_POPULAR_TIMEOUT_MS);
+    } catch (err) {
+      this.options.log?.warn('trending unavailable; answering popular items', { reason: (err as Error).message });
+      return [];
+    }
   }
 
   /** `GET /users/{userId}/features`: the speed layer and, once the nightly job has run, the exact row. */
@@ -182,13 +338,15 @@ export class ReadApi {
   }
 
   /**
-   * Before the first model: the shop's live popular items, or none if analytics is off, empty, slow (more than
-   * LIVE_POPULAR_TIMEOUT_MS) or failing — never an error for the caller.
+   * Before the first model: the shop's live popular items the rules accept, or none if analytics is off,
+   * empty, slow (more than LIVE_POPULAR_TIMEOUT_MS) or failing — never an error for the caller.
    */
-  private async beforeFirstModel(k: number, exclude: ReadonlySet<string>): Promise<ScoredItemView[]> {
+  private async beforeFirstModel(k: number, exclude: ReadonlySet<string>, accept: (itemId: string) => boolean): Promise<ScoredItemView[]> {
     if (!this.options.livePopular) return [];
     try {
-      return await withinMs(this.options.livePopular(k, exclude), LIVE_POPULAR_TIMEOUT_MS);
+      // Ask for more than k: the rules may leave some out (the windows keep the top 100 items).
+      const items = await withinMs(this.options.livePopular(Math.min(100, k * 4), exclude), LIVE_POPULAR_TIMEOUT_MS);
+      return items.filter((i) => accept(i.itemId)).slice(0, k);
     } catch (err) {
       this.options.log?.warn('live popular items unavailable; answering no items until a model is deployed', { reason: (err as Error).message });
       return [];
@@ -219,9 +377,71 @@ async function withinMs<T>(promise: Promise<T>, ms: number): Promise<T> {
   }
 }
 
-function withTitle(loaded: LoadedModel, item: { itemId: string; score: number }): ScoredItemView {
-  const title = loaded.model.itemMeta(item.itemId)?.title;
-  return { itemId: item.itemId, score: round(item.score), ...(title ? { title } : {}) };
+/** An item as the API answers it: rounded score, the catalogue's (or the model's) title, its marks. */
+function view(loaded: LoadedModel, universe: ModelUniverse, item: ComposedItem): ScoredItemView {
+  return {
+    itemId: item.itemId,
+    score: round(item.score),
+    ...titleOf(loaded, universe, item.itemId),
+    ...(item.because && item.because.length > 0 ? { because: item.because } : {}),
+    ...(item.promoted ? { promoted: item.promoted } : {}),
+    ...(item.reason ? { reason: item.reason } : {}),
+  };
+}
+
+function titleOf(loaded: LoadedModel | undefined, universe: ModelUniverse, itemId: string): { title?: string } {
+  const j = universe.indexOf(itemId);
+  const title = (j === undefined ? undefined : universe.view(j).title) ?? loaded?.model.itemMeta(itemId)?.title;
+  return title ? { title } : {};
+}
+
+/**
+ * Whether an item the model or the analytics named may be answered: by its mask entry when the universe holds
+ * it; an item neither the model nor the catalogue knows passes only when no filter was asked for (nothing is
+ * known to test against).
+ */
+function isEligible(universe: ModelUniverse, eligible: Uint8Array, itemId: string, filtered: boolean): boolean {
+  const j = universe.indexOf(itemId);
+  return j === undefined ? !filtered : eligible[j] === 1;
+}
+
+const NO_USER: UserHistory = { events: [], trainedItems: [] };
+
+/** What the user-interaction predicates see: the speed layer's recent events and the training history. */
+function userHistory(recent: UserFeatures['recent'], trainedItems: readonly string[]): UserHistory {
+  const events: UserHistory['events'][number][] = [];
+  for (const r of recent) {
+    const timestampMs = Date.parse(r.timestamp);
+    if (Number.isFinite(timestampMs) && (EVENT_TYPES as readonly string[]).includes(r.type)) events.push({ itemId: r.itemId, type: r.type as EventType, timestampMs });
+  }
+  return { events, trainedItems };
+}
+
+function shortfallReason(filter: string | undefined, modelLoaded: boolean): string {
+  if (!modelLoaded) return 'no model is deployed yet: these are the live popular items there are';
+  return filter ? `only these items are eligible under filter ${filter} (and the availability rule)` : 'only these items are eligible (the rest are unavailable, withdrawn or already seen)';
+}
+
+/** A filter or promotion the request named that does not exist or lacks its parameters: 404 or 400. */
+function requestRulesHttpError(err: unknown): unknown {
+  if (!(err instanceof RequestRulesError)) return err;
+  const status = err.code === 'UNKNOWN_FILTER' || err.code === 'UNKNOWN_PROMOTION' ? 404 : 400;
+  return new HttpError(status, err.code, err.message, err.field);
+}
+
+const TRENDING_WINDOW = /^(\d{1,4})(m|h|d)$/;
+const TRENDING_UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const MIN_TRENDING_WINDOW_MS = 5 * 60_000;
+const MAX_TRENDING_WINDOW_MS = 15 * 86_400_000;
+
+/** `window` of the trending route: 5m to 15d, default 1h. */
+function parseTrendingWindow(raw: string | undefined): number {
+  const m = TRENDING_WINDOW.exec(raw ?? '1h');
+  const ms = m ? Number(m[1]) * TRENDING_UNIT_MS[m[2] as keyof typeof TRENDING_UNIT_MS] : NaN;
+  if (!(ms >= MIN_TRENDING_WINDOW_MS && ms <= MAX_TRENDING_WINDOW_MS)) {
+    throw invalidParameter('window', `must be a duration from 5m to 15d, like 15m, 1h or 7d (got ${JSON.stringify(String(raw).slice(0, 20))})`);
+  }
+  return ms;
 }
 
 /** Six significant digits are plenty for a ranking score and keep the payload small. */

@@ -3,15 +3,21 @@
  * path parameters with it, and the CDK construct creates one API Gateway resource and method per entry,
  * so the three can never disagree.
  */
-export type HttpMethod = 'GET' | 'POST';
-/** Which Lambda function serves a route: reads need the model in memory, writes need only Kinesis. */
-export type ApiFunctionName = 'read' | 'events';
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+/**
+ * Which Lambda function serves a route: reads need the model in memory, event writes need only Kinesis,
+ * catalogue writes only the catalogue table.
+ */
+export type ApiFunctionName = 'read' | 'events' | 'catalog';
 
 export type RouteId =
   | 'recommend'
   | 'rankItems'
   | 'similarItems'
   | 'popularItems'
+  | 'trendingItems'
+  | 'putItems'
+  | 'deleteItem'
   | 'userFeatures'
   | 'postEvents'
   | 'adminReload'
@@ -36,6 +42,9 @@ export const ROUTES: readonly RouteSpec[] = [
   { id: 'rankItems', method: 'POST', path: '/rank/{userId}', function: 'read', auth: 'none', summary: 'A given list of 1-500 items ordered for a user ({ "itemIds": [...] })' },
   { id: 'similarItems', method: 'GET', path: '/items/{itemId}/similar', function: 'read', auth: 'none', summary: 'Items related to an item (?k=10)' },
   { id: 'popularItems', method: 'GET', path: '/items/popular', function: 'read', auth: 'none', summary: 'Most popular items (?k=10)' },
+  { id: 'trendingItems', method: 'GET', path: '/items/trending', function: 'read', auth: 'none', summary: 'Items growing fastest against the previous window (?window=1h&k=10)' },
+  { id: 'putItems', method: 'PUT', path: '/items', function: 'catalog', auth: 'iam', summary: 'Create or replace 1-500 catalogue items ({ "items": [...] })' },
+  { id: 'deleteItem', method: 'DELETE', path: '/items/{itemId}', function: 'catalog', auth: 'iam', summary: 'Withdraw an item: never recommended again' },
   { id: 'userFeatures', method: 'GET', path: '/users/{userId}/features', function: 'read', auth: 'none', summary: "A user's real-time and nightly features" },
   { id: 'postEvents', method: 'POST', path: '/events', function: 'events', auth: 'none', summary: '1-500 events onto the Kinesis stream' },
   { id: 'adminReload', method: 'POST', path: '/admin/reload', function: 'read', auth: 'iam', summary: 'Re-check the production model now' },

@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DeleteStreamCommand } from '@aws-sdk/client-kinesis';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { generateEvents } from '../../src/domain/event-generator';
 import { readStreamAsLambdaEvents } from '../../src/local/kinesis-reader';
 import { ensureResources } from '../../src/adapters/local-resources';
@@ -42,7 +42,7 @@ import {
 } from '../support/lambda-runtime';
 import { fillLakeThroughConsumer } from '../retraining/support';
 
-type Kind = 'ingestion-consumer' | 'analytics-consumer' | 'events-api' | 'read-api' | `retraining:${RetrainingFunction}`;
+type Kind = 'ingestion-consumer' | 'analytics-consumer' | 'events-api' | 'read-api' | 'catalog-api' | `retraining:${RetrainingFunction}`;
 
 /** What each function is, by its POWERTOOLS_SERVICE_NAME. A function with a service not listed here fails the suite. */
 const KIND_OF_SERVICE: Record<string, Kind> = {
@@ -50,11 +50,12 @@ const KIND_OF_SERVICE: Record<string, Kind> = {
   'analytics-consumer': 'analytics-consumer',
   'events-api': 'events-api',
   'recommend-api': 'read-api',
+  'catalog-api': 'catalog-api',
   ...Object.fromEntries((Object.entries(RETRAINING_FUNCTIONS) as [RetrainingFunction, string][]).map(([name, file]) => [`retraining-${file}`, `retraining:${name}` as Kind])),
 };
 
 /** The template's resources the functions' environments name, by variable: the emulator's get their names. */
-const RESOURCE_VARIABLES = { LAKE_BUCKET: 'AWS::S3::Bucket', FEATURES_TABLE: 'AWS::DynamoDB::Table', ANALYTICS_TABLE: 'AWS::DynamoDB::Table', EVENTS_STREAM: 'AWS::Kinesis::Stream' } as const;
+const RESOURCE_VARIABLES = { LAKE_BUCKET: 'AWS::S3::Bucket', FEATURES_TABLE: 'AWS::DynamoDB::Table', ANALYTICS_TABLE: 'AWS::DynamoDB::Table', CATALOG_TABLE: 'AWS::DynamoDB::Table', EVENTS_STREAM: 'AWS::Kinesis::Stream' } as const;
 
 let aws: TestAws;
 let app: BundledApp;
@@ -64,7 +65,7 @@ const idOf = new Map<Kind, string>();
 let deployedVersion: string | undefined;
 
 beforeAll(async () => {
-  aws = await startTestAws({ analyticsTable: `test-analytics-${process.pid}` });
+  aws = await startTestAws({ analyticsTable: `test-analytics-${process.pid}`, catalogTable: `test-catalog-${process.pid}` });
   try {
     app = await synthWithBundling();
   } catch (err) {
@@ -77,6 +78,7 @@ beforeAll(async () => {
     LAKE_BUCKET: aws.names.lakeBucket,
     FEATURES_TABLE: aws.names.featuresTable,
     ANALYTICS_TABLE: aws.names.analyticsTable!,
+    CATALOG_TABLE: aws.names.catalogTable!,
     EVENTS_STREAM: aws.names.eventsStream,
   };
   for (const fn of app.functions) {
@@ -175,6 +177,9 @@ async function emptyLakeAndStream(): Promise<void> {
   await ensureResources({ s3: aws.s3, ddb: aws.ddb, kinesis: aws.kinesis }, aws.names);
 }
 
+/** The SigV4 identity API Gateway's AWS_IAM authorisation puts on the event of an IAM route. */
+const IAM_IDENTITY = { userArn: 'arn:aws:iam::123456789012:user/catalogue-admin', caller: 'AIDAEXAMPLECALLER', accessKey: 'AKIAEXAMPLEKEY' };
+
 /** An API Gateway REST (v1) proxy event, resource and path parameters from the route table CDK deploys. */
 function proxyEvent(method: string, pathWithQuery: string, body?: unknown): APIGatewayProxyEvent {
   const url = new URL(pathWithQuery, 'https://api.example');
@@ -211,6 +216,7 @@ function proxyEvent(method: string, pathWithQuery: string, body?: unknown): APIG
         accessKey: null, accountId: null, apiKey: null, apiKeyId: null, caller: null, clientCert: null,
         cognitoAuthenticationProvider: null, cognitoAuthenticationType: null, cognitoIdentityId: null, cognitoIdentityPoolId: null,
         principalOrgId: null, sourceIp: '203.0.113.7', user: null, userAgent: 'bundles.test', userArn: null,
+        ...(match.route.auth === 'iam' ? IAM_IDENTITY : {}),
       },
     },
   };
@@ -266,7 +272,32 @@ describe('the Lambda bundles of `cdk synth`, each run alone like the Lambda runt
     await kinesisEventWith([event!.eventId]);
   });
 
-  it('the seven retraining steps: the nightly state machine runs through their bundles to DeployModel and Succeeded', async () => {
+  it('catalogue API: PUT /items writes the items to the catalogue table, DELETE /items/{itemId} withdraws one', async () => {
+    const id = fnId('catalog-api');
+    const items = [
+      { itemId: 'bundle-i1', title: 'Kettle', categories: ['kitchen'], price: 25, available: true, createdAt: '2026-01-01T00:00:00Z', attributes: { brand: 'acme' } },
+      { itemId: 'bundle-i2', title: 'Toaster', categories: ['kitchen'], price: 30, available: false },
+    ];
+    const put = (await runner.call(id, proxyEvent('PUT', '/items', { items }))) as APIGatewayProxyResult;
+    expect(put.statusCode, put.body).toBe(200);
+    expect(JSON.parse(put.body)).toMatchObject({ written: 2, rejected: 0, failed: 0 });
+    const del = (await runner.call(id, proxyEvent('DELETE', '/items/bundle-i2'))) as APIGatewayProxyResult;
+    expect(del.statusCode, del.body).toBe(200);
+    expect(JSON.parse(del.body)).toEqual({ itemId: 'bundle-i2', withdrawn: true });
+    const rows = (await aws.ddb.send(new ScanCommand({ TableName: aws.names.catalogTable }))).Items ?? [];
+    const byId = Object.fromEntries(rows.map((r) => [String(r.itemId), r]));
+    expect(byId['bundle-i1']).toMatchObject({ title: 'Kettle', price: 25, available: true, withdrawn: false, feed: expect.stringMatching(/^f[0-7]$/), updatedAt: expect.any(Number) });
+    expect(byId['bundle-i2']).toMatchObject({ withdrawn: true });
+    // Unsigned: the function refuses what API Gateway would have refused (403), without writing.
+    const unsigned = proxyEvent('DELETE', '/items/bundle-i1');
+    unsigned.requestContext.identity = { ...unsigned.requestContext.identity, userArn: null, caller: null, accessKey: null };
+    const refused = (await runner.call(id, unsigned)) as APIGatewayProxyResult;
+    expect(refused.statusCode, refused.body).toBe(403);
+    // The retraining below snapshots the catalogue: these two items are not the taste events' items.
+    for (const itemId of ['bundle-i1', 'bundle-i2']) await aws.ddb.send(new DeleteCommand({ TableName: aws.names.catalogTable, Key: { itemId } }));
+  });
+
+  it('the retraining steps: the nightly state machine runs through their bundles to DeployModel and Succeeded', async () => {
     // The model is trained and gated on this lake alone: the events of the tests above (random, not taste
     // events) would sit in the evaluation's most recent slice.
     await emptyLakeAndStream();
@@ -285,7 +316,7 @@ describe('the Lambda bundles of `cdk synth`, each run alone like the Lambda runt
     const failures = run.events.filter((e) => e.type === 'failed');
     expect(run.error, JSON.stringify(failures, null, 2)).toBeNull();
     expect(failures, JSON.stringify(failures, null, 2)).toEqual([]);
-    expect(run.path, JSON.stringify((run.output as { evaluation?: unknown } | null)?.evaluation)).toEqual(['ValidateData', 'ExtractFeatures', 'TrainModel', 'EvaluateModel', 'Gate', 'DeployModel', 'ReloadApi', 'Deployed', 'RecordRun', 'Succeeded']);
+    expect(run.path, JSON.stringify((run.output as { evaluation?: unknown } | null)?.evaluation)).toEqual(['ValidateData', 'ExtractFeatures', 'SnapshotCatalog', 'TrainModel', 'EvaluateModel', 'Gate', 'DeployModel', 'ReloadApi', 'Deployed', 'RecordRun', 'Succeeded']);
     const out = run.output as { training: { version: string }; reload: { skipped: boolean; confirmedVersion: string | null } };
     deployedVersion = out.training.version;
     // ReloadApi confirmed the new version from the read API's bundle, cold-started for every request.

@@ -19,13 +19,13 @@ const VARIANTS: Array<[string, Record<string, unknown>]> = [
   ['on-demand, no analytics, limits at maximum', {
     streamShards: 0, analyticsEnabled: false, retrainScheduleEnabled: false,
     streamRetentionHours: 8760, consumerBatchSize: 10_000, consumerBatchingWindowSeconds: 300, consumerMaxRetries: 10_000,
-    consumerMaxRecordAgeHours: 168, logRetentionDays: 3653, apiMemorySize: 10_240, retrainMemorySize: 10_240,
+    consumerMaxRecordAgeHours: 168, logRetentionDays: 3653, apiMemorySize: 10_240, retrainMemorySize: 10_240, catalogRefreshMs: 60_000,
   }],
   // limits at their minimum, and the API Gateway account role left to the account (apiCloudWatchRole=false
   // used to fail the synthesis on an unacknowledged cdk-nag finding)
   ['limits at minimum, no API Gateway account role', {
     streamShards: 1, streamRetentionHours: 24, consumerBatchSize: 1, consumerBatchingWindowSeconds: 0, consumerMaxRetries: 0,
-    logRetentionDays: 1, apiCloudWatchRole: false,
+    logRetentionDays: 1, apiCloudWatchRole: false, catalogRefreshMs: 100,
   }],
 ];
 

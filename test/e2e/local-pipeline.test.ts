@@ -106,6 +106,30 @@ describe('npm start: the whole pipeline on one machine', () => {
       expect(await page.textContent('#recMeta')).toContain('personalized');
       await page.waitForSelector('#steps tbody tr');
       expect(await page.$$eval('#steps tbody tr', (rows) => rows.length)).toBeGreaterThanOrEqual(7);
+
+      // The shop's rules on the page: put two unseen items on sale and add a new item like the user's history,
+      // then ask with the project's rules.json promotion (sale: 20 % of the slots).
+      const seen = events.filter((e) => e.userId === exampleUser).map((e) => e.itemId);
+      const unseen = (await getJson<{ items: { itemId: string }[] }>(`/recommend/${exampleUser}?k=30`)).body.items.map((i) => i.itemId).slice(10, 12);
+      const items = [
+        ...unseen.map((itemId) => ({ itemId, title: `Sale ${itemId}`, categories: ['gadgets'], attributes: { onSale: true } })),
+        ...[...new Set(seen)].map((itemId) => ({ itemId, title: `Seen ${itemId}`, categories: ['gadgets'] })),
+        { itemId: 'page-new', title: 'Page new gadget', categories: ['gadgets'], createdAt: new Date().toISOString() },
+      ];
+      const put = await fetch(`${pipeline.apiUrl}/items`, { method: 'PUT', body: JSON.stringify({ items }), headers: { 'Content-Type': 'application/json', 'X-Local-Admin-Token': pipeline.adminToken! } });
+      expect(put.status).toBe(200);
+      await new Promise((r) => setTimeout(r, 2_500)); // the catalogue refresh bound's 2 s interval
+      await page.reload();
+      await page.waitForFunction("[...document.querySelectorAll('#promotion option')].some((o) => o.value === 'sale')");
+      await page.fill('#userId', exampleUser);
+      await page.selectOption('#promotion', 'sale');
+      await page.click('#recForm button');
+      await page.waitForSelector('#recs li[data-promoted]');
+      const promoted = await page.$$eval('#recs li', (els) => els.flatMap((e, i) => (e.hasAttribute('data-promoted') ? [[i, e.getAttribute('data-item')]] : [])));
+      expect(promoted.map(([i]) => i)).toEqual([2, 7]);
+      expect(promoted.map(([, id]) => id).sort()).toEqual([...unseen].sort());
+      expect(await page.$$eval('#recs li[data-reason="new"]', (els) => els.map((e) => e.getAttribute('data-item')))).toEqual(['page-new']);
+      expect(await page.textContent('#recs')).toContain('because you liked');
       if (process.env.E2E_SCREENSHOT) await page.screenshot({ path: process.env.E2E_SCREENSHOT, fullPage: true });
     } finally {
       await browser.close();

@@ -28,6 +28,29 @@ describe('recommender with ids named after Object.prototype members', () => {
     });
   }
 
+  it('masks, explains, ranks and counts items named after Object.prototype members', () => {
+    const model = trainHybridModel(interactions, { items, config: { minRating: 0 } });
+    expect(model.itemIndexOf('__proto__')).toBe(model.items().indexOf('__proto__'));
+    expect(model.itemIndexOf('constructor')).toBe(model.items().indexOf('constructor'));
+    expect(model.itemIndexOf('__defineGetter__')).toBeUndefined();
+    expect(model.interactionCount('__proto__')).toBe(interactions.filter((e) => e.itemId === '__proto__').length);
+    expect(model.interactionCount('__lookupSetter__')).toBe(0);
+    // Only __proto__ and constructor may be returned.
+    const mask = Uint8Array.from(model.items(), (id) => (id === '__proto__' || id === 'constructor' ? 1 : 0));
+    for (const user of NAMES) {
+      const rec = model.recommend(user, 10, { eligible: mask, explain: true, excludeSeen: false });
+      expect(rec.items.map((r) => r.itemId).sort()).toEqual(['__proto__', 'constructor']);
+      expect(rec.exhausted).toBe(true);
+      for (const r of rec.items) for (const id of r.because ?? []) expect(model.historyOf(user)).toContain(id);
+      const ranked = model.rankItems(user, ['toString', '__proto__', 'constructor', '__defineSetter__'], { eligible: mask, explain: true });
+      expect(ranked.excluded).toEqual(['toString']);
+      expect(ranked.unknown).toEqual(['__defineSetter__']);
+      expect(ranked.items.map((r) => r.itemId).sort()).toEqual(['__proto__', 'constructor']);
+    }
+    expect(model.popular(10, { eligible: mask }).map((r) => r.itemId).sort()).toEqual(['__proto__', 'constructor']);
+    for (const r of model.similar('__proto__', 10, { eligible: mask })) expect(r.itemId).toBe('constructor');
+  });
+
   it('popularity counts each name as an item', () => {
     const pop = popularityModel(interactions);
     expect(new Set(pop.recommend('nobody', 10).items.map((r) => r.itemId))).toEqual(new Set(NAMES));

@@ -65,7 +65,7 @@ describe('HybridModel', () => {
     expect(ranked.strategy).toBe('popular');
     expect(ranked.items.map((i) => i.itemId)).toEqual(popular);
     const twice = model.rankItems('someone-new', ['zz-unknown']);
-    expect(twice).toEqual({ strategy: 'popular', items: [], unknown: ['zz-unknown'] });
+    expect(twice).toEqual({ strategy: 'popular', items: [], unknown: ['zz-unknown'], excluded: [] });
   });
 
   it('can include seen items and honours an exclusion list', () => {

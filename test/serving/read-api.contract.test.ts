@@ -6,6 +6,7 @@ import { startApiServer, type RunningApiServer } from '../../src/local/api-serve
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { startTestAws, type TestAws } from '../support/aws-env';
 import { lambdaContext } from '../support/lambda';
+import { callApi } from '../support/http';
 import { deploy, deployCorrupt, trainSmallModel, versionFor } from './support';
 
 /**
@@ -31,17 +32,7 @@ afterAll(async () => {
   await aws?.stop();
 });
 
-async function call(method: string, path: string, init: { body?: string; headers?: Record<string, string> } = {}) {
-  const res = await fetch(`${api.url}${path}`, { method, body: init.body, headers: init.headers });
-  const text = await res.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
-}
+const call = (method: string, path: string, init: { body?: string; headers?: Record<string, string> } = {}) => callApi(api.url, method, path, init);
 /** A GET with the path sent byte for byte (fetch would resolve `..` and `%2E%2E` before sending). */
 function rawGet(path: string): Promise<{ status: number; json: any }> {
   return new Promise((resolve, reject) => {
@@ -90,8 +81,13 @@ describe('GET /recommend/{userId}', () => {
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
     expect(res.json).toMatchObject({ userId: knownUser, modelVersion: v1, strategy: 'personalized' });
     expect(res.json.items).toHaveLength(5);
-    for (const item of res.json.items) expect(item).toEqual({ itemId: expect.any(String), score: expect.any(Number), title: expect.any(String) });
     const seen = new Set(model.historyOf(knownUser));
+    // Each item says which of the user's history items it is there because of.
+    for (const item of res.json.items) {
+      expect(item).toEqual({ itemId: expect.any(String), score: expect.any(Number), title: expect.any(String), because: expect.any(Array) });
+      expect(item.because.length).toBeGreaterThan(0);
+      for (const reason of item.because) expect(seen.has(reason)).toBe(true);
+    }
     expect(res.json.items.some((i: { itemId: string }) => seen.has(i.itemId))).toBe(false);
   });
 
@@ -339,7 +335,9 @@ describe('model lifecycle through the API', () => {
     resetReadApi();
     try {
       const responses = await Promise.all(Array.from({ length: 20 }, () => get(`/recommend/${knownUser}`)));
-      for (const r of responses) expect(r.json).toEqual({ userId: knownUser, modelVersion: null, strategy: 'popular', items: [] });
+      for (const r of responses) {
+        expect(r.json).toEqual({ userId: knownUser, modelVersion: null, strategy: 'popular', items: [], fewerThanK: { requested: 10, returned: 0, reason: expect.stringContaining('no model') } });
+      }
       expect((await get('/items/popular')).json).toEqual({ modelVersion: null, items: [] });
       expect((await get(`/items/${knownItem}/similar`)).json).toEqual({ itemId: knownItem, modelVersion: null, items: [] });
       const health = await get('/health');

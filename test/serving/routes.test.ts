@@ -24,9 +24,12 @@ describe('route table', () => {
     expect(matchRoute('GET', '/recommend//')).toEqual({ kind: 'not-found' });
   });
 
-  it('only the reload route needs IAM, and every route is served by the read or the events function', () => {
-    expect(ROUTES.filter((r) => r.auth === 'iam').map((r) => r.id)).toEqual(['adminReload']);
+  it('only the reload and catalogue write routes need IAM; events and catalogue writes have their own functions', () => {
+    expect(ROUTES.filter((r) => r.auth === 'iam').map((r) => r.id).sort()).toEqual(['adminReload', 'deleteItem', 'putItems']);
     expect(ROUTES.filter((r) => r.function === 'events').map((r) => r.id)).toEqual(['postEvents']);
+    expect(ROUTES.filter((r) => r.function === 'catalog').map((r) => r.id).sort()).toEqual(['deleteItem', 'putItems']);
+    // Every write but POST /events (public, validated) is authenticated.
+    expect(ROUTES.filter((r) => r.method !== 'GET' && r.auth === 'none').map((r) => r.id).sort()).toEqual(['postEvents', 'rankItems']);
   });
 });
 

@@ -54,13 +54,28 @@ describe('statemachines/nightly-retraining.asl.json', () => {
     expect([...reachable].sort()).toEqual(Object.keys(states).sort());
   });
 
-  it('runs the steps in the reference order: validate → extract → train → evaluate → gate → deploy → reload', () => {
+  it('runs the steps in the reference order: validate → extract → snapshot the catalogue → train → evaluate → gate → deploy → reload', () => {
     const order: string[] = [];
     for (let name: string | undefined = definition.StartAt; name; name = states[name]!.Type === 'Choice' ? states[name]!.Default : states[name]!.Next) {
       order.push(name);
       if (order.length > 20) break;
     }
-    expect(order.slice(0, 7)).toEqual(['ValidateData', 'ExtractFeatures', 'TrainModel', 'EvaluateModel', 'Gate', 'DeployModel', 'ReloadApi']);
+    expect(order.slice(0, 8)).toEqual(['ValidateData', 'ExtractFeatures', 'SnapshotCatalog', 'TrainModel', 'EvaluateModel', 'Gate', 'DeployModel', 'ReloadApi']);
+  });
+
+  it('hands TrainModel and EvaluateModel the one snapshot SnapshotCatalog wrote', () => {
+    expect(states.SnapshotCatalog).toMatchObject({
+      Type: 'Task',
+      Parameters: { FunctionName: '${SnapshotCatalogFunctionArn}', Payload: { 'run.$': '$.run' } },
+      ResultPath: '$.catalog',
+      ResultSelector: { 'key.$': '$.Payload.key', 'source.$': '$.Payload.source', 'items.$': '$.Payload.items', 'withdrawn.$': '$.Payload.withdrawn' },
+      Next: 'TrainModel',
+    });
+    expect(states.SnapshotCatalog!.Catch![0]!.Next).toBe('NotifyFailure');
+    expect((states.TrainModel!.Parameters as { Payload: Record<string, unknown> }).Payload['catalogKey.$']).toBe('$.catalog.key');
+    expect((states.EvaluateModel!.Parameters as { Payload: Record<string, unknown> }).Payload['catalogKey.$']).toBe('$.catalog.key');
+    // Nothing after the snapshot overwrites $.catalog, so both read the same key.
+    for (const [name, state] of Object.entries(states)) if (name !== 'SnapshotCatalog') expect(state.ResultPath, name).not.toBe('$.catalog');
   });
 
   it('resolves every Lambda Task to a retraining function with a handler file', () => {
@@ -156,7 +171,7 @@ describe('statemachines/nightly-retraining.asl.json', () => {
   });
 
   it('sends failures before deployment to the notification, and failures after it through RestoreProduction', () => {
-    for (const name of ['ValidateData', 'ExtractFeatures', 'TrainModel', 'EvaluateModel']) expect(states[name]!.Catch![0]!.Next).toBe('NotifyFailure');
+    for (const name of ['ValidateData', 'ExtractFeatures', 'SnapshotCatalog', 'TrainModel', 'EvaluateModel']) expect(states[name]!.Catch![0]!.Next).toBe('NotifyFailure');
     for (const name of ['DeployModel', 'ReloadApi']) expect(states[name]!.Catch![0]!.Next).toBe('RestoreProduction');
     expect(states.RestoreProduction!.Parameters).toMatchObject({ Payload: { action: 'restore' } });
     expect(states.NotifyFailure).toMatchObject({ Resource: 'arn:aws:states:::sns:publish', Parameters: { TopicArn: '${FailureTopicArn}' } });
