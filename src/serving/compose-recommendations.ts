@@ -1,5 +1,5 @@
 import type { HybridModel, Interaction } from '../recommender/index';
-import { contentProfile, explorationSlots, exploreNewItems } from '../rules/exploration';
+import { contentProfile, explorationSlots, exploreNewItems, newItemCandidates } from '../rules/exploration';
 import { interleave, promotedSlots } from '../rules/promotions';
 import type { ModelUniverse } from './item-universe';
 
@@ -63,7 +63,7 @@ export function composeRecommendations(input: ComposeInput): Composed {
     const historyIds = [...new Set([...trained, ...history.map((h) => h.itemId)])];
     if (slots > 0 && historyIds.length > 0) {
       const taken = new Set([...exclude, ...historyIds, ...promoted.map((p) => p.itemId)]);
-      const candidates = newItemCandidates(universe, input.exploration).filter((j) => input.eligible[j] === 1 && !taken.has(universe.itemId(j)));
+      const candidates = newItemCandidatesOf(universe, input.exploration).filter((j) => input.eligible[j] === 1 && !taken.has(universe.itemId(j)));
       const profile = contentProfile(historyIds, universe);
       for (const pick of exploreNewItems(profile, candidates, universe, slots)) {
         fresh.push({ itemId: universe.itemId(pick.index), score: pick.score, reason: 'new' });
@@ -82,28 +82,20 @@ export function composeRecommendations(input: ComposeInput): Composed {
 }
 
 /**
- * Indices of the universe's new items, among those the live catalogue lists: items the model never saw, and model items with at most
- * `maxInteractions` training interactions, created within `newWithinDays` when that is set. Cached per universe.
+ * Indices of the universe's new items (the rules' `newItemCandidates`), among those the live catalogue lists:
+ * only the catalogue can say an item is new (a model item with few interactions may simply be unpopular).
+ * Items the model never saw have no interactions. Cached per universe and settings (and hour, for newWithinDays).
  */
-function newItemCandidates(universe: ModelUniverse, exploration: NonNullable<ComposeInput['exploration']>): number[] {
+function newItemCandidatesOf(universe: ModelUniverse, exploration: NonNullable<ComposeInput['exploration']>): number[] {
   const key = `${exploration.maxInteractions}|${exploration.newWithinDays ?? ''}|${Math.floor(exploration.nowMs / 3_600_000)}`;
   const cached = candidateCache.get(universe);
   if (cached?.key === key) return cached.indices;
   const modelItems = universe.modelItems;
-  const model = universe.model!;
-  const since = exploration.newWithinDays === undefined ? undefined : exploration.nowMs - exploration.newWithinDays * 86_400_000;
-  const indices: number[] = [];
-  for (let j = 0; j < universe.size; j++) {
-    // Only the catalogue can say an item is new (a model item with few interactions may simply be unpopular).
-    if (universe.listed[j] !== 1) continue;
-    const isNew = j >= modelItems || model.interactionCountAt(j) <= exploration.maxInteractions;
-    if (!isNew) continue;
-    if (since !== undefined) {
-      const created = universe.view(j).createdAtMs;
-      if (created === undefined || created < since) continue;
-    }
-    indices.push(j);
-  }
+  const interactionsOf = (itemId: string) => {
+    const j = universe.indexOf(itemId);
+    return j !== undefined && j < modelItems ? universe.model!.interactionCountAt(j) : 0;
+  };
+  const indices = newItemCandidates(universe, universe.listed, interactionsOf, exploration, exploration.nowMs);
   candidateCache.set(universe, { key, indices });
   return indices;
 }

@@ -11,6 +11,7 @@ import { composeRecommendations, type ComposedItem } from './compose-recommendat
 import type { ModelUniverse } from './item-universe';
 import { ServingRules } from './serving-rules';
 import { invalidParameter, isValidId, parseId, parseK } from './params';
+import { parseWindow } from '../analytics/analytics-routes';
 import type { RouteId } from './routes';
 
 export interface ScoredItemView {
@@ -429,16 +430,14 @@ function requestRulesHttpError(err: unknown): unknown {
   return new HttpError(status, err.code, err.message, err.field);
 }
 
-const TRENDING_WINDOW = /^(\d{1,4})(m|h|d)$/;
-const TRENDING_UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 const MIN_TRENDING_WINDOW_MS = 5 * 60_000;
 const MAX_TRENDING_WINDOW_MS = 15 * 86_400_000;
 
 /** `window` of the trending route: 5m to 15d, default 1h. */
 function parseTrendingWindow(raw: string | undefined): number {
-  const m = TRENDING_WINDOW.exec(raw ?? '1h');
-  const ms = m ? Number(m[1]) * TRENDING_UNIT_MS[m[2] as keyof typeof TRENDING_UNIT_MS] : NaN;
-  if (!(ms >= MIN_TRENDING_WINDOW_MS && ms <= MAX_TRENDING_WINDOW_MS)) {
+  // The analytics routes' duration syntax, held to the range two windows of the analytics can cover.
+  const ms = parseWindow(raw, '1h');
+  if (typeof ms === 'string' || ms < MIN_TRENDING_WINDOW_MS || ms > MAX_TRENDING_WINDOW_MS) {
     throw invalidParameter('window', `must be a duration from 5m to 15d, like 15m, 1h or 7d (got ${JSON.stringify(String(raw).slice(0, 20))})`);
   }
   return ms;
