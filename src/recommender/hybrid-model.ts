@@ -223,13 +223,16 @@ export class HybridModel {
    */
   recommend(userId: string, k: number, options: RecommendOptions = {}): Recommendation {
     const mask = this.checkMask(options.eligible);
+    const second = options.alongside ? { mask: this.checkMask(options.alongside.eligible)!, k: Math.max(0, Math.floor(options.alongside.k)) } : undefined;
     const history = this.historyIndices(userId, options.history);
     const excludeSeen = options.excludeSeen ?? true;
     if (history.length === 0) {
       const exclude: string[] = options.exclude ? [...options.exclude] : [];
       if (excludeSeen && options.history) for (const e of options.history) exclude.push(e.itemId);
       const items = this.popular(k, { exclude, eligible: mask });
-      return { strategy: 'popular', items, exhausted: items.length < k };
+      const rec: Recommendation = { strategy: 'popular', items, exhausted: items.length < k };
+      if (second) rec.alongside = this.popular(second.k, { exclude, eligible: second.mask });
+      return rec;
     }
     const n = this.itemCount;
     const scores = this.scores;
@@ -254,8 +257,14 @@ export class HybridModel {
     const { stamp, popNorm, contentFactor, genreNorm } = this;
     const top = new TopK(k);
     let threshold = top.threshold();
+    const mask2 = second?.mask;
+    const top2 = new TopK(second?.k ?? 0);
+    let threshold2 = top2.threshold();
     for (let j = 0; j < n; j++) {
-      if (stamp[j] === gen || (mask !== undefined && mask[j] === 0)) continue;
+      if (stamp[j] === gen) continue;
+      const first = mask === undefined || mask[j] !== 0;
+      const also = mask2 !== undefined && mask2[j] !== 0;
+      if (!first && !also) continue;
       let s = scores[j] * cfScale + POPULARITY_TIE_BREAK * popNorm[j];
       if (profile !== undefined) {
         const f = contentFactor[j];
@@ -265,15 +274,26 @@ export class HybridModel {
           s += f * dot * genreNorm[j];
         }
       }
-      if (s > threshold) {
+      if (first && s > threshold) {
         top.push(s, j);
         threshold = top.threshold();
       }
+      if (also && s > threshold2) {
+        top2.push(s, j);
+        threshold2 = top2.threshold();
+      }
     }
+    const rec: Recommendation = { strategy: 'personalized', items: this.drain(top, history, options.explain), exhausted: false };
+    rec.exhausted = rec.items.length < k;
+    if (second) rec.alongside = this.drain(top2, history, options.explain);
+    return rec;
+  }
+
+  private drain(top: TopK, history: readonly number[], explain: boolean | undefined): ScoredItem[] {
     const { indices, scores: best } = top.drain();
     const items: ScoredItem[] = indices.map((j, r) => ({ itemId: this.state.itemIds[j], score: best[r] }));
-    if (options.explain) this.explain(history, indices, items);
-    return { strategy: 'personalized', items, exhausted: items.length < k };
+    if (explain) this.explain(history, indices, items);
+    return items;
   }
 
   /**

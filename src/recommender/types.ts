@@ -33,6 +33,8 @@ export interface Recommendation {
    * (eligible, not excluded, not seen). `HybridModel.recommend` always sets it; other recommenders may not.
    */
   exhausted?: boolean;
+  /** `HybridModel` with `options.alongside`: the second list of the same scoring pass (see there). */
+  alongside?: ScoredItem[];
 }
 
 export interface RecommendOptions {
@@ -50,6 +52,12 @@ export interface RecommendOptions {
   eligible?: Uint8Array;
   /** `HybridModel` only: add `because` (the history items behind each personalised item). Default false. */
   explain?: boolean;
+  /**
+   * `HybridModel` only: a second list from the same scoring pass — the top `k` items of this mask (same
+   * length rules as `eligible`, which does not apply to it; `exclude` and seen items do), with the same scores,
+   * returned in `alongside`. A promotion's items are picked this way without scoring the catalogue twice.
+   */
+  alongside?: { eligible: Uint8Array; k: number };
 }
 
 /** Minimal recommender shape shared by every model the evaluator and the benchmark compare. */

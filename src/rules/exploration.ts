@@ -42,23 +42,119 @@ export function contentProfile(historyItemIds: readonly string[], universe: Item
  * first, ties by index. Withdrawn items and repeated indices are skipped.
  */
 export function exploreNewItems(profile: ReadonlyMap<string, number>, candidates: readonly number[], universe: ItemUniverse, count: number): { index: number; score: number }[] {
-  if (!(count > 0) || profile.size === 0) return [];
-  const scored: { index: number; score: number }[] = [];
-  const seen = new Set<number>();
-  for (const index of candidates) {
-    if (!Number.isInteger(index) || index < 0 || index >= universe.size || seen.has(index)) continue;
-    seen.add(index);
-    const item = universe.view(index);
-    if (item.withdrawn) continue;
-    const tokens = contentTokens(item);
-    if (tokens.length === 0) continue;
-    let dot = 0;
-    for (const t of tokens) dot += profile.get(t) ?? 0;
-    const score = dot / Math.sqrt(tokens.length);
-    if (score > 0) scored.push({ index, score });
+  return new ContentIndex(universe, candidates).explore(profile, count);
+}
+
+/**
+ * An inverted index of the candidates' content tokens (token → the candidates that carry it), so an exploration
+ * visits only the candidates that share a token with the profile instead of scoring every candidate: the work per
+ * request is the length of the profile tokens' posting lists, not the catalogue. Build it once per candidate set
+ * (the serving layer caches it per universe). Scores are exactly those of the definition above: the sum of the
+ * profile weights of the item's tokens over √(its token count).
+ */
+export class ContentIndex {
+  /** Token → its id; token id → the positions of the candidates that carry it. */
+  private readonly tokenIds = new Map<string, number>();
+  private readonly postings: Int32Array[] = [];
+  /** Universe index of each indexed candidate, by position. */
+  private readonly indices: Int32Array;
+  /** The token ids of candidate p, in the item's token order: tokens[offsets[p] .. offsets[p + 1]). */
+  private readonly offsets: Int32Array;
+  private readonly tokens: Int32Array;
+  /** Scratch, reset after each call: the profile's weight by token id, and the candidates visited. */
+  private readonly weights: Float64Array;
+  private readonly touched: Int32Array;
+  private readonly marked: Uint8Array;
+
+  constructor(universe: ItemUniverse, candidates: readonly number[]) {
+    const lists: number[][] = [];
+    const indices: number[] = [];
+    const offsets: number[] = [0];
+    const flat: number[] = [];
+    const seen = new Set<number>();
+    for (const index of candidates) {
+      if (!Number.isInteger(index) || index < 0 || index >= universe.size || seen.has(index)) continue;
+      seen.add(index);
+      const item = universe.view(index);
+      if (item.withdrawn) continue;
+      const tokens = contentTokens(item);
+      if (tokens.length === 0) continue;
+      const position = indices.length;
+      indices.push(index);
+      for (const t of tokens) {
+        let id = this.tokenIds.get(t);
+        if (id === undefined) {
+          id = lists.length;
+          this.tokenIds.set(t, id);
+          lists.push([]);
+        }
+        lists[id]!.push(position);
+        flat.push(id);
+      }
+      offsets.push(flat.length);
+    }
+    for (const list of lists) this.postings.push(Int32Array.from(list));
+    this.indices = Int32Array.from(indices);
+    this.offsets = Int32Array.from(offsets);
+    this.tokens = Int32Array.from(flat);
+    this.weights = new Float64Array(lists.length);
+    this.touched = new Int32Array(indices.length);
+    this.marked = new Uint8Array(indices.length);
   }
-  scored.sort((a, b) => b.score - a.score || a.index - b.index);
-  return scored.slice(0, Math.floor(count));
+
+  /** How many candidates the index holds (withdrawn, token-less and repeated ones are left out). */
+  get size(): number {
+    return this.indices.length;
+  }
+
+  /**
+   * The `count` indexed candidates most similar to the profile that `accept` lets through (e.g. still eligible,
+   * not already shown): scores > 0, best first, ties by universe index.
+   */
+  explore(profile: ReadonlyMap<string, number>, count: number, accept: (index: number) => boolean = () => true): { index: number; score: number }[] {
+    const want = Math.floor(count);
+    if (!(want > 0) || profile.size === 0) return [];
+    const { weights, touched, marked, offsets, tokens } = this;
+    const used: number[] = [];
+    let touchedCount = 0;
+    for (const [token, weight] of profile) {
+      const id = this.tokenIds.get(token);
+      if (id === undefined) continue;
+      weights[id] = weight;
+      used.push(id);
+      const list = this.postings[id]!;
+      for (let i = 0; i < list.length; i++) {
+        const p = list[i]!;
+        if (marked[p] === 0) {
+          marked[p] = 1;
+          touched[touchedCount++] = p;
+        }
+      }
+    }
+    // Each visited candidate's score, summed in its own token order (so equal items score equally, whatever the
+    // profile's order); the best `want` kept sorted (want is a few slots; most fail the first comparison).
+    const best: { index: number; score: number }[] = [];
+    for (let i = 0; i < touchedCount; i++) {
+      const p = touched[i]!;
+      marked[p] = 0;
+      let dot = 0;
+      for (let t = offsets[p]!; t < offsets[p + 1]!; t++) dot += weights[tokens[t]!]!;
+      const score = dot / Math.sqrt(offsets[p + 1]! - offsets[p]!);
+      if (!(score > 0)) continue;
+      const index = this.indices[p]!;
+      if (best.length === want) {
+        const last = best[want - 1]!;
+        if (score < last.score || (score === last.score && index > last.index)) continue;
+      }
+      if (!accept(index)) continue;
+      let at = best.length;
+      while (at > 0 && (best[at - 1]!.score < score || (best[at - 1]!.score === score && best[at - 1]!.index > index))) at--;
+      best.splice(at, 0, { index, score });
+      if (best.length > want) best.pop();
+    }
+    for (const id of used) weights[id] = 0;
+    return best;
+  }
 }
 
 /** Exploration slots among k: round(k × share / 100), at most k (0 when share is 0). */

@@ -1,5 +1,5 @@
 import type { HybridModel, Interaction } from '../recommender/index';
-import { contentProfile, explorationSlots, exploreNewItems, newItemCandidates } from '../rules/exploration';
+import { ContentIndex, contentProfile, explorationSlots, newItemCandidates } from '../rules/exploration';
 import { interleave, promotedSlots } from '../rules/promotions';
 import type { ModelUniverse } from './item-universe';
 
@@ -45,16 +45,19 @@ export interface Composed {
 export function composeRecommendations(input: ComposeInput): Composed {
   const { model, universe, userId, k, history, exclude } = input;
   const n = model.itemCount;
-  const main = input.eligible.slice(0, n);
-
-  let promoted: ComposedItem[] = [];
-  if (input.promotion) {
-    const slots = promotedSlots(k, input.promotion.share).length;
-    const mask = input.promotion.eligible.subarray(0, n);
-    const rec = model.recommend(userId, slots, { history, exclude, eligible: mask, explain: true });
-    promoted = rec.items.map((i) => ({ ...i, promoted: input.promotion!.name }));
-    for (const p of promoted) main[model.itemIndexOf(p.itemId)!] = 0;
-  }
+  const main = input.eligible.subarray(0, n);
+  // One scoring pass answers both lists: the top k of the eligible items (enough: at most the promoted and new
+  // picks are removed from it, and exactly k minus those are needed) and the promotion's top slots.
+  const promotionSlots = input.promotion ? promotedSlots(k, input.promotion.share).length : 0;
+  const rec = model.recommend(userId, k, {
+    history,
+    exclude,
+    eligible: main,
+    explain: true,
+    ...(input.promotion ? { alongside: { eligible: input.promotion.eligible.subarray(0, n), k: promotionSlots } } : {}),
+  });
+  const promoted: ComposedItem[] = (rec.alongside ?? []).map((i) => ({ ...i, promoted: input.promotion!.name }));
+  const taken = new Set(promoted.map((p) => p.itemId));
 
   const fresh: ComposedItem[] = [];
   if (input.exploration && input.exploration.share > 0) {
@@ -62,19 +65,19 @@ export function composeRecommendations(input: ComposeInput): Composed {
     const trained = model.historyOf(userId);
     const historyIds = [...new Set([...trained, ...history.map((h) => h.itemId)])];
     if (slots > 0 && historyIds.length > 0) {
-      const taken = new Set([...exclude, ...historyIds, ...promoted.map((p) => p.itemId)]);
-      const candidates = newItemCandidatesOf(universe, input.exploration).filter((j) => input.eligible[j] === 1 && !taken.has(universe.itemId(j)));
+      const shown = new Set([...exclude, ...historyIds, ...taken]);
       const profile = contentProfile(historyIds, universe);
-      for (const pick of exploreNewItems(profile, candidates, universe, slots)) {
-        fresh.push({ itemId: universe.itemId(pick.index), score: pick.score, reason: 'new' });
-        if (pick.index < n) main[pick.index] = 0;
+      const accept = (j: number) => input.eligible[j] === 1 && !shown.has(universe.itemId(j));
+      for (const pick of newItemIndexOf(universe, input.exploration).explore(profile, slots, accept)) {
+        const itemId = universe.itemId(pick.index);
+        fresh.push({ itemId, score: pick.score, reason: 'new' });
+        taken.add(itemId);
       }
     }
   }
 
   const want = Math.max(0, k - promoted.length - fresh.length);
-  const rec = model.recommend(userId, want, { history, exclude, eligible: main, explain: true });
-  const personal: ComposedItem[] = rec.items.map((i) => ({ ...i }));
+  const personal: ComposedItem[] = rec.items.filter((i) => !taken.has(i.itemId)).slice(0, want).map((i) => ({ ...i }));
   // New items take evenly spread slots of the non-promoted part, after the best personal pick.
   const withNew = fresh.length === 0 ? personal : interleave(personal, fresh, personal.length + fresh.length, (100 * fresh.length) / (personal.length + fresh.length)).map((s) => s.item);
   const items = promoted.length === 0 ? withNew : interleave(withNew, promoted, k, input.promotion!.share).map((s) => s.item);
@@ -82,22 +85,23 @@ export function composeRecommendations(input: ComposeInput): Composed {
 }
 
 /**
- * Indices of the universe's new items (the rules' `newItemCandidates`), among those the live catalogue lists:
- * only the catalogue can say an item is new (a model item with few interactions may simply be unpopular).
- * Items the model never saw have no interactions. Cached per universe and settings (and hour, for newWithinDays).
+ * The content index of the universe's new items (the rules' `newItemCandidates`), among those the live catalogue
+ * lists: only the catalogue can say an item is new (a model item with few interactions may simply be unpopular).
+ * Items the model never saw have no interactions. Cached per universe and settings (and hour, for newWithinDays),
+ * so a request pays only for the candidates that share content with the user's history.
  */
-function newItemCandidatesOf(universe: ModelUniverse, exploration: NonNullable<ComposeInput['exploration']>): number[] {
+function newItemIndexOf(universe: ModelUniverse, exploration: NonNullable<ComposeInput['exploration']>): ContentIndex {
   const key = `${exploration.maxInteractions}|${exploration.newWithinDays ?? ''}|${Math.floor(exploration.nowMs / 3_600_000)}`;
   const cached = candidateCache.get(universe);
-  if (cached?.key === key) return cached.indices;
+  if (cached?.key === key) return cached.index;
   const modelItems = universe.modelItems;
   const interactionsOf = (itemId: string) => {
     const j = universe.indexOf(itemId);
     return j !== undefined && j < modelItems ? universe.model!.interactionCountAt(j) : 0;
   };
-  const indices = newItemCandidates(universe, universe.listed, interactionsOf, exploration, exploration.nowMs);
-  candidateCache.set(universe, { key, indices });
-  return indices;
+  const index = new ContentIndex(universe, newItemCandidates(universe, universe.listed, interactionsOf, exploration, exploration.nowMs));
+  candidateCache.set(universe, { key, index });
+  return index;
 }
 
-const candidateCache = new WeakMap<ModelUniverse, { key: string; indices: number[] }>();
+const candidateCache = new WeakMap<ModelUniverse, { key: string; index: ContentIndex }>();

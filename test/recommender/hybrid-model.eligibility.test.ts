@@ -73,6 +73,23 @@ describe('HybridModel eligibility mask', () => {
     expect(none).toEqual({ strategy: 'personalized', items: [], exhausted: true });
   });
 
+  it('alongside answers, from the same pass, exactly what a second recommend with its mask answers (scores, because, exclusions)', () => {
+    for (const [share, seed] of [[0.1, 11], [0.5, 12], [0.01, 13]] as const) {
+      const mask = randomMask(model, 0.6, seed);
+      const second = randomMask(model, share, seed + 100);
+      for (const user of [...users.slice(0, 15), 'someone-new']) {
+        const fresh = [{ userId: user, itemId: model.items()[seed]!, rating: 5, timestamp: 1 }];
+        const exclude = [model.items()[seed + 1]!];
+        const both = model.recommend(user, 10, { eligible: mask, explain: true, history: fresh, exclude, alongside: { eligible: second, k: 3 } });
+        const { alongside, ...main } = both;
+        expect(main).toEqual(model.recommend(user, 10, { eligible: mask, explain: true, history: fresh, exclude }));
+        expect(alongside).toEqual(model.recommend(user, 3, { eligible: second, explain: true, history: fresh, exclude }).items);
+      }
+    }
+    expect(model.recommend(users[0]!, 5).alongside).toBeUndefined();
+    expect(() => model.recommend(users[0]!, 5, { alongside: { eligible: new Uint8Array(3), k: 2 } })).toThrow(RangeError);
+  });
+
   it('treats any non-zero mask entry as eligible', () => {
     const mask = randomMask(model, 0.3, 6).map((v) => v * 255);
     const ones = mask.map((v) => (v ? 1 : 0));

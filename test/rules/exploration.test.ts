@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { contentProfile, contentTokens, explorationSlots, exploreNewItems, newItemCandidates } from '../../src/rules/exploration';
+import { ContentIndex, contentProfile, contentTokens, explorationSlots, exploreNewItems, newItemCandidates } from '../../src/rules/exploration';
 import { createItemUniverse, type ItemView } from '../../src/rules/eligibility';
 
 const NOW = Date.parse('2025-06-01T00:00:00Z');
@@ -57,6 +57,52 @@ describe('exploreNewItems', () => {
     expect(exploreNewItems(profile, [5], universe, 3)).toEqual([]);
     expect(exploreNewItems(profile, [2], universe, 0)).toEqual([]);
     expect(exploreNewItems(new Map(), [2], universe, 3)).toEqual([]);
+  });
+});
+
+describe('ContentIndex', () => {
+  /** The definition, computed the slow way: every candidate's cosine with the profile. */
+  function bruteForce(profile: Map<string, number>, u: ReturnType<typeof createItemUniverse>, candidates: number[], count: number, accept: (i: number) => boolean) {
+    const scored = [...new Set(candidates)]
+      .filter((i) => !u.view(i).withdrawn && accept(i))
+      .map((index) => {
+        const tokens = contentTokens(u.view(index));
+        return { index, score: tokens.length === 0 ? 0 : tokens.reduce((s, t) => s + (profile.get(t) ?? 0), 0) / Math.sqrt(tokens.length) };
+      })
+      .filter((p) => p.score > 0)
+      .sort((a, b) => b.score - a.score || a.index - b.index);
+    return scored.slice(0, count);
+  }
+
+  it('answers what scoring every candidate answers, for many profiles, counts and accept rules, reusing its scratch space', () => {
+    let seed = 3;
+    const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const cats = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const items = Array.from({ length: 400 }, (_, i) =>
+      view(`i${i}`, cats.filter(() => rnd() < 0.3), { brand: `b${Math.floor(rnd() * 4)}`, ...(rnd() < 0.5 ? { eco: true } : {}) }, { withdrawn: rnd() < 0.05 }),
+    );
+    const u = createItemUniverse(items);
+    const candidates = Array.from({ length: 300 }, () => Math.floor(rnd() * 400));
+    const index = new ContentIndex(u, candidates);
+    for (let trial = 0; trial < 50; trial++) {
+      const history = Array.from({ length: 1 + Math.floor(rnd() * 5) }, () => `i${Math.floor(rnd() * 400)}`);
+      const profile = contentProfile(history, u);
+      const count = 1 + Math.floor(rnd() * 12);
+      const banned = new Set(Array.from({ length: 100 }, () => Math.floor(rnd() * 400)));
+      const accept = (i: number) => !banned.has(i);
+      const got = index.explore(profile, count, accept);
+      const want = bruteForce(profile, u, candidates, count, accept);
+      expect(got.map((p) => p.index)).toEqual(want.map((p) => p.index));
+      got.forEach((p, i) => expect(p.score).toBeCloseTo(want[i]!.score, 12));
+    }
+  });
+
+  it('visits only candidates that share a token with the profile', () => {
+    const visited: number[] = [];
+    const index = new ContentIndex(universe, [2, 3, 4, 5, 6, 7, 8]);
+    index.explore(contentProfile(['h2'], universe), 10, (i) => (visited.push(i), true));
+    // n3 (hats, other brand), n4 (withdrawn), n6 (no tokens) and n7 are never looked at.
+    expect(visited.sort()).toEqual([2, 3, 6]);
   });
 });
 
