@@ -1,4 +1,4 @@
-import type { EventType, UserEventInput } from './events';
+import type { InteractionType, UserEventInput } from './events';
 import { createRng } from '../recommender/rng';
 
 /** Seeded PRNG (mulberry32, shared with the recommender): the same seed gives the same events everywhere. */
@@ -31,11 +31,11 @@ export interface EventStreamOptions {
   startMs?: number;
   endMs?: number;
   /** Share of each event type; defaults to a shop-like funnel. */
-  mix?: Partial<Record<EventType, number>>;
+  mix?: Partial<Record<InteractionType, number>>;
   categories?: number;
 }
 
-const DEFAULT_MIX: Record<EventType, number> = { view: 0.55, click: 0.2, add_to_cart: 0.08, purchase: 0.04, rating: 0.13 };
+const DEFAULT_MIX: Record<InteractionType, number> = { view: 0.55, click: 0.2, add_to_cart: 0.08, purchase: 0.04, rating: 0.13 };
 
 /**
  * Generates valid events with a realistic key distribution: Zipf-distributed users and items (a few
@@ -46,7 +46,7 @@ export function* generateEvents(options: EventStreamOptions): Generator<UserEven
   const pickUser = zipfSampler(options.users, 0.8, random);
   const pickItem = zipfSampler(options.items, 1.0, random);
   const mix = { ...DEFAULT_MIX, ...options.mix };
-  const types = Object.keys(mix) as EventType[];
+  const types = Object.keys(mix) as InteractionType[];
   const weights = types.map((t) => mix[t]);
   const totalWeight = weights.reduce((a, b) => a + b, 0);
   const endMs = options.endMs ?? Date.now() - 60_000;
@@ -54,7 +54,7 @@ export function* generateEvents(options: EventStreamOptions): Generator<UserEven
   const categories = options.categories ?? 12;
   for (let i = 0; i < options.events; i++) {
     let r = random() * totalWeight;
-    let type: EventType = types[types.length - 1]!;
+    let type: InteractionType = types[types.length - 1]!;
     for (let t = 0; t < types.length; t++) {
       r -= weights[t]!;
       if (r <= 0) {

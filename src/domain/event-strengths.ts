@@ -1,7 +1,7 @@
-import type { EventType } from './events';
+import type { InteractionType } from './events';
 
 /** The event types that carry no rating of their own. */
-export type ImplicitEventType = Exclude<EventType, 'rating'>;
+export type ImplicitEventType = Exclude<InteractionType, 'rating'>;
 
 /**
  * How strongly one implicit event says a user wants an item, on the 0.5–5 rating scale: a purchase is as good

@@ -11,9 +11,28 @@ export { MAX_LINE_TOTAL, MAX_PRICE, MONEY_SCALE } from './money';
  * the field and the bound. The README's "Event contract" section states the same bounds.
  */
 
-/** The interaction types the pipeline understands, in increasing order of intent. */
-export const EVENT_TYPES = ['view', 'click', 'add_to_cart', 'purchase', 'rating'] as const;
+/**
+ * The interaction types: a user acting on an item, in increasing order of intent. They train the model and feed
+ * the features, the analytics windows and the filters' `user …` conditions.
+ */
+export const INTERACTION_TYPES = ['view', 'click', 'add_to_cart', 'purchase', 'rating'] as const;
+export type InteractionType = (typeof INTERACTION_TYPES)[number];
+/**
+ * Every event type the contract accepts: the interactions, and `impression` — an item the user was shown (one
+ * event per item shown, usually carrying the answer's `recommendationId`). An impression is not an interaction:
+ * it goes to Bronze and Silver like any event, is counted by attribution, and never trains the model or moves
+ * a feature.
+ */
+export const EVENT_TYPES = [...INTERACTION_TYPES, 'impression'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
+
+/** True for the interaction types (everything but `impression`). */
+export function isInteractionType(type: string): type is InteractionType {
+  return (INTERACTION_TYPES as readonly string[]).includes(type);
+}
+
+/** Largest `position` of an impression (its 0-based place in the list shown). */
+export const MAX_IMPRESSION_POSITION = 999;
 
 export const MIN_RATING = 0.5;
 export const MAX_RATING = 5;
@@ -228,6 +247,12 @@ const common = {
   sessionId: id().optional(),
   /** Optional item category, used by analytics and the content signal when no catalogue is loaded. */
   category: category.optional(),
+  /**
+   * The `recommendationId` of the answer that showed the item (src/domain/recommendation-id.ts), on any event:
+   * attribution credits the event to the model version, variant and strategy that answer came from. An id
+   * that is not one the API issued is kept (Bronze, Silver) and attributed to nothing.
+   */
+  recommendationId: id().optional(),
 };
 
 /** A price in major units: a number or a decimal string, at most MONEY_SCALE decimals, 0..MAX_PRICE. */
@@ -271,6 +296,17 @@ export const RatingEventSchema = z.object({
     .max(MAX_RATING, { message: `must be between ${MIN_RATING} and ${MAX_RATING}` }),
 });
 export const ViewEventSchema = z.object({ ...common, type: z.literal('view') });
+export const ImpressionEventSchema = z.object({
+  ...common,
+  type: z.literal('impression'),
+  /** 0-based place of the item in the list shown (optional). */
+  position: z
+    .number({ error: 'must be a number' })
+    .int({ message: 'must be a whole number' })
+    .min(0, { message: `must be between 0 and ${MAX_IMPRESSION_POSITION}` })
+    .max(MAX_IMPRESSION_POSITION, { message: `must be between 0 and ${MAX_IMPRESSION_POSITION}` })
+    .optional(),
+});
 export const ClickEventSchema = z.object({ ...common, type: z.literal('click') });
 export const AddToCartEventSchema = z
   .object({
@@ -295,7 +331,7 @@ export const PurchaseEventSchema = z
  */
 export const EventSchema = z.discriminatedUnion(
   'type',
-  [RatingEventSchema, ViewEventSchema, ClickEventSchema, AddToCartEventSchema, PurchaseEventSchema],
+  [RatingEventSchema, ViewEventSchema, ClickEventSchema, AddToCartEventSchema, PurchaseEventSchema, ImpressionEventSchema],
   {
     error: (issue) => {
       const type = (issue.input as { type?: unknown } | undefined)?.type;
@@ -307,6 +343,13 @@ export const EventSchema = z.discriminatedUnion(
 );
 
 export type UserEvent = z.output<typeof EventSchema>;
+/** An event that is an interaction (not an impression). */
+export type InteractionEvent = Exclude<UserEvent, { type: 'impression' }>;
+
+/** True when the event is an interaction (what training, features, windows and filters count). */
+export function isInteraction(event: UserEvent): event is InteractionEvent {
+  return event.type !== 'impression';
+}
 export type UserEventInput = z.input<typeof EventSchema>;
 
 export interface FieldError {

@@ -9,7 +9,8 @@ import { addMoney, lineTotal } from './money';
  * re-applies nothing leaves the state bit-for-bit unchanged.
  */
 
-export type EventCounts = Record<EventType, number>;
+/** Counts per interaction type (impressions are not interactions: attribution counts them). */
+export type EventCounts = Record<InteractionType, number>;
 
 export interface RecentInteraction {
   itemId: string;

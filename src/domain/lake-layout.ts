@@ -123,6 +123,16 @@ export function silverFeaturesKey(kind: 'user' | 'item', asOfDt: string): string
 export const REPORTS_PREFIX = `${LAKE_AREAS.reports}retraining/`;
 export const LAST_VALIDATION_KEY = `${REPORTS_PREFIX}last-validation.json`;
 
+/**
+ * The experiment log: one object per event of an experiment (started, decision, promoted, stopped), named so a
+ * listing of `reports/experiments/<id>/` reads in time order.
+ */
+export const EXPERIMENTS_PREFIX = `${LAKE_AREAS.reports}experiments/`;
+export function experimentLogKey(experimentId: string, at: Date, kind: 'started' | 'decision' | 'promoted' | 'stopped' | 'rolled-back'): string {
+  if (!/^x[a-z0-9]{1,24}$/.test(experimentId)) throw new Error(`not an experiment id: ${experimentId}`);
+  return `${EXPERIMENTS_PREFIX}${experimentId}/${at.toISOString().replace(/[:.]/g, '')}-${kind}.json`;
+}
+
 export function runReportKey(runId: string, name: 'validation' | 'run'): string {
   return `${REPORTS_PREFIX}${runId}/${name}.json`;
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { ModelArtifact, ModelManifest } from '../recommender/serialize';
 import { MODEL_VERSION_PATTERN, modelKeys, PRODUCTION_POINTER_KEY } from './lake-layout';
 import { formatIssues } from './zod-issues';
+import { EXPERIMENT_ID_PATTERN } from './recommendation-id';
 
 /**
  * The model registry: versions under `models/<version>/` and the production pointer (keys in
@@ -24,12 +25,45 @@ const DeploymentSchema = z.object({
   metrics: z.record(z.string(), z.number()).optional(),
 });
 
+/** The online metrics an experiment can be decided on (src/experiments/decision.ts computes them). */
+export const EXPERIMENT_METRICS = ['ctr', 'conversion'] as const;
+export type ExperimentMetric = (typeof EXPERIMENT_METRICS)[number];
+
+/**
+ * A running experiment: the pointer's own version is the control, `challenger` serves `sharePercent` % of
+ * users (a stable hash of experiment id and user id, src/domain/experiment.ts). Stopping or deciding it rewrites
+ * the pointer (one PutObject), so every instance follows within its refresh bound.
+ */
+export const ExperimentSchema = z.object({
+  id: z.string().regex(EXPERIMENT_ID_PATTERN),
+  challenger: DeploymentSchema,
+  sharePercent: z.number().min(1).max(50),
+  startedAt: z.string(),
+  /** `operator` (CLI or admin route) or `canary` (the nightly gate deployed a passing candidate this way). */
+  startedBy: z.enum(['operator', 'canary']),
+  /** The retraining run that started it (canary). */
+  runId: z.string().optional(),
+  /** How the scheduled check decides (src/experiments/decision.ts). */
+  decision: z.object({
+    metric: z.enum(EXPERIMENT_METRICS),
+    /** Impressions each variant needs before anything is decided. */
+    minImpressions: z.number().int().min(1),
+    /** Two-sided significance level of each check. */
+    alpha: z.number().gt(0).lt(0.5),
+    /** After this long without a significant difference the challenger is rolled back (inconclusive). */
+    maxDurationHours: z.number().gt(0),
+  }),
+});
+
 export const ProductionPointerSchema = DeploymentSchema.extend({
   formatVersion: z.literal(1),
   /** The deployment this one replaced; a rollback points production back at it. */
   previous: DeploymentSchema.nullable(),
+  /** A running experiment (absent or null: production serves every user). */
+  experiment: ExperimentSchema.nullable().optional(),
 });
 
+export type Experiment = z.output<typeof ExperimentSchema>;
 export type Deployment = z.output<typeof DeploymentSchema>;
 export type ProductionPointer = z.output<typeof ProductionPointerSchema>;
 
