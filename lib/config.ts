@@ -93,6 +93,20 @@ export interface RecsysConfig {
   reloadMarginSeconds: number;
   /** E-mail address subscribed to the retraining failure topic, if any. */
   retrainNotificationEmail?: string;
+  // [experiments] the canary rollout and the experiment check (lib/experiments.ts)
+  /** How DeployModel rolls out a passing candidate: replace production, or start a canary experiment with it. */
+  rollout: 'replace' | 'canary';
+  /** Percent of users a canary challenger serves. */
+  canarySharePercent: number;
+  /** How the check decides a canary; unset: the experiment defaults (ctr, 1000 impressions, 0.01, 72 h). */
+  experimentMetric?: 'ctr' | 'conversion';
+  experimentMinImpressions?: number;
+  experimentAlpha?: number;
+  experimentMaxDurationHours?: number;
+  /** EventBridge Scheduler expression (UTC) that starts the experiment check. */
+  experimentCheckSchedule: string;
+  /** `false` keeps the check's schedule but disabled. */
+  experimentCheckScheduleEnabled: boolean;
 }
 
 const num = (node: Node, key: string, fallback: number, min: number, max: number): number => {
@@ -130,6 +144,25 @@ const coldStart = (node: Node): RecsysConfig['coldStartStrategy'] => {
   return raw as RecsysConfig['coldStartStrategy'];
 };
 
+const ROLLOUTS = ['replace', 'canary'] as const;
+const rolloutOf = (node: Node): RecsysConfig['rollout'] => {
+  const raw = str(node, 'rollout') ?? 'replace';
+  if (!(ROLLOUTS as readonly string[]).includes(raw)) throw new Error(`context rollout must be one of ${ROLLOUTS.join(', ')} (got ${raw})`);
+  if (raw === 'canary' && !bool(node, 'analyticsEnabled', true)) throw new Error('context rollout=canary needs the shop analytics (analyticsEnabled=true): the experiment check decides on its attribution');
+  return raw as RecsysConfig['rollout'];
+};
+const EXPERIMENT_METRIC_NAMES = ['ctr', 'conversion'] as const;
+const experimentMetric = (node: Node): RecsysConfig['experimentMetric'] => {
+  const raw = str(node, 'experimentMetric');
+  if (raw !== undefined && !(EXPERIMENT_METRIC_NAMES as readonly string[]).includes(raw)) throw new Error(`context experimentMetric must be one of ${EXPERIMENT_METRIC_NAMES.join(', ')} (got ${raw})`);
+  return raw as RecsysConfig['experimentMetric'];
+};
+const wholeNum = (node: Node, key: string, fallback: number, min: number, max: number): number => {
+  const n = num(node, key, fallback, min, max);
+  if (!Number.isInteger(n)) throw new Error(`context ${key} must be a whole number from ${min} to ${max} (got ${n})`);
+  return n;
+};
+
 const optionalNum = (node: Node, key: string, min: number, max: number): number | undefined =>
   node.tryGetContext(key) === undefined ? undefined : num(node, key, min, min, max);
 const isoInstant = (node: Node, key: string): string | undefined => {
@@ -139,6 +172,27 @@ const isoInstant = (node: Node, key: string): string | undefined => {
   }
   return raw;
 };
+
+/** Context experimentAlpha: the check's two-sided level per check, above 0 and at most 0.2. */
+const optionalAlpha = (node: Node): number | undefined => {
+  const raw: unknown = node.tryGetContext('experimentAlpha');
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0 || n > 0.2) throw new Error(`context experimentAlpha must be a number above 0 and at most 0.2 (got ${String(raw)})`);
+  return n;
+};
+
+/** The canary rollout's settings, as DeployModel's environment (src/config/retraining.ts; only those set). */
+export function rolloutEnvironment(config: RecsysConfig): Record<string, string> {
+  return {
+    ROLLOUT: config.rollout,
+    CANARY_SHARE_PERCENT: String(config.canarySharePercent),
+    ...(config.experimentMetric !== undefined ? { EXPERIMENT_METRIC: config.experimentMetric } : {}),
+    ...(config.experimentMinImpressions !== undefined ? { EXPERIMENT_MIN_IMPRESSIONS: String(config.experimentMinImpressions) } : {}),
+    ...(config.experimentAlpha !== undefined ? { EXPERIMENT_ALPHA: String(config.experimentAlpha) } : {}),
+    ...(config.experimentMaxDurationHours !== undefined ? { EXPERIMENT_MAX_DURATION_HOURS: String(config.experimentMaxDurationHours) } : {}),
+  };
+}
 
 /** The event contract's and the ledger's settings, as environment variables for every function (only those set). */
 export function eventContractEnvironment(config: RecsysConfig): Record<string, string> {
@@ -263,5 +317,14 @@ export function readConfig(node: Node): RecsysConfig {
     retrainMemorySize: num(node, 'retrainMemorySize', 3008, 512, 10_240),
     reloadMarginSeconds: num(node, 'reloadMarginSeconds', 60, 0, 600),
     retrainNotificationEmail: str(node, 'retrainNotificationEmail'),
+    // [experiments]
+    rollout: rolloutOf(node),
+    canarySharePercent: wholeNum(node, 'canarySharePercent', 10, 1, 50),
+    experimentMetric: experimentMetric(node),
+    experimentMinImpressions: node.tryGetContext('experimentMinImpressions') === undefined ? undefined : wholeNum(node, 'experimentMinImpressions', 1000, 1, 1_000_000_000),
+    experimentAlpha: optionalAlpha(node),
+    experimentMaxDurationHours: optionalNum(node, 'experimentMaxDurationHours', 1, 24 * 90),
+    experimentCheckSchedule: scheduleExpression(node, 'experimentCheckSchedule', 'rate(1 hour)'),
+    experimentCheckScheduleEnabled: bool(node, 'experimentCheckScheduleEnabled', true),
   };
 }

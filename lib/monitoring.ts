@@ -149,6 +149,32 @@ export class Monitoring extends Construct {
         width: 12,
       }),
     );
+    // Attribution by variant (the analytics consumer's per-variant metrics, dimensions { service, Variant }).
+    const byVariant = (metricName: string, variant: string) =>
+      new cloudwatch.Metric({ namespace: metricsNamespace, metricName, dimensionsMap: { service: 'analytics-consumer', Variant: variant }, statistic: 'Sum', period: Duration.hours(1) });
+    const ratio = (numerator: string, variant: string, label: string) =>
+      new cloudwatch.MathExpression({
+        // Ids are unique within a graph: one pair per variant.
+        expression: `IF(i_${variant} > 0, n_${variant} / i_${variant}, 0)`,
+        usingMetrics: { [`n_${variant}`]: byVariant(numerator, variant), [`i_${variant}`]: byVariant('Impressions', variant) },
+        label,
+        period: Duration.hours(1),
+      });
+    const variants = ['control', 'challenger'];
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'CTR by variant (clicks / impressions, hourly)',
+        left: variants.map((v) => ratio('Clicks', v, `CTR ${v}`)),
+        right: variants.map((v) => byVariant('Impressions', v).with({ label: `impressions ${v}` })),
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Revenue per impression by variant (hourly)',
+        left: variants.map((v) => ratio('Revenue', v, `revenue/impression ${v}`)),
+        right: variants.map((v) => byVariant('Purchases', v).with({ label: `purchases ${v}` })),
+        width: 12,
+      }),
+    );
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Retraining: candidate metrics per run',

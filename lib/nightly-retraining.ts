@@ -13,9 +13,9 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
-import { CATALOG_KEY, CATALOG_SNAPSHOTS_PREFIX, DEPLOYMENTS_PREFIX, LAKE_AREAS, MODEL_KEY_PATTERNS, PRODUCTION_POINTER_KEY, SILVER_STATE_PREFIX } from '../src/domain/lake-layout';
+import { CATALOG_KEY, CATALOG_SNAPSHOTS_PREFIX, DEPLOYMENTS_PREFIX, EXPERIMENTS_PREFIX, LAKE_AREAS, MODEL_KEY_PATTERNS, PRODUCTION_POINTER_KEY, SILVER_STATE_PREFIX } from '../src/domain/lake-layout';
 import { RETRAINING_ASL_FILE, RETRAINING_FUNCTIONS, type RetrainingFunction } from '../src/retraining/functions';
-import type { RecsysConfig } from './config';
+import { rolloutEnvironment, type RecsysConfig } from './config';
 import { grantLakeAccess, type LakeAccess } from './data-lake';
 import { acknowledge, arnToken } from './nag';
 import { PipelineFunction, PROJECT_ROOT } from './node-function';
@@ -45,8 +45,8 @@ const LAKE_ACCESS: Record<RetrainingFunction, LakeAccess> = {
   TrainModel: { read: [`${silver}*`, CATALOG_SNAPSHOTS], put: [MODEL_KEY_PATTERNS.payload, MODEL_KEY_PATTERNS.manifest, MODEL_KEY_PATTERNS.training] },
   // The run's catalogue snapshot joins titles and categories to the evaluation, as to training.
   EvaluateModel: { read: [`${silver}*`, `${models}*`, CATALOG_SNAPSHOTS], put: [MODEL_KEY_PATTERNS.evaluation] },
-  // The only writer of the production pointer.
-  DeployModel: { read: [`${models}*`], put: [PRODUCTION_POINTER_KEY, `${DEPLOYMENTS_PREFIX}*`], delete: [PRODUCTION_POINTER_KEY] },
+  // The nightly writer of the production pointer; a canary deploy also writes the experiment's `started` log object.
+  DeployModel: { read: [`${models}*`], put: [PRODUCTION_POINTER_KEY, `${DEPLOYMENTS_PREFIX}*`, `${EXPERIMENTS_PREFIX}*`], delete: [PRODUCTION_POINTER_KEY] },
   ReloadApi: {},
   RecordRun: { put: [`${reports}*`] },
 };
@@ -103,6 +103,8 @@ export class NightlyRetraining extends Construct {
       grantLakeAccess(props.bucket, fn, LAKE_ACCESS[name]);
       this.functions[name] = fn;
     }
+    // Only DeployModel rolls out: replace production, or start a canary experiment (README "Experiments and canary rollout").
+    for (const [key, value] of Object.entries(rolloutEnvironment(config))) this.functions.DeployModel.addEnvironment(key, value);
     // Exact features are written in batches; the nightly job never reads or deletes rows.
     this.functions.ExtractFeatures.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:BatchWriteItem'], resources: [props.table.tableArn] }));
     // The snapshot reads the whole catalogue with Scan, on the table only (not its change-feed index), and writes nothing to it.

@@ -8,7 +8,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { MODELS_PREFIX } from '../src/domain/lake-layout';
+import { EXPERIMENTS_PREFIX, MODELS_PREFIX, PRODUCTION_POINTER_KEY } from '../src/domain/lake-layout';
 import { ROUTES, type ApiFunctionName } from '../src/serving/routes';
 import type { RecsysConfig } from './config';
 import { grantLakeAccess } from './data-lake';
@@ -59,9 +59,10 @@ export interface RecommendApiProps {
 
 /**
  * The user-facing API: an API Gateway REST API (LocalStack's free tier serves REST APIs only) in front of
- * three functions — `read` (recommendations, items, features, health, reload; holds the model and a replica
- * of the catalogue in memory), `events` (POST /events onto Kinesis) and `catalog` (PUT /items, DELETE
- * /items/{itemId} into the catalogue table). Resources and methods come from the route table in
+ * four functions — `read` (recommendations, items, features, health, reload; holds the model, an experiment's
+ * challenger and a replica of the catalogue in memory), `events` (POST /events onto Kinesis), `catalog` (PUT
+ * /items, DELETE /items/{itemId} into the catalogue table) and `admin` (experiment control on the production
+ * pointer). Resources and methods come from the route table in
  * src/serving/routes.ts, the same one the handlers and the local server dispatch with.
  *
  * Stage throttling, JSON access logs, CORS, X-Ray; `POST /admin/reload` and the catalogue writes are
@@ -74,6 +75,8 @@ export class RecommendApi extends Construct {
   readonly readFunction: PipelineFunction;
   readonly eventsFunction: PipelineFunction;
   readonly catalogFunction: PipelineFunction;
+  /** Experiment control (`/admin/experiment…`): rewrites the production pointer and writes the experiment log. */
+  readonly adminFunction: PipelineFunction;
   readonly accessLogs: logs.LogGroup;
   /** Base URL of the deployed stage, ending in `/`. */
   readonly apiUrl: string;
@@ -165,6 +168,24 @@ export class RecommendApi extends Construct {
       new iam.PolicyStatement({ actions: CATALOG_WRITE_ACTIONS, resources: [props.catalogTable.tableArn] }),
     );
 
+    this.adminFunction = new PipelineFunction(this, 'AdminFunction', {
+      entry: 'lambdas/admin-api/index.ts',
+      description: 'Experiment control: GET /admin/experiment, POST /admin/experiment/{start|promote|stop} on the production pointer',
+      serviceName: 'admin-api',
+      metricsNamespace: props.metricsNamespace,
+      logRetentionDays: config.logRetentionDays,
+      // hasArtifact reads a version's manifest and payload: room for a model payload.
+      memorySize: 1024,
+      timeout: Duration.seconds(25),
+      environment: {
+        LAKE_BUCKET: props.bucket.bucketName,
+        MODEL_REFRESH_SECONDS: String(config.modelRefreshSeconds),
+        CORS_ALLOW_ORIGIN: config.apiCorsAllowOrigins,
+      },
+    });
+    // Least privilege: read the pointer and the versions' artifacts (hasArtifact), write only the pointer and the experiment log.
+    grantLakeAccess(props.bucket, this.adminFunction, { read: [`${MODELS_PREFIX}*`], put: [PRODUCTION_POINTER_KEY, `${EXPERIMENTS_PREFIX}*`] });
+
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: config.logRetentionDays as logs.RetentionDays });
     const origins = config.apiCorsAllowOrigins.split(',').map((o) => o.trim()).filter(Boolean);
     this.api = new apigw.RestApi(this, 'Api', {
@@ -199,7 +220,7 @@ export class RecommendApi extends Construct {
         maxAge: Duration.minutes(10),
       },
     });
-    acknowledge(this.api, 'AwsSolutions-APIG4', 'The recommendation, ranking, item, feature, analytics and events routes are the public API of the shop, as Personalize runtime calls are for an app; the writes of the shop back office, PUT /items and DELETE /items/{itemId} (the catalogue), and the admin route POST /admin/reload use IAM (SigV4) authorization');
+    acknowledge(this.api, 'AwsSolutions-APIG4', 'The recommendation, ranking, item, feature, analytics and events routes are the public API of the shop, as Personalize runtime calls are for an app; the writes of the shop back office, PUT /items and DELETE /items/{itemId} (the catalogue), and the admin routes POST /admin/reload and /admin/experiment… use IAM (SigV4) authorization');
     acknowledge(this.api, 'AwsSolutions-COG4', 'No end-user identities here: public routes are open by design; the catalogue writes (PUT /items, DELETE /items/{itemId}) and the admin route are called by the shop back office and operators, IAM-authorised rather than Cognito');
     acknowledge(this.api, 'AwsSolutions-APIG2', 'Every request is validated in the handler with the shared event schema and parameter parsers, which answer 400 naming the field (and 413 for oversized batches, which a gateway validator would turn into 400)');
     acknowledge(this.api, 'AwsSolutions-APIG3', 'AWS WAF is an optional, paid layer: stage throttling (apiThrottlingRateLimit/BurstLimit) bounds abuse by default; attach a web ACL to the stage where required');
@@ -214,6 +235,7 @@ export class RecommendApi extends Construct {
       read: new apigw.LambdaIntegration(this.readFunction, { proxy: true, scopePermissionToMethod: false }),
       events: new apigw.LambdaIntegration(this.eventsFunction, { proxy: true, scopePermissionToMethod: false }),
       catalog: new apigw.LambdaIntegration(this.catalogFunction, { proxy: true, scopePermissionToMethod: false }),
+      admin: new apigw.LambdaIntegration(this.adminFunction, { proxy: true, scopePermissionToMethod: false }),
     };
     const validator = this.api.addRequestValidator('ParameterValidator', { validateRequestParameters: true });
 
@@ -282,6 +304,18 @@ export class RecommendApi extends Construct {
     return ROUTES.filter((r) => r.function === 'catalog').map((r) =>
       this.api.arnForExecuteApi(r.method, r.path.replace(/\{\w+\}/g, '*'), this.api.deploymentStage.stageName),
     );
+  }
+
+  /** The execute-api ARNs of the experiment control routes (`GET /admin/experiment`, `POST /admin/experiment/*`). */
+  get experimentControlArns(): string[] {
+    return ROUTES.filter((r) => r.function === 'admin').map((r) =>
+      this.api.arnForExecuteApi(r.method, r.path.replace(/\{\w+\}/g, '*'), this.api.deploymentStage.stageName),
+    );
+  }
+
+  /** Lets a principal (an operator role) call the experiment control routes with SigV4. */
+  grantExperimentControl(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: this.experimentControlArns });
   }
 
   /** Lets a principal (the shop's back office, an import job) call the catalogue writes with SigV4. */

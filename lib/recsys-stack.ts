@@ -11,6 +11,7 @@ import { RecommendApi } from './recommend-api';
 import { ShopAnalytics } from './shop-analytics';
 import { Monitoring } from './monitoring';
 import { NightlyRetraining } from './nightly-retraining';
+import { Experiments } from './experiments';
 
 export interface RecsysStackProps extends StackProps {
   config: RecsysConfig;
@@ -74,6 +75,12 @@ export class RecsysStack extends Stack {
     new CfnOutput(this, 'RetrainingStateMachineArn', { value: retraining.stateMachine.stateMachineArn, description: 'aws stepfunctions start-execution --state-machine-arn <this>' });
     new CfnOutput(this, 'DeployModelFunctionName', { value: retraining.functions.DeployModel.functionName, description: 'Rollback: aws lambda invoke --function-name <this> --payload {"action":"rollback"}' });
     new CfnOutput(this, 'RetrainingFailureTopicArn', { value: retraining.failureTopic.topicArn });
+
+    // [experiments] the hourly experiment check (lib/experiments.ts); it decides on the analytics attribution.
+    if (this.analytics) {
+      const experiments = new Experiments(this, 'Experiments', { config, bucket: this.lake.bucket, analyticsTable: this.analytics.table, topic: retraining.failureTopic, metricsNamespace: METRICS_NAMESPACE });
+      new CfnOutput(this, 'ExperimentCheckStateMachineArn', { value: experiments.stateMachine.stateMachineArn, description: 'aws stepfunctions start-execution --state-machine-arn <this> (checks the running experiment now)' });
+    }
 
     this.monitoring = new Monitoring(this, 'Monitoring', {
       config,

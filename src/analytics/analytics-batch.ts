@@ -6,6 +6,7 @@ import { arrivedEvent, parseRecordEvent, type ArrivedEvent } from '../ingest/par
 import { unstorableReason } from '../ingest/storable';
 import { distinctKeys, foldSettingAside, foldWatermarked, recordOutcomes, writeWatermarkedRows, type Positioned } from '../stream/watermarked-rows';
 import type { StreamRecord } from '../stream/stream-record';
+import { creditEvents, emptyExperimentTotals, variantTotalsOf, type ExperimentTotals } from './attribution';
 import { fromWindowRow, toWindowRow, windowExpiresAt, windowRowKey, type WindowRow } from './window-rows';
 import { applyToWindow, emptyWindow, GRANULARITIES } from './windows';
 
@@ -31,6 +32,11 @@ export interface AnalyticsOutcome {
     ledgerRowsWritten: number;
     ledgerQueries: number;
   };
+  /**
+   * Attributed totals per variant of the events this batch newly counted (each event once, in its finest window
+   * written; replays and duplicates add nothing): what the consumer publishes as per-variant metrics.
+   */
+  attributed: ExperimentTotals;
 }
 
 export interface AnalyticsOptions {
@@ -97,7 +103,16 @@ export async function ingestAnalyticsBatch(
     conflict: (row) => `analytics row changed while the replay ran; retry (row ${row})`,
   });
   if (decision) holdWrittenLedgerRows(table, decision.rows.filter(written));
+  // Each event once: in the finest window it has, when that row was written with it.
+  const writtenRecords = new Map<string, ReadonlySet<string>>();
+  for (const r of folded.rows) if (written(r)) writtenRecords.set(rowId(r), new Set(folded.recordsOfRow.get(rowId(r)) ?? []));
+  const newlyCounted = counted.filter((e) => {
+    const finest = keysOf(e)[0];
+    return finest !== undefined && writtenRecords.get(rowId(finest))?.has(e.sequenceNumber) === true;
+  });
+  const attributed = newlyCounted.length > 0 ? variantTotalsOf(creditEvents(new Map(), newlyCounted.map((e) => e.value), Number.POSITIVE_INFINITY)) : emptyExperimentTotals();
   return {
+    attributed,
     failures,
     setAside,
     stats: {

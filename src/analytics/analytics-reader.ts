@@ -1,4 +1,5 @@
-import { fromWindowRow, partitionOf, type WindowRow } from './window-rows';
+import { experimentTotalsOf, mergeAttribution, OTHER_ATTRIBUTION_KEY, parseAttributionKey, emptyAttributionTotals, type AttributionMap, type AttributionSource, type AttributionTotals, type ExperimentTotals } from './attribution';
+import { fromWindowRow, partitionOf, RETENTION_SECONDS, type WindowRow } from './window-rows';
 import { mergeWindows, spanMs, summarize, windowStart, type Granularity, type WindowAggregate, type WindowSummary } from './windows';
 
 /** The coarser period that one partition of each granularity holds. */
@@ -17,6 +18,32 @@ export const LIVE_POPULAR_WINDOW_MS = 86_400_000;
 /** The finest granularity a window of this length is read at (few rows, whole windows). */
 function granularityFor(windowMs: number): Granularity {
   return windowMs <= 3 * 3_600_000 ? 'minute' : windowMs <= 3 * 86_400_000 ? 'hour' : 'day';
+}
+
+/**
+ * The granularity an explicit range [fromMs, toMs) is read at: the finest that keeps it to a few hundred windows
+ * and whose rows still exist for `fromMs` (minutes live a week, hours 90 days).
+ */
+function granularityForRange(fromMs: number, toMs: number, nowMs: number): Granularity {
+  const byLength = granularityFor(toMs - fromMs);
+  const order: Granularity[] = ['minute', 'hour', 'day'];
+  for (const g of order.slice(order.indexOf(byLength))) if (fromMs >= nowMs - RETENTION_SECONDS[g] * 1000 || g === 'day') return g;
+  return 'day';
+}
+
+/** Attribution over a range of whole windows (see AnalyticsReader.attribution). */
+export interface AttributionReport {
+  /** Start of the first window read (at or before the range asked for) and end of the last. */
+  fromMs: number;
+  toMs: number;
+  granularity: Granularity;
+  /** Totals per attribution key (only the experiment's keys when one was asked for); never OTHER_ATTRIBUTION_KEY. */
+  keys: AttributionMap;
+  /**
+   * What rows summed under OTHER_ATTRIBUTION_KEY (keys beyond MAX_ATTRIBUTION_KEYS in a row): events of unknown
+   * key, possibly of the experiment asked for. Zero unless a window saw more than 64 keys.
+   */
+  other: AttributionTotals;
 }
 
 /** An item of `GET /items/trending`: its growth score and the weighted interactions behind it. */
@@ -44,8 +71,8 @@ export interface WindowRowQuery {
   rows(pk: string, fromSk: string, toSk: string): AsyncIterable<WindowRow>;
 }
 
-/** Reads window rows back, merging shards, for the analytics routes. */
-export class AnalyticsReader {
+/** Reads window rows back, merging shards, for the analytics routes and the experiment check. */
+export class AnalyticsReader implements AttributionSource {
   constructor(private readonly query: WindowRowQuery) {}
 
   /** One merged aggregate per window of `granularity` that has data in [fromMs, toMs), oldest first. */
@@ -140,6 +167,41 @@ export class AnalyticsReader {
     }
     out.sort((a, b) => b.score - a.score || b.now - a.now || (a.itemId < b.itemId ? -1 : a.itemId > b.itemId ? 1 : 0));
     return out.slice(0, options.k ?? 10);
+  }
+
+  /**
+   * Attribution totals per key: over the last `windowMs` (whole windows up to now, as popularItems reads), or over
+   * the windows holding [fromMs, toMs). With `experimentId`, only that experiment's keys (an unknown experiment
+   * gives no keys, not an error).
+   */
+  async attribution(range: { fromMs: number; toMs: number } | number, options: { experimentId?: string; nowMs?: number } = {}): Promise<AttributionReport> {
+    const nowMs = options.nowMs ?? Date.now();
+    let granularity: Granularity;
+    let fromMs: number;
+    let toMs: number;
+    if (typeof range === 'number') {
+      granularity = granularityFor(range);
+      toMs = windowStart(nowMs, granularity) + spanMs(granularity);
+      fromMs = toMs - Math.max(spanMs(granularity), windowStart(range, granularity));
+    } else {
+      granularity = granularityForRange(range.fromMs, range.toMs, nowMs);
+      fromMs = windowStart(range.fromMs, granularity);
+      toMs = range.toMs;
+    }
+    const merged = mergeAttribution((await this.windows(granularity, fromMs, toMs)).map((w) => w.attribution));
+    const keys: AttributionMap = new Map();
+    for (const [key, totals] of merged) {
+      if (key === OTHER_ATTRIBUTION_KEY) continue;
+      if (options.experimentId !== undefined && parseAttributionKey(key)?.experimentId !== options.experimentId) continue;
+      keys.set(key, totals);
+    }
+    return { fromMs, toMs, granularity, keys, other: merged.get(OTHER_ATTRIBUTION_KEY) ?? emptyAttributionTotals() };
+  }
+
+  /** Per variant totals of one experiment's events in [fromMs, toMs) (whole windows; the AttributionSource port). */
+  async experimentTotals(experimentId: string, fromMs: number, toMs: number): Promise<ExperimentTotals> {
+    const { keys } = await this.attribution({ fromMs, toMs }, { experimentId, nowMs: Math.max(toMs, Date.now()) });
+    return experimentTotalsOf(keys, experimentId);
   }
 
   /**

@@ -1,6 +1,8 @@
 import { errorAnswer, HttpError, json, type ApiRequest, type ApiResponse } from '../serving/http';
 import { invalidParameter, parseK } from '../serving/params';
+import { EXPERIMENT_ID_PATTERN } from '../domain/recommendation-id';
 import type { AnalyticsReader } from './analytics-reader';
+import { attributionMetrics, parseAttributionKey, variantTotalsOf, type AttributionMetrics } from './attribution';
 import { GRANULARITIES, spanMs, type Granularity } from './windows';
 
 /** An HTTP answer independent of API Gateway's shapes; the API router turns it into a proxy result. */
@@ -85,14 +87,60 @@ export function popularItemsRoute(query: Query, reader: AnalyticsReader, now = D
   });
 }
 
+/** One attribution key of `GET /analytics/attribution`. */
+export interface AttributionKeyAnswer extends AttributionMetrics {
+  experimentId: string | null;
+  variant: string;
+  strategy: string;
+  modelVersion: string | null;
+}
+
+/**
+ * `GET /analytics/attribution?window=24h[&experiment=<id>]`: per attribution key and per variant, impressions,
+ * clicks, add-to-carts, purchases, revenue, CTR, conversion (purchases / impressions) and revenue per impression,
+ * each rate with its 95 % interval. An experiment nobody knows answers zeros, not an error.
+ */
+export function attributionRoute(query: Query, reader: AnalyticsReader, now = Date.now()): Promise<RouteAnswer> {
+  return answering(async () => {
+    const window = parseWindow(query.window, '24h');
+    if (typeof window === 'string') throw invalidParameter('window', window);
+    const experimentId = query.experiment;
+    if (experimentId !== undefined && !EXPERIMENT_ID_PATTERN.test(experimentId)) throw invalidParameter('experiment', 'must be an experiment id (x followed by 1-24 of a-z, 0-9)');
+    const report = await reader.attribution(window, { ...(experimentId !== undefined ? { experimentId } : {}), nowMs: now });
+    const keys: AttributionKeyAnswer[] = [...report.keys]
+      .flatMap(([key, totals]) => {
+        const context = parseAttributionKey(key);
+        return context ? [{ ...context, ...attributionMetrics(totals) }] : [];
+      })
+      .sort((a, b) => b.impressions - a.impressions || `${a.experimentId}${a.variant}${a.strategy}${a.modelVersion}`.localeCompare(`${b.experimentId}${b.variant}${b.strategy}${b.modelVersion}`));
+    const variants = variantTotalsOf(report.keys);
+    return {
+      status: 200,
+      body: {
+        window: query.window ?? '24h',
+        from: new Date(report.fromMs).toISOString(),
+        to: new Date(report.toMs).toISOString(),
+        experimentId: experimentId ?? null,
+        variants: { control: attributionMetrics(variants.control), challenger: attributionMetrics(variants.challenger) },
+        keys,
+        /** Events of rows that saw more than 64 keys, beyond the first 64 (of unknown key). */
+        unattributedOverflow: attributionMetrics(report.other),
+        /** Implicit attribution (events without a recommendation id) is not computed: explicit ids only. */
+        implicit: null,
+      },
+    };
+  });
+}
+
 /** Route implementations for the API's route table (`/analytics/...`), from the analytics reader. */
-type AnalyticsRouteId = 'analyticsRealtime' | 'analyticsTrends' | 'analyticsPopularItems';
+type AnalyticsRouteId = 'analyticsRealtime' | 'analyticsTrends' | 'analyticsPopularItems' | 'analyticsAttribution';
 
 export function analyticsRoutes(reader: AnalyticsReader | undefined): Partial<Record<AnalyticsRouteId, (request: { query: Query }) => Promise<RouteAnswer>>> {
   const disabled = async (): Promise<RouteAnswer> =>
     errorAnswer(new HttpError(404, 'ANALYTICS_DISABLED', 'shop analytics is not enabled in this deployment (context analyticsEnabled=false)'));
-  if (!reader) return { analyticsRealtime: disabled, analyticsTrends: disabled, analyticsPopularItems: disabled };
+  if (!reader) return { analyticsRealtime: disabled, analyticsTrends: disabled, analyticsPopularItems: disabled, analyticsAttribution: disabled };
   return {
+    analyticsAttribution: (r) => attributionRoute(r.query, reader),
     analyticsRealtime: (r) => realtimeRoute(r.query, reader),
     analyticsTrends: (r) => trendsRoute(r.query, reader),
     analyticsPopularItems: (r) => popularItemsRoute(r.query, reader),

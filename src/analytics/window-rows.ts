@@ -1,5 +1,6 @@
 import type { EventCounts } from '../domain/features';
 import type { RowKey, WatermarkedRow } from '../stream/ports';
+import { attributionToPairs, readAttribution, type AttributionPairs } from './attribution';
 import { HyperLogLog } from './hyperloglog';
 import { SpaceSaving, type HeavyHitter } from './space-saving';
 import { spanMs, windowStart, type Granularity, type WindowAggregate } from './windows';
@@ -27,6 +28,11 @@ export interface WindowRow extends RowKey, WatermarkedRow {
    * `constructor` read as a function). Rows written before this change hold an object; fromWindowRow reads both.
    */
   categories: CategoryPairs | Record<string, number>;
+  /**
+   * Attribution totals per key (see attribution.ts) as pairs, absent when the window has none (and in rows
+   * written before attribution existed).
+   */
+  attribution?: AttributionPairs;
   expiresAt: number;
 }
 
@@ -76,6 +82,7 @@ export function toWindowRow(w: WindowAggregate, key: RowKey, shardId: string, wa
     purchasers: w.purchasers.registers,
     items: w.items.toJSON(),
     categories: [...w.categories].map(([c, n]): [string, number] => [c, n]),
+    ...(w.attribution.size > 0 ? { attribution: attributionToPairs(w.attribution) } : {}),
     expiresAt: windowExpiresAt(w.granularity, startMs),
   };
 }
@@ -91,6 +98,7 @@ export function fromWindowRow(row: WindowRow): WindowAggregate {
     purchasers: new HyperLogLog(row.hllPrecision, Uint8Array.from(row.purchasers)),
     items: SpaceSaving.fromJSON(row.items),
     categories: readCategories(row.categories),
+    attribution: readAttribution(row.attribution),
   };
 }
 

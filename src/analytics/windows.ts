@@ -1,7 +1,8 @@
 import type { UserEvent } from '../domain/events';
-import { eventTimeMs } from '../domain/events';
+import { eventTimeMs, isInteraction } from '../domain/events';
 import { emptyCounts, POPULARITY_WEIGHTS, type EventCounts } from '../domain/features';
 import { addMoney, lineTotal } from '../domain/money';
+import { creditEvents, mergeAttribution, type AttributionMap } from './attribution';
 import { HyperLogLog } from './hyperloglog';
 import { SpaceSaving, type HeavyHitter } from './space-saving';
 
@@ -35,6 +36,8 @@ export interface WindowAggregate {
    * be names of Object.prototype members (`constructor`, `__proto__`, `toString`).
    */
   categories: Map<string, number>;
+  /** Attribution totals per key (attribution.ts): impressions and the events that follow a recommendation. */
+  attribution: AttributionMap;
 }
 
 export function windowStart(epochMs: number, granularity: Granularity): number {
@@ -56,10 +59,14 @@ export function emptyWindow(granularity: Granularity, startMs: number): WindowAg
     purchasers: new HyperLogLog(),
     items: new SpaceSaving(),
     categories: new Map(),
+    attribution: new Map(),
   };
 }
 
-/** Folds events (all inside the window) into it. */
+/**
+ * Folds events (all inside the window) into it. Impressions are not interactions: they move no counter, active
+ * user, item or category (attribution counts them).
+ */
 export function applyToWindow(window: WindowAggregate, events: readonly UserEvent[]): WindowAggregate {
   const out: WindowAggregate = {
     ...window,
@@ -73,6 +80,7 @@ export function applyToWindow(window: WindowAggregate, events: readonly UserEven
   for (const e of events) {
     const t = eventTimeMs(e);
     if (t < startMs || t >= startMs + SPAN_MS[window.granularity]) throw new Error(`event ${e.eventId} at ${e.timestamp} is outside the ${window.granularity} window ${window.start}`);
+    if (!isInteraction(e)) continue;
     out.counts[e.type] += 1;
     out.activeUsers.add(e.userId);
     if (e.type === 'purchase') {
@@ -84,6 +92,8 @@ export function applyToWindow(window: WindowAggregate, events: readonly UserEven
     out.items.add(e.itemId, weight, e.category);
     if (e.category) addCategory(out.categories, e.category, weight);
   }
+  // Every event with a recommendation id this API issued, impressions included (bounded per window: see attribution.ts).
+  out.attribution = creditEvents(window.attribution, events);
   return out;
 }
 
@@ -104,6 +114,7 @@ export function mergeWindows(windows: readonly WindowAggregate[], granularity: G
     out.items = out.items.merge(w.items);
     for (const [c, n] of w.categories) addCategory(out.categories, c, n);
   }
+  out.attribution = mergeAttribution(windows.map((w) => w.attribution));
   return out;
 }
 

@@ -16,6 +16,7 @@ import {
   type HybridModel,
 } from '../recommender/index';
 import { addCatalogCommands, ExitCode } from './catalog-command';
+import { addExperimentCommands } from './experiment-command';
 import { readItems, readRatings, UserError } from './files';
 import { createProgress } from './progress';
 import { compareModels, formatTable } from './report';
@@ -264,6 +265,7 @@ export function createProgram(io: CliIo): Command {
     });
 
   addCatalogCommands(program, { say, progress: progressFor });
+  addExperimentCommands(program, { say });
 
   return program;
 }

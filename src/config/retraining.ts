@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { resolveHybridConfig, type HybridConfig } from '../recommender/index';
 import type { ValidationThresholds } from '../retraining/validate';
 import { parseEnvironment, withoutEmpty, type Env } from './environment';
+import { EXPERIMENT_METRICS } from '../domain/model-registry';
+import type { Rollout } from '../retraining/deploy';
 
 const ratio = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
 
@@ -67,6 +69,17 @@ const RetrainingConfigSchema = z.object({
   /** The candidate may be this much (relative, 0.02 = 2 %) below production and still deploy. */
   DEPLOY_TOLERANCE: ratio(0.02),
 
+  // Rollout (README "Experiments and canary rollout"). `canary` starts an experiment with a passing candidate
+  // as the challenger instead of replacing production (the first model is always a plain deploy).
+  ROLLOUT: z.enum(['replace', 'canary']).default('replace'),
+  /** Percent of users a canary challenger serves. */
+  CANARY_SHARE_PERCENT: z.coerce.number().int().min(1).max(50).default(10),
+  /** How the scheduled check decides a canary (unset: the experiment defaults of src/experiments/operator.ts). */
+  EXPERIMENT_METRIC: z.enum(EXPERIMENT_METRICS).optional(),
+  EXPERIMENT_MIN_IMPRESSIONS: z.coerce.number().int().min(1).max(1_000_000_000).optional(),
+  EXPERIMENT_ALPHA: z.coerce.number().gt(0).max(0.2).optional(),
+  EXPERIMENT_MAX_DURATION_HOURS: z.coerce.number().gt(0).max(24 * 90).optional(),
+
   /** Base URL of the recommend API (…/prod); unset skips ReloadApi with a reason. */
   API_BASE_URL: z.url().optional(),
   /** How often every API instance re-checks models/production.json (the serving side's bound). */
@@ -96,6 +109,15 @@ export function validationThresholds(c: RetrainingConfig): ValidationThresholds 
     maxVolumeRatio: c.VALIDATION_MAX_VOLUME_RATIO,
     volumeSpikeFails: c.VALIDATION_VOLUME_SPIKE_FAILS,
     baselineRuns: c.VALIDATION_BASELINE_RUNS,
+  };
+}
+
+/** How DeployModel rolls a passing candidate out, from the configuration (its one home). */
+export function rolloutOf(c: RetrainingConfig): Rollout {
+  if (c.ROLLOUT === 'replace') return { mode: 'replace' };
+  return {
+    mode: 'canary',
+    settings: { sharePercent: c.CANARY_SHARE_PERCENT, metric: c.EXPERIMENT_METRIC, minImpressions: c.EXPERIMENT_MIN_IMPRESSIONS, alpha: c.EXPERIMENT_ALPHA, maxDurationHours: c.EXPERIMENT_MAX_DURATION_HOURS },
   };
 }
 

@@ -48,10 +48,20 @@ const CatalogApiConfigSchema = z.object({
   CATALOG_TABLE: z.string({ message: 'CATALOG_TABLE must name the DynamoDB catalogue table' }).min(3, 'CATALOG_TABLE must name the DynamoDB catalogue table'),
 });
 
+/** The experiment control function (`admin`): the lake holds the production pointer and the experiment log. */
+const AdminApiConfigSchema = z.object({
+  ...common,
+  LAKE_BUCKET: z.string().min(3, 'LAKE_BUCKET must name the data lake bucket (models/production.json lives there)'),
+  /** The read instances' refresh bound, named in the answers (they follow a change within it). */
+  MODEL_REFRESH_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+});
+
 export type ReadApiConfig = z.output<typeof ReadApiConfigSchema>;
+export type AdminApiConfig = z.output<typeof AdminApiConfigSchema>;
 export type EventsApiConfig = z.output<typeof EventsApiConfigSchema>;
 export type CatalogApiConfig = z.output<typeof CatalogApiConfigSchema>;
 
 export const loadReadApiConfig = (env: Env = process.env): ReadApiConfig => parseEnvironment(ReadApiConfigSchema, env, 'read API');
 export const loadEventsApiConfig = (env: Env = process.env): EventsApiConfig => parseEnvironment(EventsApiConfigSchema, env, 'events API');
+export const loadAdminApiConfig = (env: Env = process.env): AdminApiConfig => parseEnvironment(AdminApiConfigSchema, env, 'admin API');
 export const loadCatalogApiConfig = (env: Env = process.env): CatalogApiConfig => parseEnvironment(CatalogApiConfigSchema, env, 'catalog API');

@@ -1,6 +1,6 @@
 import { EVENT_STRENGTHS } from './event-strengths';
-import type { EventType, UserEvent } from './events';
-import { EVENT_TYPES, eventTimeMs } from './events';
+import type { InteractionEvent, InteractionType, UserEvent } from './events';
+import { eventTimeMs, INTERACTION_TYPES, isInteraction } from './events';
 import { addMoney, lineTotal } from './money';
 
 /**
@@ -14,7 +14,7 @@ export type EventCounts = Record<InteractionType, number>;
 
 export interface RecentInteraction {
   itemId: string;
-  type: EventType;
+  type: InteractionType;
   /** ISO-8601 event time. */
   timestamp: string;
   rating?: number;
@@ -60,9 +60,13 @@ export function emptyCounts(): EventCounts {
   return { view: 0, click: 0, add_to_cart: 0, purchase: 0, rating: 0 };
 }
 
-/** Events in the order they should be applied: by event time, ties kept in arrival order. */
-function chronological(events: readonly UserEvent[]): UserEvent[] {
+/**
+ * The interactions among the events, in the order they should be applied: by event time, ties kept in arrival
+ * order. Impressions are left out: they are not interactions and move no feature.
+ */
+function chronological(events: readonly UserEvent[]): InteractionEvent[] {
   return events
+    .filter(isInteraction)
     .map((event, index) => ({ event, index, t: eventTimeMs(event) }))
     .sort((a, b) => a.t - b.t || a.index - b.index)
     .map((e) => e.event);
@@ -71,17 +75,20 @@ function chronological(events: readonly UserEvent[]): UserEvent[] {
 const minIso = (a: string, b: string) => (a <= b ? a : b);
 const maxIso = (a: string, b: string) => (a >= b ? a : b);
 
-/** Folds events (all of one user) into that user's features. */
+/**
+ * Folds events (all of one user) into that user's features. Impressions are ignored (they are not interactions),
+ * so events that hold no interaction leave `previous` as it is.
+ */
 export function applyUserEvents(
   previous: UserFeatures | undefined,
   events: readonly UserEvent[],
   recentLimit: number = DEFAULT_RECENT_LIMIT,
 ): UserFeatures {
-  if (events.length === 0) {
-    if (!previous) throw new Error('applyUserEvents needs a previous state or at least one event');
+  const ordered = chronological(events);
+  if (ordered.length === 0) {
+    if (!previous) throw new Error('applyUserEvents needs a previous state or at least one interaction (impressions are not interactions)');
     return previous;
   }
-  const ordered = chronological(events);
   const first = ordered[0]!;
   const state: UserFeatures = previous
     ? { ...previous, counts: { ...previous.counts }, recent: [...previous.recent] }
@@ -116,13 +123,16 @@ export function applyUserEvents(
   return state;
 }
 
-/** Folds events (all about one item) into that item's features. */
+/**
+ * Folds events (all about one item) into that item's features. Impressions are ignored (they are not
+ * interactions), so events that hold no interaction leave `previous` as it is.
+ */
 export function applyItemEvents(previous: ItemFeatures | undefined, events: readonly UserEvent[]): ItemFeatures {
-  if (events.length === 0) {
-    if (!previous) throw new Error('applyItemEvents needs a previous state or at least one event');
+  const ordered = chronological(events);
+  if (ordered.length === 0) {
+    if (!previous) throw new Error('applyItemEvents needs a previous state or at least one interaction (impressions are not interactions)');
     return previous;
   }
-  const ordered = chronological(events);
   const first = ordered[0]!;
   const state: ItemFeatures = previous
     ? { ...previous, counts: { ...previous.counts } }
@@ -200,7 +210,7 @@ export function averageRating(f: { ratingCount: number; ratingSum: number }): nu
 
 function addCounts(a: EventCounts, b: EventCounts): EventCounts {
   const out = emptyCounts();
-  for (const t of EVENT_TYPES) out[t] = a[t] + b[t];
+  for (const t of INTERACTION_TYPES) out[t] = a[t] + b[t];
   return out;
 }
 

@@ -1,12 +1,15 @@
-import type { UserEvent } from '../domain/events';
+import { isInteraction, type UserEvent } from '../domain/events';
 import { applyItemEvents, applyUserEvents } from '../domain/features';
 import { itemPk, realtimeSk, userPk, type ItemFeatureRow, type RowKey, type UserFeatureRow } from '../stream/ports';
 import { distinctKeys, foldSettingAside, foldWatermarked, type Positioned } from '../stream/watermarked-rows';
 import { unstorableReason } from './storable';
 
-/** A record's real-time user row and item row, each owned by the record's shard. */
-const userKey = (p: Positioned<UserEvent>): RowKey[] => [{ pk: userPk(p.value.userId), sk: realtimeSk(p.shardId) }];
-const itemKey = (p: Positioned<UserEvent>): RowKey[] => [{ pk: itemPk(p.value.itemId), sk: realtimeSk(p.shardId) }];
+/**
+ * A record's real-time user row and item row, each owned by the record's shard. An impression has none: it is
+ * not an interaction, so it is neither read for, folded into nor creates a feature row (attribution counts it).
+ */
+const userKey = (p: Positioned<UserEvent>): RowKey[] => (isInteraction(p.value) ? [{ pk: userPk(p.value.userId), sk: realtimeSk(p.shardId) }] : []);
+const itemKey = (p: Positioned<UserEvent>): RowKey[] => (isInteraction(p.value) ? [{ pk: itemPk(p.value.itemId), sk: realtimeSk(p.shardId) }] : []);
 
 /** The user and item rows the events touch, to read before folding. */
 export const featureRowKeys = (events: readonly Positioned<UserEvent>[]): RowKey[] => [...distinctKeys(events, userKey), ...distinctKeys(events, itemKey)];

@@ -34,7 +34,7 @@ export interface StartApiServerOptions {
   localRoutes?: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
   /**
    * The secret a local caller sends in `X-Local-Admin-Token` to use the IAM routes (`POST /admin/reload`,
-   * `PUT /items`, `DELETE /items/{itemId}`).
+   * `PUT /items`, `DELETE /items/{itemId}`, `/admin/experiment…`).
    * Default: `LOCAL_ADMIN_TOKEN` from the environment, else a random one per start (`RunningApiServer.adminToken`).
    */
   adminToken?: string;
@@ -113,10 +113,12 @@ export async function startApiServer(options: StartApiServerOptions = {}): Promi
   const read = await import('../../lambdas/api/index');
   const events = await import('../../lambdas/events-api/index');
   const catalog = await import('../../lambdas/catalog-api/index');
+  const admin = await import('../../lambdas/admin-api/index');
   read.resetReadApi();
   events.resetEventsApi();
   catalog.resetCatalogApi();
-  const handlers: Record<ApiFunctionName, LambdaHandler> = { read: read.handler, events: events.handler, catalog: catalog.handler };
+  admin.resetAdminApi();
+  const handlers: Record<ApiFunctionName, LambdaHandler> = { read: read.handler, events: events.handler, catalog: catalog.handler, admin: admin.handler };
   const maxBody = options.maxBodyBytes ?? API_GATEWAY_MAX_BODY;
   const corsOrigin = process.env.CORS_ALLOW_ORIGIN ?? '*';
   const host = options.host ?? '127.0.0.1';
@@ -162,6 +164,7 @@ export async function startApiServer(options: StartApiServerOptions = {}): Promi
       read.resetReadApi();
       events.resetEventsApi();
       catalog.resetCatalogApi();
+      admin.resetAdminApi();
       await emulators?.stop();
       for (const [key, value] of previous) {
         if (value === undefined) delete process.env[key];
@@ -442,6 +445,7 @@ async function main(argv: string[]): Promise<void> {
   console.log(`Recommend API on ${api.url} against ${where}`);
   console.log(`  try: curl ${api.url}/health   curl ${api.url}/recommend/u1?k=5   curl ${api.url}/items/popular`);
   console.log(`  admin (this machine only): curl -X POST ${api.url}/admin/reload -H '${LOCAL_ADMIN_TOKEN_HEADER}: ${api.adminToken}'   (set LOCAL_ADMIN_TOKEN to choose it)`);
+  console.log(`  experiments (same token): curl ${api.url}/admin/experiment -H '${LOCAL_ADMIN_TOKEN_HEADER}: ${api.adminToken}'   (POST /admin/experiment/start|promote|stop with a JSON body)`);
   console.log(`  catalogue (same token): curl -X PUT ${api.url}/items -H 'Content-Type: application/json' -H '${LOCAL_ADMIN_TOKEN_HEADER}: ${api.adminToken}' -d '{"items":[{"itemId":"i1","title":"A","categories":["books"],"price":9.99}]}'`);
   const stop = () => {
     void api.stop().then(() => process.exit(0));

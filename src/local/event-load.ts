@@ -15,12 +15,21 @@ import { produceEvents } from './event-producer';
 import { replayUniverse, type ReplayUniverse } from './replay-universe';
 import { generateTasteEvents } from './synthetic-events';
 import type { LocalPipelineOptions } from './pipeline';
+import { shopperCatalog, type ShopperWorld } from './shoppers';
 
 /** What to produce (as `npm start` takes it), and where: `state.json` in `dataDir` says what is on the stream already. */
 export type EventLoadOptions = Pick<
   LocalPipelineOptions,
   'dataDir' | 'events' | 'users' | 'items' | 'seed' | 'rate' | 'liveRate' | 'ratingsFile' | 'itemsFile' | 'log' | 'onProduceProgress'
-> & { stream: string; lakeBucket: string };
+> & {
+  stream: string;
+  lakeBucket: string;
+  /**
+   * Simulated shoppers (`npm start -- --shoppers`): the initial load is their history and the catalogue their
+   * items (src/local/shoppers.ts), so the model learns the tastes the shoppers then act on.
+   */
+  shopperLoad?: { world: ShopperWorld; history: () => UserEventInput[] };
+};
 
 interface StateFile {
   produced: number;
@@ -52,7 +61,8 @@ export class EventLoad {
    */
   async putCatalog(s3: S3Client, catalog: CatalogStore | undefined = catalogFromEnvironment()): Promise<void> {
     let items: ItemMeta[] | undefined;
-    if (this.options.itemsFile) items = parseItemsFile(requireText(this.options.itemsFile, 'latin1'), this.options.itemsFile);
+    if (this.options.shopperLoad) items = shopperCatalog(this.options.shopperLoad.world);
+    else if (this.options.itemsFile) items = parseItemsFile(requireText(this.options.itemsFile, 'latin1'), this.options.itemsFile);
     else if (!this.options.ratingsFile) items = syntheticCatalog(this.options.items);
     if (!items) return;
     if (catalog && (await this.importIntoTable(catalog, items))) return;
@@ -91,7 +101,9 @@ export class EventLoad {
   async produceInitial(kinesis: KinesisClient, onProducing: () => void): Promise<number> {
     const { log, ratingsFile } = this.options;
     const state = await this.readState();
-    const source = ratingsFile ? `ratings:${resolve(ratingsFile)}` : `generated:${this.options.events}:${this.options.users}:${this.options.items}:${this.options.seed}`;
+    const source = this.options.shopperLoad
+      ? `shoppers:${this.options.events}:${this.options.users}:${this.options.items}:${this.options.seed}`
+      : ratingsFile ? `ratings:${resolve(ratingsFile)}` : `generated:${this.options.events}:${this.options.users}:${this.options.items}:${this.options.seed}`;
     if (state && state.source === source) {
       this.initial = state.produced;
       log(`reusing ${state.produced.toLocaleString('en-US')} events already in ${this.options.dataDir} (use --fresh to start over)`);
@@ -124,6 +136,7 @@ export class EventLoad {
 
   private initialEvents(): UserEventInput[] {
     const { ratingsFile } = this.options;
+    if (this.options.shopperLoad) return this.options.shopperLoad.history();
     if (ratingsFile) {
       const interactions = parseRatingsFile(requireText(ratingsFile), ratingsFile);
       return interactions.map((i, n) => ({

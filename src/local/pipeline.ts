@@ -8,6 +8,8 @@ import { StreamConsumers } from './stream-consumers';
 import { EventLoad } from './event-load';
 import { RetrainingSchedule, type RetrainingStatus } from './retraining-schedule';
 import { PipelineStatusPage, statusPageRoutes, type PipelineStatus } from './pipeline-status';
+import { createShopperWorld, generateHistory, runShoppers, type ShopperStats, type ShopperWorld } from './shoppers';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export type { RetrainingStatus } from './retraining-schedule';
 export type { PipelineStatus } from './pipeline-status';
@@ -36,6 +38,14 @@ export interface LocalPipelineOptions {
   /** Run the retraining state machine again every N minutes (0 = only at start and on demand). */
   retrainEveryMinutes: number;
   analytics: boolean;
+  /**
+   * Simulated shoppers (src/local/shoppers.ts): the initial load is the history of `users` shoppers with known
+   * tastes over `items` items (about `events` events); once the API serves, with `visitsPerSecond` > 0, they
+   * visit: GET /recommend/{userId}, then POST /events with impressions, clicks, carts and purchases carrying the
+   * answer's recommendationId. `visitsPerSecond: 0` builds the world only (a caller drives `runShoppers`).
+   * Not with `ratingsFile`.
+   */
+  shoppers?: { visitsPerSecond: number; k?: number };
   log: (line: string) => void;
   onProduceProgress?: (sent: number, total: number) => void;
   onRetrainEvent?: (event: RunEvent) => void;
@@ -62,12 +72,29 @@ export class LocalPipeline {
   private readonly load: EventLoad;
   private readonly schedule: RetrainingSchedule;
   private readonly page: PipelineStatusPage;
+  /** The simulated shoppers' world, when `options.shoppers` asks for them. */
+  readonly shopperWorld?: ShopperWorld;
+  private shopperTotals?: ShopperStats;
+  private readonly shopperAbort = new AbortController();
+  private shopperRun?: Promise<ShopperStats>;
 
   constructor(readonly options: LocalPipelineOptions) {
     const { names } = this;
     this.dataDir = resolve(options.dataDir);
     this.consumers = new StreamConsumers({ dataDir: this.dataDir, stream: names.eventsStream, analytics: options.analytics, log: options.log });
-    this.load = new EventLoad({ ...options, stream: names.eventsStream, lakeBucket: names.lakeBucket });
+    if (options.shoppers) {
+      if (options.ratingsFile) throw new Error('simulated shoppers need generated data: --shoppers cannot be used with --ratings');
+      this.shopperWorld = createShopperWorld({ users: options.users, items: options.items, seed: options.seed });
+    }
+    const world = this.shopperWorld;
+    // About `events` events: each browsed item gives ~1.2 events (a view, sometimes a click, cart, purchase).
+    const itemsPerUser = Math.max(1, Math.min(Math.floor(options.items / 2), Math.round(options.events / Math.max(1, options.users) / 1.2)));
+    this.load = new EventLoad({
+      ...options,
+      stream: names.eventsStream,
+      lakeBucket: names.lakeBucket,
+      ...(world ? { shopperLoad: { world, history: () => generateHistory(world, { itemsPerUser }) } } : {}),
+    });
     this.schedule = new RetrainingSchedule({
       lakeBucket: names.lakeBucket,
       log: options.log,
@@ -122,7 +149,8 @@ export class LocalPipeline {
     // The API comes up first, so the page can show the pipeline filling up.
     const { startApiServer } = await import('./api-server');
     process.env.API_BASE_URL = `http://${this.options.host}:${this.options.port}`;
-    const localRoutes = statusPageRoutes({ status: () => this.status(), retrain: () => this.retrain(), log });
+    const statusRoutes = statusPageRoutes({ status: () => this.status(), retrain: () => this.retrain(), log });
+    const localRoutes = async (req: IncomingMessage, res: ServerResponse, url: URL) => (await this.experimentRoutes(req, res, url)) || statusRoutes(req, res, url);
     this.api = await startApiServer({ port: this.options.port, host: this.options.host, localRoutes });
     process.env.API_BASE_URL = this.api.url;
     log(`API and status page on ${this.api.url}/`);
@@ -140,6 +168,55 @@ export class LocalPipeline {
     this.phase = 'serving';
     if (this.options.retrainEveryMinutes > 0) this.schedule.every(this.options.retrainEveryMinutes);
     this.load.startLive(clients.kinesis);
+    this.startShoppers();
+  }
+
+  /** What the simulated shoppers did so far (undefined without `options.shoppers`). */
+  get shopperStats(): ShopperStats | undefined {
+    return this.shopperTotals;
+  }
+
+  private startShoppers(): void {
+    const world = this.shopperWorld;
+    const settings = this.options.shoppers;
+    if (!world || !settings || !(settings.visitsPerSecond > 0)) return;
+    this.options.log(`simulated shoppers: ${world.users.length} users with known tastes visit ${settings.visitsPerSecond}/s (GET /recommend, POST /events)`);
+    this.shopperRun = runShoppers({
+      apiUrl: this.apiUrl,
+      world,
+      ratePerSecond: settings.visitsPerSecond,
+      k: settings.k ?? 10,
+      concurrency: Math.min(8, Math.max(1, Math.ceil(settings.visitsPerSecond / 10))),
+      signal: this.shopperAbort.signal,
+      onVisit: (stats) => (this.shopperTotals = stats),
+    });
+    void this.shopperRun.catch((err: unknown) => this.options.log(`simulated shoppers stopped: ${err instanceof Error ? err.message : String(err)}`));
+  }
+
+  /**
+   * Local-only JSON for the page: `GET /local/experiment` is GET /admin/experiment asked with this server's
+   * admin token (the page never holds it; read-only, like /local/status), and `GET /local/shoppers` the simulated
+   * shoppers' totals.
+   */
+  private async experimentRoutes(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+    if (req.method !== 'GET' || (url.pathname !== '/local/experiment' && url.pathname !== '/local/shoppers')) return false;
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+      res.end(JSON.stringify(body));
+    };
+    if (url.pathname === '/local/shoppers') {
+      send(200, { enabled: this.shopperWorld !== undefined, users: this.shopperWorld?.users.length ?? 0, stats: this.shopperTotals ?? null });
+      return true;
+    }
+    try {
+      const answer = await fetch(`${this.apiUrl}/admin/experiment`, { headers: { Accept: 'application/json', 'X-Local-Admin-Token': this.adminToken ?? '' } });
+      const text = await answer.text();
+      res.writeHead(answer.status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+      res.end(text);
+    } catch (err) {
+      send(502, { error: { code: 'ADMIN_UNREACHABLE', message: err instanceof Error ? err.message : String(err) } });
+    }
+    return true;
   }
 
   /** Runs the nightly state machine now (one run at a time); resolves with how it went. */
@@ -153,6 +230,8 @@ export class LocalPipeline {
 
   async stop(): Promise<void> {
     this.phase = 'stopped';
+    this.shopperAbort.abort();
+    await this.shopperRun?.catch(() => undefined);
     this.load.stop();
     this.schedule.stop();
     await this.consumers.stop();

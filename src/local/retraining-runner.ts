@@ -98,7 +98,7 @@ export interface LocalRunResult {
 
 let polyfilled = false;
 /** aws-local-stepfunctions needs Promise.withResolvers (Node 22); Node 20 lacks it. */
-function polyfillPromiseWithResolvers(): void {
+export function polyfillPromiseWithResolvers(): void {
   if (polyfilled || typeof (Promise as { withResolvers?: unknown }).withResolvers === 'function') return;
   Object.defineProperty(Promise, 'withResolvers', {
     configurable: true,

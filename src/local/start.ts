@@ -27,6 +27,7 @@ const program = new Command('npm start')
   .addOption(new Option('--rate <n>', 'events per second onto Kinesis for the initial load (0 = as fast as possible)').argParser(int).default(0))
   .addOption(new Option('--live-rate <n>', 'fresh events per second after start-up, so the page moves (0 = none)').argParser(int).default(5))
   .addOption(new Option('--schedule <minutes>', 'run the retraining state machine again every N minutes (0 = at start and on demand only)').argParser(int).default(0))
+  .addOption(new Option('--shoppers <n>', 'simulated shoppers with known tastes: visits per second (GET /recommend, then POST /events with impressions, clicks, purchases); the initial load becomes their history (0 = off)').argParser(int).default(0))
   .option('--no-analytics', 'do not run the shop analytics consumer')
   .option('--data-dir <dir>', 'where data persists between runs', '.local')
   .option('--fresh', 'delete the data folder first')
@@ -44,6 +45,7 @@ interface CliOptions {
   rate: number;
   liveRate: number;
   schedule: number;
+  shoppers: number;
   analytics: boolean;
   dataDir: string;
   fresh?: boolean;
@@ -68,11 +70,13 @@ async function main(): Promise<void> {
     items: opts.items,
     seed: opts.seed,
     rate: opts.rate,
-    liveRate: opts.exitWhenReady ? 0 : opts.liveRate,
+    // The simulated shoppers are the live traffic: the generic trickle would act on other tastes.
+    liveRate: opts.exitWhenReady || opts.shoppers > 0 ? 0 : opts.liveRate,
     ratingsFile: opts.ratings,
     itemsFile: opts.itemMetadata,
     retrainEveryMinutes: opts.schedule,
     analytics: opts.analytics,
+    ...(opts.shoppers > 0 ? { shoppers: { visitsPerSecond: opts.shoppers } } : {}),
     log,
     onProduceProgress: (sent, total) => {
       if (!interactive) return;

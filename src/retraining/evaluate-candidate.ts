@@ -16,7 +16,7 @@ import { CorruptObjectError, DataError } from './errors';
 import { readSilverHistory } from './extract';
 import { SetAsideLog, usableInteractions } from './poison';
 import { gateDecision, type GateDecision } from './gate';
-import { toInteractions } from './interactions';
+import { interactionRows, toInteractions } from './interactions';
 import { modelRegistryOf, type RetrainingLake } from './lake';
 import { runCatalogue, type TrainingRecord } from './train-candidate';
 
@@ -74,7 +74,7 @@ export async function evaluateCandidate(request: EvaluateRequest, lake: Retraini
   const artifact = loadArtifact(registry, { manifest, payload }, keys.manifest, keys.payload);
 
   // The same usable history TrainModel trained on (rows it set aside are left out here too).
-  const rows = usableInteractions((await readSilverHistory(lake, training.silver.fromDt ?? undefined)).rows, new SetAsideLog());
+  const rows = interactionRows(usableInteractions((await readSilverHistory(lake, training.silver.fromDt ?? undefined)).rows, new SetAsideLog()));
   const interactions = toInteractions(rows);
   // The same item metadata the candidate was trained with, so the gate judges the model that ships.
   const catalogKey = request.catalogKey ?? null;

@@ -1,5 +1,5 @@
 import { applyItemEvents, applyUserEvents, DEFAULT_RECENT_LIMIT, type ItemFeatures, type UserFeatures } from '../domain/features';
-import type { UserEvent } from '../domain/events';
+import { isInteractionType, type UserEvent } from '../domain/events';
 import { parseSilverInteractionsKey, partitionDate, SILVER_INTERACTIONS_PREFIX, silverFeaturesKey, silverInteractionsKey } from '../domain/lake-layout';
 import { EXACT_SK, itemPk, userPk } from '../stream/ports';
 import type { ExactFeatureRow } from '../adapters/dynamo-feature-table';
@@ -272,6 +272,9 @@ export function exactFeatures(
   const byItem = new Map<string, UserEvent[]>();
   let latest = 0;
   for (const row of history) {
+    // Impressions are not interactions: they move no feature (nor `asOf`) and create no user or item row.
+    if (!isInteractionType(row.event_type)) continue;
+    if (row.event_time_ms > latest) latest = row.event_time_ms;
     const event = toUserEvent(row);
     let u = byUser.get(row.user_id);
     if (!u) byUser.set(row.user_id, (u = []));
@@ -279,7 +282,6 @@ export function exactFeatures(
     let i = byItem.get(row.item_id);
     if (!i) byItem.set(row.item_id, (i = []));
     i.push(event);
-    if (row.event_time_ms > latest) latest = row.event_time_ms;
   }
   // Arrival order inside equal timestamps must not depend on file order: sort by eventId first.
   const stable = (events: UserEvent[]) => events.sort((a, b) => (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0));

@@ -1,22 +1,34 @@
 import { z } from 'zod';
-import { EVENT_STRENGTHS } from '../domain/event-strengths';
+import { EVENT_STRENGTHS, implicitStrength } from '../domain/event-strengths';
 import type { Interaction, ItemMeta } from '../recommender/index';
 import type { SilverInteraction } from './silver';
 import { formatIssues } from '../domain/zod-issues';
+import { isInteractionType } from '../domain/events';
 
 export const INTERACTION_MAPPING_DOC = `one interaction per (user, item): rating = strongest signal (${Object.entries(EVENT_STRENGTHS)
   .map(([type, strength]) => `${type} ${strength}`)
   .join(', ')}, rating = its value); timestamp = first contact`;
 
 /**
+ * The rows that are interactions: what training, evaluation and the catalogue of seen items read. Impressions
+ * (an item shown, not acted on) stay in Silver for attribution and are left out here, so a history with or
+ * without them trains the same model.
+ */
+export function interactionRows<T extends Pick<SilverInteraction, 'event_type'>>(rows: readonly T[]): T[] {
+  return rows.filter((r) => isInteractionType(r.event_type));
+}
+
+/**
  * Events → the recommender's interactions: one per (user, item) pair, whose rating is the strongest signal
  * the user ever gave that item and whose timestamp is the first contact, so a temporal hold-out asks the
- * model for items the user discovered later. Output order is deterministic (user, then item).
+ * model for items the user discovered later. Output order is deterministic (user, then item). Impressions
+ * (and any type that is not an interaction) are left out: being shown an item says nothing of wanting it.
  */
 export function toInteractions(rows: readonly SilverInteraction[]): Interaction[] {
   const pairs = new Map<string, Interaction>();
   for (const row of rows) {
-    const strength = row.event_type === 'rating' ? (row.rating ?? 0) : EVENT_STRENGTHS[row.event_type];
+    const strength = row.event_type === 'rating' ? (row.rating ?? 0) : implicitStrength(row.event_type);
+    if (strength === undefined) continue;
     const key = `${row.user_id}\u0000${row.item_id}`;
     const pair = pairs.get(key);
     if (!pair) pairs.set(key, { userId: row.user_id, itemId: row.item_id, rating: strength, timestamp: row.event_time_ms });
@@ -32,7 +44,7 @@ export function toInteractions(rows: readonly SilverInteraction[]): Interaction[
 export function itemCatalogue(rows: readonly SilverInteraction[]): ItemMeta[] {
   const latest = new Map<string, { at: number; category: string }>();
   for (const row of rows) {
-    if (row.category === null) continue;
+    if (row.category === null || !isInteractionType(row.event_type)) continue;
     const seen = latest.get(row.item_id);
     if (!seen || row.event_time_ms >= seen.at) latest.set(row.item_id, { at: row.event_time_ms, category: row.category });
   }

@@ -44,6 +44,11 @@ export interface RunSummary {
   warnings: string[];
   error: { Error: string; Cause: string } | null;
   reportKey: string;
+  /**
+   * How the candidate was rolled out (null when DeployModel did not run): `canary` names the experiment it started,
+   * or none when an experiment was already running (status not-deployed, the reason says which).
+   */
+  rollout: { mode: 'replace' | 'canary'; experimentId: string | null; sharePercent: number | null } | null;
 }
 
 const num = z.number().optional();
@@ -62,7 +67,18 @@ const StateSchema = z
       .object({ headline: z.record(z.string(), z.number()).optional(), productionVersion: z.string().nullable().optional(), durationMs: num, gate: z.object({ reason: z.string() }).passthrough().optional() })
       .passthrough()
       .optional(),
-    deployment: z.object({ version: z.string(), previousVersion: z.string().nullable().optional() }).passthrough().optional(),
+    deployment: z
+      .object({
+        version: z.string(),
+        previousVersion: z.string().nullable().optional(),
+        status: z.enum(['deployed', 'not-deployed']).optional(),
+        reason: z.string().optional(),
+        rollout: z.enum(['replace', 'canary']).optional(),
+        experimentId: z.string().nullable().optional(),
+        sharePercent: z.number().nullable().optional(),
+      })
+      .passthrough()
+      .optional(),
     reload: z.object({ skipped: z.boolean(), reason: z.string().optional(), seconds: num, answers: num }).passthrough().optional(),
     outcome: z.object({ status: z.string(), reason: z.string().optional() }).passthrough().optional(),
     restore: z.object({ restored: z.boolean(), reason: z.string() }).passthrough().optional(),
@@ -88,7 +104,7 @@ export function summarizeRun(payload: z.input<typeof RecordPayloadSchema>, now: 
       ? `${s.error?.Error ?? 'error'}: ${cause.slice(0, 500)}${s.restore ? ` (${s.restore.reason})` : ''}`
       : status === 'not-deployed'
         ? (s.outcome?.reason ?? s.evaluation?.gate?.reason ?? 'not deployed')
-        : `deployed ${s.deployment?.version ?? ''}${s.reload ? (s.reload.skipped ? `; reload not confirmed: ${s.reload.reason ?? 'skipped'}` : `; API confirmed it in ${s.reload.seconds ?? '?'}s`) : ''}`;
+        : `${s.deployment?.rollout === 'canary' ? (s.deployment.reason ?? `canary ${s.deployment.version}`) : `deployed ${s.deployment?.version ?? ''}`}${s.reload ? (s.reload.skipped ? `; reload not confirmed: ${s.reload.reason ?? 'skipped'}` : `; API confirmed it in ${s.reload.seconds ?? '?'}s`) : ''}`;
   const steps: Record<string, StepFigures> = {};
   const withSetAside = (detail: string, setAside: SetAside | undefined) => (setAside && setAside.count > 0 ? `${detail}; ${describeSetAside(setAside)}` : detail);
   if (s.validation) {
@@ -118,7 +134,7 @@ export function summarizeRun(payload: z.input<typeof RecordPayloadSchema>, now: 
     };
   }
   if (s.evaluation) steps.EvaluateModel = { status: 'succeeded', durationMs: s.evaluation.durationMs ?? null, rows: s.training?.interactions ?? null, detail: s.evaluation.gate?.reason ?? '' };
-  if (s.deployment) steps.DeployModel = { status: 'succeeded', durationMs: null, rows: null, detail: `production → ${s.deployment.version}` };
+  if (s.deployment) steps.DeployModel = { status: 'succeeded', durationMs: null, rows: null, detail: s.deployment.rollout === 'canary' ? (s.deployment.reason ?? `canary ${s.deployment.version}`) : `production → ${s.deployment.version}` };
   // The failed step is the first one without its result: the state machine catches its error into `error`.
   let failedStep: string | null = null;
   if (status === 'failed' && s.error) {
@@ -143,13 +159,14 @@ export function summarizeRun(payload: z.input<typeof RecordPayloadSchema>, now: 
     finishedAt,
     durationSeconds: Math.max(0, (now.getTime() - Date.parse(startedAt)) / 1000),
     version: s.training?.version ?? null,
-    productionVersion: status === 'deployed' ? (s.deployment?.version ?? null) : (s.evaluation?.productionVersion ?? null),
+    productionVersion: status === 'deployed' && s.deployment?.rollout !== 'canary' ? (s.deployment?.version ?? null) : (s.evaluation?.productionVersion ?? null),
     candidate: s.evaluation?.headline ?? null,
     steps,
     failedStep,
     warnings,
     error: s.error ? { Error: s.error.Error, Cause: cause } : null,
     reportKey: runReportKey(runId, 'run'),
+    rollout: s.deployment ? { mode: s.deployment.rollout ?? 'replace', experimentId: s.deployment.experimentId ?? null, sharePercent: s.deployment.sharePercent ?? null } : null,
   };
 }
 

@@ -4,6 +4,11 @@ export interface ReloadOptions {
   /** Base URL of the API; `GET {apiBaseUrl}/health` answers JSON with `modelVersion`. */
   apiBaseUrl: string | undefined;
   version: string;
+  /**
+   * What must report `version`: `production` (GET /health `modelVersion`, the default) or `challenger` (a
+   * canary: `experiment.challengerVersion` with `experiment.challengerLoaded` true).
+   */
+  target?: 'production' | 'challenger';
   /** The serving side's refresh bound (every instance re-reads the pointer at least this often). */
   refreshSeconds: number;
   marginSeconds: number;
@@ -41,6 +46,8 @@ export async function confirmReload(options: ReloadOptions): Promise<ReloadResul
   const doFetch = options.fetch ?? fetch;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const url = `${options.apiBaseUrl.replace(/\/+$/, '')}/health`;
+  const target = options.target ?? 'production';
+  const what = target === 'challenger' ? `challenger ${options.version} loaded` : options.version;
   const started = Date.now();
   const deadline = started + boundSeconds * 1000;
   let consecutive = 0;
@@ -55,7 +62,11 @@ export async function confirmReload(options: ReloadOptions): Promise<ReloadResul
         try {
           const res = await doFetch(`${url}?probe=${poll}-${i}`, { headers: { 'cache-control': 'no-cache' }, signal: AbortSignal.timeout(options.requestTimeoutMs) });
           if (!res.ok) return { error: `HTTP ${res.status}` };
-          const body = (await res.json()) as { modelVersion?: unknown };
+          const body = (await res.json()) as { modelVersion?: unknown; experiment?: { challengerVersion?: unknown; challengerLoaded?: unknown } | null };
+          if (target === 'challenger') {
+            const e = body.experiment;
+            return { version: e && e.challengerLoaded === true && typeof e.challengerVersion === 'string' ? e.challengerVersion : null };
+          }
           return { version: typeof body.modelVersion === 'string' ? body.modelVersion : null };
         } catch (err) {
           return { error: (err as Error).message };
@@ -77,7 +88,7 @@ export async function confirmReload(options: ReloadOptions): Promise<ReloadResul
       }
       if (consecutive >= options.consecutiveAnswers) {
         const seconds = (Date.now() - started) / 1000;
-        const reason = `${consecutive} consecutive answers report ${options.version} after ${seconds.toFixed(1)}s (bound ${boundSeconds}s)`;
+        const reason = `${consecutive} consecutive answers report ${what} after ${seconds.toFixed(1)}s (bound ${boundSeconds}s)`;
         return { skipped: false, reason, confirmedVersion: options.version, answers, staleAnswers, failedRequests, seconds, boundSeconds };
       }
     }
@@ -86,7 +97,7 @@ export async function confirmReload(options: ReloadOptions): Promise<ReloadResul
   }
   const versions = [...seen].map(([v, c]) => `${v} ×${c}`).join(', ') || 'none';
   throw new ReloadNotConfirmedError(
-    `the API did not report ${options.version} in ${options.consecutiveAnswers} consecutive answers within ${boundSeconds}s ` +
+    `the API did not report ${what} in ${options.consecutiveAnswers} consecutive answers within ${boundSeconds}s ` +
       `(refresh ${options.refreshSeconds}s + margin ${options.marginSeconds}s): ${answers} answers (versions seen: ${versions}), ${failedRequests} failed requests`,
   );
 }

@@ -3,7 +3,11 @@ import type { ItemFeatures, UserFeatures } from '../domain/features';
 import type { BronzeRecord } from './bronze';
 import type { ParquetColumns, ParquetValue } from './parquet';
 
-/** One deduplicated interaction, as stored in `silver/interactions/`. */
+/**
+ * One deduplicated event, as stored in `silver/interactions/` (impressions included: they are kept for
+ * attribution; training and the features leave them out). `recommendation_id` and `position` were added with
+ * impressions: a file written before has neither column, and its rows read back without the fields.
+ */
 export interface SilverInteraction {
   event_id: string;
   event_type: EventType;
@@ -18,6 +22,10 @@ export interface SilverInteraction {
   arrival_time_ms: number;
   shard_id: string;
   sequence_number: string;
+  /** The event's `recommendationId`; absent (or null) when it had none. */
+  recommendation_id?: string | null;
+  /** An impression's `position`; absent (or null) otherwise. */
+  position?: number | null;
 }
 
 export const INTERACTION_COLUMNS: ParquetColumns = {
@@ -34,6 +42,8 @@ export const INTERACTION_COLUMNS: ParquetColumns = {
   arrival_time_ms: { type: 'INT64' },
   shard_id: { type: 'UTF8' },
   sequence_number: { type: 'UTF8' },
+  recommendation_id: { type: 'UTF8', optional: true },
+  position: { type: 'INT32', optional: true },
 };
 
 export const USER_FEATURE_COLUMNS: ParquetColumns = {
@@ -83,6 +93,9 @@ export function toSilverInteraction(r: BronzeRecord): SilverInteraction {
     arrival_time_ms: r.arrivalMs,
     shard_id: r.shardId,
     sequence_number: r.sequenceNumber,
+    // Only when present, so a row without them is exactly what it was before the columns existed.
+    ...(e.recommendationId !== undefined ? { recommendation_id: e.recommendationId } : {}),
+    ...(e.type === 'impression' && e.position !== undefined ? { position: e.position } : {}),
   };
 }
 
@@ -110,6 +123,9 @@ export function fromParquetInteraction(row: Record<string, ParquetValue>): Silve
     arrival_time_ms: num(row.arrival_time_ms),
     shard_id: String(row.shard_id),
     sequence_number: String(row.sequence_number),
+    // Files written before these columns existed have neither: the row reads back without them.
+    ...(row.recommendation_id !== null && row.recommendation_id !== undefined ? { recommendation_id: String(row.recommendation_id) } : {}),
+    ...(row.position !== null && row.position !== undefined ? { position: num(row.position) } : {}),
   };
 }
 
@@ -122,6 +138,7 @@ export function toUserEvent(s: SilverInteraction): UserEvent {
     timestamp: new Date(s.event_time_ms).toISOString(),
     ...(s.category !== null ? { category: s.category } : {}),
     ...(s.session_id !== null ? { sessionId: s.session_id } : {}),
+    ...(s.recommendation_id !== null && s.recommendation_id !== undefined ? { recommendationId: s.recommendation_id } : {}),
   };
   switch (s.event_type) {
     case 'rating':
@@ -130,6 +147,8 @@ export function toUserEvent(s: SilverInteraction): UserEvent {
       return { ...base, type: 'purchase', price: s.price ?? 0, quantity: s.quantity ?? 1 };
     case 'add_to_cart':
       return { ...base, type: 'add_to_cart', quantity: s.quantity ?? 1, ...(s.price !== null ? { price: s.price } : {}) };
+    case 'impression':
+      return { ...base, type: 'impression', ...(s.position !== null && s.position !== undefined ? { position: s.position } : {}) };
     default:
       return { ...base, type: s.event_type };
   }

@@ -12,7 +12,7 @@ import { confirmReload, type ReloadResult } from './reload';
 import { readBronzeWindow } from './bronze';
 import { trainCandidate, type TrainResult } from './train-candidate';
 import { nextValidationHistory, recentSummaries, validateWindow, type CheckName, type ValidationHistory } from './validate';
-import { validationThresholds } from '../config/retraining';
+import { rolloutOf, validationThresholds } from '../config/retraining';
 import { resolveRun, type RunInfo } from './run-window';
 
 /**
@@ -177,7 +177,7 @@ export async function deployModelStep(payload: unknown, deps: RetrainingDeps): P
   const p = parsePayload(DeployPayloadSchema, payload, 'DeployModel');
   switch (p.action) {
     case 'deploy':
-      return deployModel({ runId: p.runId, version: p.version, expectedProductionVersion: p.expectedProductionVersion, metrics: p.metrics }, deps.lake);
+      return deployModel({ runId: p.runId, version: p.version, expectedProductionVersion: p.expectedProductionVersion, metrics: p.metrics }, deps.lake, new Date(), rolloutOf(deps.config));
     case 'restore':
       return restoreProduction(p.runId, deps.lake);
     case 'rollback':
@@ -187,11 +187,18 @@ export async function deployModelStep(payload: unknown, deps: RetrainingDeps): P
 
 /** ReloadApi: confirms every API instance serves the deployed version within the refresh bound. */
 export async function reloadApiStep(payload: unknown, deps: RetrainingDeps): Promise<ReloadResult> {
-  const { version } = parsePayload(z.object({ version: z.string() }), payload, 'ReloadApi');
+  const { version, rollout, status, reason } = parsePayload(
+    z.object({ version: z.string(), rollout: z.enum(['replace', 'canary']).default('replace'), status: z.enum(['deployed', 'not-deployed']).default('deployed'), reason: z.string().optional() }),
+    payload,
+    'ReloadApi',
+  );
   const c = deps.config;
+  const boundSeconds = c.MODEL_REFRESH_SECONDS + c.RELOAD_MARGIN_SECONDS;
+  if (status === 'not-deployed') return { skipped: true, reason: `nothing was deployed: ${reason ?? 'not deployed'}`, confirmedVersion: null, answers: 0, staleAnswers: 0, failedRequests: 0, seconds: 0, boundSeconds };
   return confirmReload({
     apiBaseUrl: c.API_BASE_URL,
     version,
+    target: rollout === 'canary' ? 'challenger' : 'production',
     refreshSeconds: c.MODEL_REFRESH_SECONDS,
     marginSeconds: c.RELOAD_MARGIN_SECONDS,
     pollIntervalMs: c.RELOAD_POLL_INTERVAL_MS,

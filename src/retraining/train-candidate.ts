@@ -4,7 +4,7 @@ import type { SilverInteraction } from './silver';
 import { DataError, describeError, NoTrainingDataError } from './errors';
 import { SetAsideLog, usableInteractions, type SetAside } from './poison';
 import { readSilverHistory } from './extract';
-import { INTERACTION_MAPPING_DOC, itemCatalogue, toInteractions, withCatalogue, type CatalogueEntry } from './interactions';
+import { INTERACTION_MAPPING_DOC, interactionRows, itemCatalogue, toInteractions, withCatalogue, type CatalogueEntry } from './interactions';
 import { getJson, modelRegistryOf, type RetrainingLake } from './lake';
 import { modelKeys } from '../domain/lake-layout';
 import { isoDate, type DateWindow } from './run-window';
@@ -86,7 +86,8 @@ export async function trainCandidate(request: TrainRequest, lake: RetrainingLake
   const fromDt = trainingFromDt(request.window, request.trainingWindowDays);
   const { rows: stored, files } = await readSilverHistory(lake, fromDt);
   const setAside = new SetAsideLog();
-  const rows = usableInteractions(stored, setAside, 'Silver history');
+  // Impressions stay in Silver (attribution) but never train: interactionRows leaves them out.
+  const rows = interactionRows(usableInteractions(stored, setAside, 'Silver history'));
   if (rows.length === 0) throw new NoTrainingDataError(`no Silver interactions${fromDt ? ` with event date >= ${fromDt}` : ''}: nothing to train on`);
   const interactions = toInteractions(rows);
   // Titles and genres from the run's catalogue snapshot join the items seen in events.

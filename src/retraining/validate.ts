@@ -102,7 +102,11 @@ export interface ValidationReport extends ValidationSummary {
     /** Events that reached the stream more than 7 days after they happened. */
     lateEvents: number;
     perDay: Record<string, number>;
+    /** Unique valid events per type, impressions included. */
     byType: Record<string, number>;
+    /** Unique valid events that are interactions (what training and the features read) and impressions. */
+    interactions: number;
+    impressions: number;
   };
   previous: ValidationSummary | null;
   /** What the volume was compared with: the lower median of the recent validated runs' events per day. */
@@ -151,13 +155,14 @@ export function validateWindow(
     byType[r.event.type] = (byType[r.event.type] ?? 0) + 1;
   }
   const unique = records.length;
+  const impressions = byType.impression ?? 0;
   const valid = bronze.records.length;
   const lines = Math.max(bronze.lines, valid);
 
   // 1. Enough events.
   checks.push(
     unique >= t.minEvents
-      ? { name: 'volume', status: 'pass', detail: `${n(unique)} unique valid events in ${n(bronze.objects)} Bronze objects`, value: unique, limit: t.minEvents }
+      ? { name: 'volume', status: 'pass', detail: `${n(unique)} unique valid events (${n(unique - impressions)} interactions, ${n(impressions)} impressions) in ${n(bronze.objects)} Bronze objects`, value: unique, limit: t.minEvents }
       : { name: 'volume', status: 'fail', detail: `${n(unique)} unique valid events (at least ${n(t.minEvents)} needed, VALIDATION_MIN_EVENTS); Bronze objects read: ${n(bronze.objects)}`, value: unique, limit: t.minEvents },
   );
 
@@ -299,6 +304,8 @@ export function validateWindow(
       lateEvents,
       perDay: bronze.perDay,
       byType,
+      interactions: unique - impressions,
+      impressions,
     },
     previous: history[0] ?? null,
     baseline,

@@ -1,5 +1,5 @@
 import type { AttributeValue } from '../catalog/item';
-import type { EventType } from '../domain/events';
+import { isInteractionType, type EventType, type InteractionType } from '../domain/events';
 import {
   MAX_LIST_VALUES,
   MAX_STRING_LENGTH,
@@ -49,7 +49,7 @@ export interface ItemUniverse {
 }
 
 export interface UserHistory {
-  /** The user's recent events (typically ≤ 50). */
+  /** The user's recent events (typically ≤ 50). Impressions, if any reach here, match no `user …` predicate. */
   events: readonly { itemId: string; type: EventType; timestampMs: number }[];
   /** Items of the user's training history (matched by `user interacted` without WITHIN). */
   trainedItems: readonly string[];
@@ -106,7 +106,7 @@ type ItemTest = (item: ItemView) => boolean;
 type Plan =
   | { kind: 'static'; id: number; test: ItemTest }
   | { kind: 'recent'; durationMs: number }
-  | { kind: 'user'; type: EventType | undefined; withinMs: number | undefined }
+  | { kind: 'user'; type: InteractionType | undefined; withinMs: number | undefined }
   | { kind: 'not'; operand: Plan }
   | { kind: 'and' | 'or'; operands: Plan[] };
 
@@ -494,6 +494,8 @@ function userSet(plan: Plan & { kind: 'user' }, ctx: EvalContext): Set<number> {
   const out = new Set<number>();
   const since = plan.withinMs === undefined ? -Infinity : ctx.nowMs - plan.withinMs;
   for (const e of ctx.user.events) {
+    // Being shown an item is not interacting with it: `user interacted` (any type) must not match impressions.
+    if (!isInteractionType(e.type)) continue;
     if (plan.type !== undefined && e.type !== plan.type) continue;
     if (!(e.timestampMs >= since)) continue;
     const i = ctx.universe.indexOf(e.itemId);

@@ -1,4 +1,4 @@
-import type { EventType } from '../domain/events';
+import type { InteractionType } from '../domain/events';
 
 /**
  * The filter language: what a shop engineer writes in `rules.json` (`"category = $category AND price <= $maxPrice"`).
@@ -52,8 +52,8 @@ export type ValueType = AttributeType | 'time';
 export type Comparison = '=' | '!=' | '<' | '<=' | '>' | '>=';
 export type UserVerb = 'viewed' | 'clicked' | 'added' | 'purchased' | 'rated' | 'interacted';
 
-/** The event type each verb matches (`undefined`: any type, plus the training history). */
-export const VERB_EVENT_TYPES: Readonly<Record<UserVerb, EventType | undefined>> = Object.freeze({
+/** The interaction type each verb matches (`undefined`: any interaction, plus the training history; never an impression). */
+export const VERB_EVENT_TYPES: Readonly<Record<UserVerb, InteractionType | undefined>> = Object.freeze({
   viewed: 'view',
   clicked: 'click',
   added: 'add_to_cart',

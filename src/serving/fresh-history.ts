@@ -1,4 +1,5 @@
 import { implicitStrength } from '../domain/event-strengths';
+import { isInteractionType } from '../domain/events';
 import type { RecentInteraction } from '../domain/features';
 import type { Interaction } from '../recommender/index';
 
@@ -11,6 +12,8 @@ import type { Interaction } from '../recommender/index';
 export function freshInteractions(userId: string, recent: readonly RecentInteraction[]): Interaction[] {
   const byItem = new Map<string, Interaction & { rated: boolean }>();
   for (const r of recent) {
+    // Only interactions: an impression (the item was shown) never enters the history, not even as seen.
+    if (!isInteractionType(r.type)) continue;
     const timestamp = Date.parse(r.timestamp);
     const rated = r.type === 'rating' && r.rating !== undefined;
     // The training scale (src/domain/event-strengths.ts); a stored type that is not one of ours is skipped.

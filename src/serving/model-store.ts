@@ -1,5 +1,7 @@
 import { PRODUCTION_POINTER_KEY } from '../domain/lake-layout';
-import { ArtifactUnusableError, parseProductionPointer, type Deployment, type ModelRegistry, type ProductionPointer } from '../domain/model-registry';
+import { assignVariant } from '../domain/experiment';
+import { ArtifactUnusableError, parseProductionPointer, type Deployment, type Experiment, type ModelRegistry, type ProductionPointer } from '../domain/model-registry';
+import type { Variant } from '../domain/recommendation-id';
 import { deserializeModel, type HybridModel } from '../recommender/index';
 import type { ServingLog } from './http';
 
@@ -31,6 +33,27 @@ export interface ModelHealth {
   modelLoadMs: number | null;
   trainedAt: string | null;
   error?: string;
+  /** The running experiment as this instance serves it; null when none runs. */
+  experiment: ExperimentHealth | null;
+}
+
+/** What health says of the experiment on the pointer. */
+export interface ExperimentHealth {
+  id: string;
+  sharePercent: number;
+  challengerVersion: string;
+  /** False until the challenger is loaded, and while it cannot be: then every user gets the control. */
+  challengerLoaded: boolean;
+  error?: string;
+}
+
+/** The model a user's answer comes from, and what its recommendation id says about it. */
+export interface UserModel {
+  /** The challenger for the challenger's users; else the production model (undefined before the first one). */
+  loaded: LoadedModel | undefined;
+  variant: Variant;
+  /** The experiment the answer counts for; null when none runs, it has no loaded challenger, or no user was named. */
+  experimentId: string | null;
 }
 
 export interface ModelStoreOptions {
@@ -61,6 +84,8 @@ const NO_MODEL_RETRY_MS = 5_000;
  */
 export class ModelStore {
   private current: LoadedModel | undefined;
+  /** The pointer's experiment and, once loaded, its challenger model (never loaded twice for one version). */
+  private experiment: { spec: Experiment; loaded?: LoadedModel; error?: string } | undefined;
   private pointerEtag: string | undefined;
   private lastAttemptMs: number | undefined;
   private lastCheckedMs: number | undefined;
@@ -94,6 +119,19 @@ export class ModelStore {
     return this.current;
   }
 
+  /**
+   * The model for `userId`'s answer (re-checking the pointer like `get`): while an experiment runs and its
+   * challenger is loaded, the user's variant (assignVariant: stable per experiment and user); otherwise, and for
+   * no user (`undefined`: an anonymous list), the production model as control.
+   */
+  async forUser(userId: string | undefined): Promise<UserModel> {
+    const control = await this.get();
+    const experiment = this.experiment;
+    if (userId === undefined || !experiment?.loaded || !control) return { loaded: control, variant: 'control', experimentId: null };
+    const variant = assignVariant(experiment.spec, userId);
+    return { loaded: variant === 'challenger' ? experiment.loaded : control, variant, experimentId: experiment.spec.id };
+  }
+
   /** Checks the pointer now, unconditionally, and loads what it names if that is not what is served. */
   async reload(): Promise<{ reloaded: boolean; previousVersion: string | null; health: ModelHealth }> {
     const before = this.current?.version ?? null;
@@ -116,6 +154,19 @@ export class ModelStore {
       modelLoadMs: c ? Math.round(c.loadMs * 10) / 10 : null,
       trainedAt: c?.model.metadata.createdAt ?? null,
       ...(this.error ? { error: this.error } : this.current ? {} : { error: 'no model loaded yet' }),
+      experiment: this.experimentHealth(),
+    };
+  }
+
+  private experimentHealth(): ExperimentHealth | null {
+    const e = this.experiment;
+    if (!e) return null;
+    return {
+      id: e.spec.id,
+      sharePercent: e.spec.sharePercent,
+      challengerVersion: e.spec.challenger.version,
+      challengerLoaded: e.loaded !== undefined,
+      ...(e.error ? { error: e.error } : !e.loaded && !this.current ? { error: 'no production model is loaded: the experiment waits for it' } : {}),
     };
   }
 
@@ -164,20 +215,26 @@ export class ModelStore {
       return;
     }
     if (this.current?.version === pointer.version) {
-      this.pointerEtag = res.etag;
+      const settled = await this.followExperiment(pointer.experiment ?? null);
+      if (settled) this.pointerEtag = res.etag;
       this.error = undefined;
       return;
     }
     try {
-      this.current = await this.load(pointer);
-      this.pointerEtag = res.etag;
+      // A promoted challenger is already in memory: production switches to it without a second load.
+      const promoted = this.experiment?.loaded?.version === pointer.version ? this.experiment.loaded : undefined;
+      this.current = promoted ?? (await this.load(pointer));
+      const settled = await this.followExperiment(pointer.experiment ?? null);
+      if (settled) this.pointerEtag = res.etag;
       this.error = undefined;
-      this.options.log?.info('model loaded', { modelVersion: pointer.version, loadMs: this.current.loadMs });
+      this.options.log?.info('model loaded', { modelVersion: pointer.version, loadMs: this.current.loadMs, ...(promoted ? { reused: 'challenger' } : {}) });
       return;
     } catch (err) {
       // A broken artifact stays broken until the pointer changes; a network error is retried next time.
       const persistent = err instanceof ArtifactUnusableError;
       if (persistent) this.pointerEtag = res.etag;
+      // The experiment follows the pointer even so (a stop must reach every instance); its assignment is per user.
+      await this.followExperiment(pointer.experiment ?? null);
       const reason = `model ${pointer.version} could not be loaded: ${message(err)}`;
       if (!this.current && pointer.previous) {
         try {
@@ -190,6 +247,37 @@ export class ModelStore {
         }
       }
       this.fail(reason, persistent);
+    }
+  }
+
+  /**
+   * Follows the pointer's experiment: none → forget the challenger; a new challenger → load it (a failure is
+   * kept in health and every user gets the control). Answers false when a transient failure should be retried
+   * at the next check (the pointer's ETag is then not remembered, so the next check reads it again).
+   */
+  private async followExperiment(spec: Experiment | null): Promise<boolean> {
+    if (!spec) {
+      if (this.experiment) this.options.log?.info('experiment ended on the pointer', { experimentId: this.experiment.spec.id });
+      this.experiment = undefined;
+      return true;
+    }
+    const held = this.experiment;
+    const sameChallenger = held?.spec.challenger.version === spec.challenger.version;
+    if (sameChallenger && held?.loaded) {
+      this.experiment = { spec, loaded: held.loaded };
+      return true;
+    }
+    const reused = this.current?.version === spec.challenger.version ? this.current : undefined;
+    try {
+      const loaded = reused ?? (await this.load(spec.challenger));
+      this.experiment = { spec, loaded };
+      this.options.log?.info('challenger loaded', { experimentId: spec.id, modelVersion: spec.challenger.version, loadMs: loaded.loadMs });
+      return true;
+    } catch (err) {
+      const error = `challenger ${spec.challenger.version} could not be loaded: ${message(err)}; every user gets the control`;
+      this.experiment = { spec, error };
+      this.options.log?.warn('challenger could not be loaded', { experimentId: spec.id, reason: error });
+      return err instanceof ArtifactUnusableError;
     }
   }
 

@@ -3,7 +3,8 @@ import { FreshEventsCache } from './fresh-events-cache';
 import { freshInteractions } from './fresh-history';
 import type { UserFeatureReader } from './features-reader';
 import { HttpError, json, negotiate, readJsonBody, text, type ApiRequest, type ApiResponse, type ServingLog } from './http';
-import type { LoadedModel, ModelStore } from './model-store';
+import type { LoadedModel, ModelStore, UserModel } from './model-store';
+import { newRecommendationId, type AttributedStrategy, type Variant } from '../domain/recommendation-id';
 import { EVENT_TYPES, type EventType } from '../domain/events';
 import { RequestRulesError, type BoundFilter, type UserHistory } from '../rules/eligibility';
 import { compileRules } from '../rules/rules-definition';
@@ -28,9 +29,25 @@ export interface ScoredItemView {
 
 export type Strategy = 'personalized' | 'popular' | 'trending';
 
-export interface RecommendResponse {
-  userId: string;
+/**
+ * What every list answer carries (recommend, rank, similar, popular, trending): the recommendation id clients
+ * send back on the events that follow from it, and what the id says in the clear.
+ */
+export interface Attribution {
+  recommendationId: string;
+  /** The model of the variant that answered; null before the first model. */
   modelVersion: string | null;
+  strategy: AttributedStrategy;
+  variant: Variant;
+  /** Null when no experiment counts this answer. */
+  experimentId: string | null;
+}
+
+/** The text/plain answers carry the recommendation id in this header. */
+export const RECOMMENDATION_ID_HEADER = 'X-Recommendation-Id';
+
+export interface RecommendResponse extends Attribution {
+  userId: string;
   strategy: Strategy;
   filter?: string;
   promotion?: string;
@@ -169,7 +186,8 @@ export class ReadApi {
     const format = negotiate(request.headers.accept, ['application/json', 'text/plain'] as const);
     const filter = this.bindFilter(request.query);
     const promotion = this.bindPromotion(request.query);
-    const [loaded, fresh] = await Promise.all([this.models.get(), this.freshEvents(userId), this.rules.prepare()]);
+    const [served, fresh] = await Promise.all([this.models.forUser(userId), this.freshEvents(userId), this.rules.prepare()]);
+    const loaded = served.loaded;
     const nowMs = Date.now();
     const universe = this.rules.universeFor(loaded?.model);
     const user = userHistory(fresh.recent, loaded?.model.historyOf(userId) ?? []);
@@ -182,7 +200,7 @@ export class ReadApi {
       const chosen = new Set(trending.map((t) => t.itemId));
       const popular = trending.length < k ? (await this.beforeFirstModel(k, touched, accept)).filter((i) => !chosen.has(i.itemId)) : [];
       const items = [...trending.map((t) => ({ itemId: t.itemId, score: round(t.score), ...titleOf(undefined, universe, t.itemId) })), ...popular].slice(0, k);
-      body = { userId, modelVersion: null, strategy: trending.length > 0 ? 'trending' : 'popular', items };
+      body = { userId, ...attribution(served, trending.length > 0 ? 'trending' : 'popular'), items };
     } else {
       const history = freshInteractions(userId, fresh.recent);
       const { exploration } = this.rules.rules;
@@ -208,7 +226,7 @@ export class ReadApi {
           items = [...trending.map((t) => ({ itemId: t.itemId, score: round(t.score), ...titleOf(loaded, universe, t.itemId) })), ...items.filter((i) => !chosen.has(i.itemId))].slice(0, k);
         }
       }
-      body = { userId, modelVersion: loaded.version, strategy, items };
+      body = { userId, ...attribution(served, strategy), items };
     }
     if (filter) body.filter = filter.name;
     if (promotion) body.promotion = promotion.name;
@@ -224,7 +242,7 @@ export class ReadApi {
       fewerThanK: body.fewerThanK !== undefined,
     });
     const headers = { ...NO_STORE, Vary: 'Accept' };
-    if (format === 'text/plain') return text(200, body.items.map((i) => i.itemId).join(','), headers);
+    if (format === 'text/plain') return text(200, body.items.map((i) => i.itemId).join(','), { ...headers, [RECOMMENDATION_ID_HEADER]: body.recommendationId });
     return json(200, body, headers);
   }
 
@@ -239,7 +257,8 @@ export class ReadApi {
     const userId = parseId('userId', request.params.userId);
     const filter = this.bindFilter(request.query);
     const itemIds = parseItemList(request);
-    const [loaded, fresh] = await Promise.all([this.models.get(), this.freshEvents(userId), this.rules.prepare()]);
+    const [served, fresh] = await Promise.all([this.models.forUser(userId), this.freshEvents(userId), this.rules.prepare()]);
+    const loaded = served.loaded;
     const universe = this.rules.universeFor(loaded?.model);
     const eligible = this.rules.engine.eligible(filter, universe, userHistory(fresh.recent, loaded?.model.historyOf(userId) ?? []), Date.now());
     const excluded: string[] = [];
@@ -247,10 +266,11 @@ export class ReadApi {
     for (const id of itemIds) (isEligible(universe, eligible, id, filter !== undefined) ? kept : excluded).push(id);
     const extra = { ...(filter ? { filter: filter.name } : {}), excluded };
     // Without a model every item is unknown: the list comes back as given.
-    if (!loaded) return json(200, { userId, modelVersion: null, strategy: 'popular', ...extra, items: kept.map(unknownItem) }, NO_STORE);
+    if (!loaded) return json(200, { userId, ...attribution(served, 'rank'), ranking: 'popular', ...extra, items: kept.map(unknownItem) }, NO_STORE);
     const ranked = loaded.model.rankItems(userId, kept, { history: freshInteractions(userId, fresh.recent), explain: true });
     const items = [...ranked.items.map((i) => view(loaded, universe, i)), ...ranked.unknown.map(unknownItem)];
-    return json(200, { userId, modelVersion: loaded.version, strategy: ranked.strategy, ...extra, items }, NO_STORE);
+    // `strategy` is what attribution counts (`rank`); `ranking` says how the model ordered the list.
+    return json(200, { userId, ...attribution(served, 'rank'), ranking: ranked.strategy, ...extra, items }, NO_STORE);
   }
 
   /** `GET /items/{itemId}/similar?k=10&filter=…`: related items the filter leaves. */
@@ -258,30 +278,34 @@ export class ReadApi {
     const itemId = parseId('itemId', request.params.itemId);
     const k = parseK(request.query.k);
     const filter = this.bindFilter(request.query);
-    const [loaded] = await Promise.all([this.models.get(), this.rules.prepare()]);
-    if (!loaded) return json(200, { itemId, modelVersion: null, items: [] }, NO_STORE);
+    const forUser = queryUserId(request.query);
+    const [served] = await Promise.all([this.models.forUser(forUser), this.rules.prepare()]);
+    const loaded = served.loaded;
+    if (!loaded) return json(200, { itemId, ...attribution(served, 'similar'), items: [] }, NO_STORE);
     if (!loaded.model.hasItem(itemId)) throw new HttpError(404, 'ITEM_NOT_FOUND', `item ${itemId} is not in model ${loaded.version}`, 'itemId');
     const universe = this.rules.universeFor(loaded.model);
     const eligible = this.rules.engine.eligible(filter, universe, NO_USER, Date.now()).subarray(0, loaded.model.itemCount);
     const items = loaded.model.similar(itemId, k, { eligible }).map((i) => view(loaded, universe, i));
-    return json(200, { itemId, modelVersion: loaded.version, ...(filter ? { filter: filter.name } : {}), items }, filter ? NO_STORE : MODEL_DERIVED_CACHE);
+    return json(200, { itemId, ...attribution(served, 'similar'), ...(filter ? { filter: filter.name } : {}), items }, filter || forUser !== undefined ? NO_STORE : MODEL_DERIVED_CACHE);
   }
 
   /** `GET /items/popular?k=10&filter=…`: the model's most interacted-with items the filter leaves. */
   async popular(request: ApiRequest): Promise<ApiResponse> {
     const k = parseK(request.query.k);
     const filter = this.bindFilter(request.query);
-    const [loaded] = await Promise.all([this.models.get(), this.rules.prepare()]);
+    const forUser = queryUserId(request.query);
+    const [served] = await Promise.all([this.models.forUser(forUser), this.rules.prepare()]);
+    const loaded = served.loaded;
     const universe = this.rules.universeFor(loaded?.model);
     const eligible = this.rules.engine.eligible(filter, universe, NO_USER, Date.now());
     const extra = filter ? { filter: filter.name } : {};
     if (!loaded) {
       const items = await this.beforeFirstModel(k, new Set(), (id) => isEligible(universe, eligible, id, filter !== undefined));
-      return json(200, { modelVersion: null, ...extra, items }, NO_STORE);
+      return json(200, { ...attribution(served, 'popular'), ...extra, items }, NO_STORE);
     }
     const items = loaded.model.popular(k, { eligible: eligible.subarray(0, loaded.model.itemCount) }).map((i) => view(loaded, universe, i));
     // The catalogue can change any second: a list that depends on it is not cached by clients.
-    return json(200, { modelVersion: loaded.version, ...extra, items }, this.rules.catalogue || filter ? NO_STORE : MODEL_DERIVED_CACHE);
+    return json(200, { ...attribution(served, 'popular'), ...extra, items }, this.rules.catalogue || filter || forUser !== undefined ? NO_STORE : MODEL_DERIVED_CACHE);
   }
 
   /**
@@ -293,13 +317,15 @@ export class ReadApi {
     const k = parseK(request.query.k);
     const windowMs = parseTrendingWindow(request.query.window);
     const filter = this.bindFilter(request.query);
+    const forUser = queryUserId(request.query);
     if (!this.options.trending) throw new HttpError(404, 'ANALYTICS_DISABLED', 'trending needs the shop analytics (context analyticsEnabled=true)');
-    const [loaded] = await Promise.all([this.models.get(), this.rules.prepare()]);
+    const [served] = await Promise.all([this.models.forUser(forUser), this.rules.prepare()]);
+    const loaded = served.loaded;
     const universe = this.rules.universeFor(loaded?.model);
     const eligible = this.rules.engine.eligible(filter, universe, NO_USER, Date.now());
     const trending = await this.options.trending(windowMs, k, (id) => isEligible(universe, eligible, id, filter !== undefined));
     const items = trending.map((i) => ({ ...i, score: round(i.score), ...titleOf(loaded, universe, i.itemId) }));
-    return json(200, { window: request.query.window ?? '1h', modelVersion: loaded?.version ?? null, ...(filter ? { filter: filter.name } : {}), items }, NO_STORE);
+    return json(200, { window: request.query.window ?? '1h', ...attribution(served, 'trending'), ...(filter ? { filter: filter.name } : {}), items }, NO_STORE);
   }
 
   /** The request's `filter` with its parameters, or a 400/404 naming what is wrong. */
@@ -446,4 +472,21 @@ function parseTrendingWindow(raw: string | undefined): number {
 /** Six significant digits are plenty for a ranking score and keep the payload small. */
 function round(x: number): number {
   return Number(x.toPrecision(6));
+}
+
+/** The attribution fields of an answer from `served` (the variant's model) by `strategy`, with a new id. */
+function attribution<S extends AttributedStrategy>(served: UserModel, strategy: S): Attribution & { strategy: S } {
+  const context = { experimentId: served.experimentId, variant: served.variant, strategy, modelVersion: served.loaded?.version ?? null };
+  return { recommendationId: newRecommendationId(context), ...context };
+}
+
+/**
+ * `?userId=` of the item lists (similar, popular, trending): the user whose experiment variant answers; absent
+ * → the control. Query values arrive decoded: held to the events' id pattern as they are.
+ */
+function queryUserId(query: ApiRequest['query']): string | undefined {
+  const raw = query.userId;
+  if (raw === undefined) return undefined;
+  if (!isValidId(raw)) throw new HttpError(400, 'INVALID_ID', `userId must be 1-128 characters of letters, digits or . _ : @ + = ~ - (got ${JSON.stringify(raw.slice(0, 40))})`, 'userId');
+  return raw;
 }

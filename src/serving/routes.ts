@@ -6,9 +6,9 @@
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 /**
  * Which Lambda function serves a route: reads need the model in memory, event writes need only Kinesis,
- * catalogue writes only the catalogue table.
+ * catalogue writes only the catalogue table, experiment control (`admin`) the production pointer and the experiment log.
  */
-export type ApiFunctionName = 'read' | 'events' | 'catalog';
+export type ApiFunctionName = 'read' | 'events' | 'catalog' | 'admin';
 
 export type RouteId =
   | 'recommend'
@@ -21,10 +21,13 @@ export type RouteId =
   | 'userFeatures'
   | 'postEvents'
   | 'adminReload'
+  | 'experimentStatus'
+  | 'experimentAction'
   | 'health'
   | 'analyticsRealtime'
   | 'analyticsTrends'
-  | 'analyticsPopularItems';
+  | 'analyticsPopularItems'
+  | 'analyticsAttribution';
 
 export interface RouteSpec {
   id: RouteId;
@@ -48,9 +51,12 @@ export const ROUTES: readonly RouteSpec[] = [
   { id: 'userFeatures', method: 'GET', path: '/users/{userId}/features', function: 'read', auth: 'none', summary: "A user's real-time and nightly features" },
   { id: 'postEvents', method: 'POST', path: '/events', function: 'events', auth: 'none', summary: '1-500 events onto the Kinesis stream' },
   { id: 'adminReload', method: 'POST', path: '/admin/reload', function: 'read', auth: 'iam', summary: 'Re-check the production model now' },
+  { id: 'experimentStatus', method: 'GET', path: '/admin/experiment', function: 'admin', auth: 'iam', summary: 'The running experiment: variants, share, attribution so far, what the check would decide' },
+  { id: 'experimentAction', method: 'POST', path: '/admin/experiment/{action}', function: 'admin', auth: 'iam', summary: 'Start, promote or stop an experiment (start takes { "challengerVersion", "sharePercent", … })' },
   { id: 'health', method: 'GET', path: '/health', function: 'read', auth: 'none', summary: 'Model version, load time, staleness bound' },
   { id: 'analyticsRealtime', method: 'GET', path: '/analytics/realtime', function: 'read', auth: 'none', summary: 'Shop metrics of the last minutes (?window=5m)' },
   { id: 'analyticsTrends', method: 'GET', path: '/analytics/trends', function: 'read', auth: 'none', summary: 'Shop metrics per window (?from=&to=&granularity=hour)' },
+  { id: 'analyticsAttribution', method: 'GET', path: '/analytics/attribution', function: 'read', auth: 'none', summary: 'CTR, conversion and revenue per impression by variant, model version and strategy (?window=24h&experiment=)' },
   { id: 'analyticsPopularItems', method: 'GET', path: '/analytics/items/popular', function: 'read', auth: 'none', summary: 'Most popular items now (?window=1h&category=&k=10)' },
 ];
 

@@ -42,7 +42,7 @@ import {
 } from '../support/lambda-runtime';
 import { fillLakeThroughConsumer } from '../retraining/support';
 
-type Kind = 'ingestion-consumer' | 'analytics-consumer' | 'events-api' | 'read-api' | 'catalog-api' | `retraining:${RetrainingFunction}`;
+type Kind = 'ingestion-consumer' | 'analytics-consumer' | 'events-api' | 'read-api' | 'catalog-api' | 'admin-api' | 'experiment-check' | `retraining:${RetrainingFunction}`;
 
 /** What each function is, by its POWERTOOLS_SERVICE_NAME. A function with a service not listed here fails the suite. */
 const KIND_OF_SERVICE: Record<string, Kind> = {
@@ -51,6 +51,8 @@ const KIND_OF_SERVICE: Record<string, Kind> = {
   'events-api': 'events-api',
   'recommend-api': 'read-api',
   'catalog-api': 'catalog-api',
+  'admin-api': 'admin-api',
+  'experiment-check': 'experiment-check',
   ...Object.fromEntries((Object.entries(RETRAINING_FUNCTIONS) as [RetrainingFunction, string][]).map(([name, file]) => [`retraining-${file}`, `retraining:${name}` as Kind])),
 };
 
@@ -334,6 +336,23 @@ describe('the Lambda bundles of `cdk synth`, each run alone like the Lambda runt
     const rec = (await runner.call(id, proxyEvent('GET', `/recommend/${encodeURIComponent(String(user!.userId))}?k=5`))) as APIGatewayProxyResult;
     expect(rec.statusCode, rec.body).toBe(200);
     expect(JSON.stringify(JSON.parse(rec.body))).toContain('"items"');
+  });
+
+  it('admin API: GET /admin/experiment answers the pointer the retraining wrote; a stop with nothing running is 409; unsigned is 403', async () => {
+    const id = fnId('admin-api');
+    const status = (await runner.call(id, proxyEvent('GET', '/admin/experiment'))) as APIGatewayProxyResult;
+    expect(status.statusCode, status.body).toBe(200);
+    expect(JSON.parse(status.body)).toMatchObject({ experiment: null, ...(deployedVersion ? { pointer: { version: deployedVersion } } : {}) });
+    const stop = (await runner.call(id, proxyEvent('POST', '/admin/experiment/stop', {}))) as APIGatewayProxyResult;
+    expect(stop.statusCode, stop.body).toBe(409);
+    const unsigned = proxyEvent('GET', '/admin/experiment');
+    unsigned.requestContext.identity = { ...unsigned.requestContext.identity, userArn: null, caller: null, accessKey: null };
+    expect(((await runner.call(id, unsigned)) as APIGatewayProxyResult).statusCode).toBe(403);
+  });
+
+  it('experiment check: with no experiment on the pointer the retraining wrote, decides nothing and writes nothing', async () => {
+    const result = (await runner.call(fnId('experiment-check'), { executionName: 'bundles', startTime: new Date().toISOString() })) as { action: string; reason: string; productionVersion: string | null };
+    expect(result).toMatchObject({ action: 'none', ...(deployedVersion ? { reason: 'no experiment is running', productionVersion: deployedVersion } : {}) });
   });
 
   it('invoked every function of the template, every one succeeded, each cold start within Lambda\'s 10 s init limit', () => {

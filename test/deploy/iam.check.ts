@@ -3,7 +3,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readRecordedCalls, REPO_ROOT, type RecordedCall } from '../support/aws-calls';
 import { deployedFunctions, requestOfCall, serviceCallsOfFunction, TemplateIam, unusedGrants, type DeployedFunction, type IamRequest, type IamVerdict } from '../support/iam-check';
-import { schedulerCalls, stateMachineCalls, trustedServices } from '../support/state-machine-template';
+import { everyStateMachineCalls, schedulerCalls, trustedServices } from '../support/state-machine-template';
 import { synthStack } from '../support/synth';
 import type { CfnTemplate } from '../support/cfn-template';
 
@@ -66,7 +66,7 @@ beforeAll(async () => {
     if ('problem' in request) problems.push(`${request.problem} (${call.suite ?? 'unknown suite'})`);
     else verdicts.push(await iam.evaluate(request));
   }
-  const service: IamRequest[] = [...functions.flatMap((f) => serviceCallsOfFunction(iam, f.functionId)), ...stateMachineCalls(iam, assemblyDir), ...schedulerCalls(iam)];
+  const service: IamRequest[] = [...functions.flatMap((f) => serviceCallsOfFunction(iam, f.functionId)), ...everyStateMachineCalls(iam, assemblyDir), ...schedulerCalls(iam)];
   for (const request of service) verdicts.push(await iam.evaluate(request));
 });
 

@@ -85,7 +85,7 @@ describe('event schema', () => {
     const missing = parseEvent({ ...base });
     const unknown = parseEvent({ ...base, type: 'teleport' });
     expect(!missing.ok && missing.message).toMatch(/^type is required/);
-    expect(!unknown.ok && unknown.message).toContain('type must be one of view, click, add_to_cart, purchase, rating (got "teleport")');
+    expect(!unknown.ok && unknown.message).toContain('type must be one of view, click, add_to_cart, purchase, rating, impression (got "teleport")');
   });
 
   it('requires the type-specific fields', () => {

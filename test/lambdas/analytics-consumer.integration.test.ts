@@ -5,7 +5,7 @@ import type { AnalyticsReader } from '../../src/analytics/analytics-reader';
 import { dynamoAnalyticsReader } from '../../src/adapters/dynamo-analytics-reader';
 import { HyperLogLog } from '../../src/analytics/hyperloglog';
 import { generateEvents } from '../../src/domain/event-generator';
-import { parseEvent, type UserEvent } from '../../src/domain/events';
+import { isInteraction, parseEvent, type UserEvent } from '../../src/domain/events';
 import { POPULARITY_WEIGHTS } from '../../src/domain/features';
 import { readStreamAsLambdaEvents } from '../../src/local/kinesis-reader';
 import { startTestAws, type TestAws } from '../support/aws-env';
@@ -69,7 +69,7 @@ describe('real-time analytics from the event stream', () => {
 
   it('ranks popular items and categories by intent-weighted interactions', async () => {
     const score = new Map<string, number>();
-    for (const e of events) score.set(e.itemId, (score.get(e.itemId) ?? 0) + POPULARITY_WEIGHTS[e.type]);
+    for (const e of events.filter(isInteraction)) score.set(e.itemId, (score.get(e.itemId) ?? 0) + POPULARITY_WEIGHTS[e.type]);
     const trueTop = [...score.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, 5);
     const top = await reader.popularItems(60 * 60_000, { k: 5, nowMs: now });
     expect(top.map((t) => t.itemId)).toEqual(trueTop.map(([k]) => k));

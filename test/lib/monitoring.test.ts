@@ -51,3 +51,34 @@ describe('alarms and dashboard', () => {
     expect(names).toContain('GetRecords.IteratorAgeMilliseconds');
   });
 });
+
+describe('attribution by variant on the dashboard', () => {
+  const { template } = synthStack({});
+  const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard')) as { Properties: { DashboardBody: unknown } }[];
+  const raw = dashboard!.Properties.DashboardBody as string | { 'Fn::Join': [string, unknown[]] };
+  const text = typeof raw === 'string' ? raw : raw['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : 'TOKEN')).join('');
+  const widgets = (JSON.parse(text) as { widgets: { properties: { title?: string; metrics?: unknown[][] } }[] }).widgets;
+  const widget = (title: string) => widgets.find((w) => w.properties.title?.startsWith(title));
+
+  it('draws CTR per variant as metric math over the consumer’s Clicks and Impressions with the Variant dimension', () => {
+    const ctr = widget('CTR by variant');
+    expect(ctr).toBeDefined();
+    const lines = ctr!.properties.metrics!;
+    const expressions = lines.filter((l) => typeof l[0] === 'object' && (l[0] as { expression?: string }).expression).map((l) => (l[0] as { expression: string; label: string }));
+    expect(expressions.map((e) => e.label).sort()).toEqual(['CTR challenger', 'CTR control']);
+    expect(expressions.every((e) => /n_(control|challenger) \/ i_(control|challenger)/.test(e.expression))).toBe(true);
+    const flat = JSON.stringify(lines);
+    for (const v of ['control', 'challenger']) {
+      expect(flat).toContain(`"Clicks","Variant","${v}","service","analytics-consumer"`);
+      expect(flat).toContain(`"Impressions","Variant","${v}","service","analytics-consumer"`);
+    }
+  });
+
+  it('draws revenue per impression per variant', () => {
+    const rpi = widget('Revenue per impression by variant');
+    expect(rpi).toBeDefined();
+    const flat = JSON.stringify(rpi!.properties.metrics);
+    for (const v of ['control', 'challenger']) expect(flat).toContain(`"Revenue","Variant","${v}","service","analytics-consumer"`);
+    expect(flat).toContain('revenue/impression control');
+  });
+});

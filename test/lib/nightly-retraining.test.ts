@@ -13,9 +13,10 @@ describe('nightly retraining infrastructure', () => {
   const logicalId = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
 
   it('deploys the ASL file as a Standard state machine whose every Task resolves to a function of the stack', () => {
+    // The stack's other state machine is the experiment check (test/lib/experiments.test.ts).
     const machines = template.findResources('AWS::StepFunctions::StateMachine');
-    expect(Object.keys(machines)).toHaveLength(1);
-    const [machine] = Object.values(machines) as { Properties: { StateMachineType: string; DefinitionS3Location?: unknown; DefinitionSubstitutions: Record<string, unknown>; TracingConfiguration: unknown } }[];
+    expect(Object.keys(machines)).toContain(logicalId(retraining.stateMachine));
+    const machine = machines[logicalId(retraining.stateMachine)] as { Properties: { StateMachineType: string; DefinitionS3Location?: unknown; DefinitionSubstitutions: Record<string, unknown>; TracingConfiguration: unknown } };
     expect(machine!.Properties.StateMachineType).toBe('STANDARD');
     expect(machine!.Properties.DefinitionS3Location).toBeDefined();
     expect(machine!.Properties.TracingConfiguration).toEqual({ Enabled: true });

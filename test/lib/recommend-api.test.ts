@@ -52,7 +52,7 @@ describe('recommend API infrastructure', () => {
     });
   });
 
-  it('creates every route of the shared route table, only POST /admin/reload and the catalogue writes needing IAM', () => {
+  it('creates every route of the shared route table, only the admin routes and the catalogue writes needing IAM', () => {
     for (const route of ROUTES) {
       const m = method(route.method, route.path);
       expect(m, `${route.method} ${route.path}`).toBeDefined();
@@ -61,7 +61,7 @@ describe('recommend API infrastructure', () => {
       if (route.path.includes('{')) expect(Object.keys(m!.Properties.RequestParameters)).toEqual([...route.path.matchAll(/\{(\w+)\}/g)].map((x) => `method.request.path.${x[1]}`));
     }
     const iam = methods.filter((m) => m.Properties.AuthorizationType === 'AWS_IAM');
-    expect(iam.map((m) => `${m.Properties.HttpMethod} ${pathOf(m.Properties.ResourceId)}`).sort()).toEqual(['DELETE /items/{itemId}', 'POST /admin/reload', 'PUT /items']);
+    expect(iam.map((m) => `${m.Properties.HttpMethod} ${pathOf(m.Properties.ResourceId)}`).sort()).toEqual(['DELETE /items/{itemId}', 'GET /admin/experiment', 'POST /admin/experiment/{action}', 'POST /admin/reload', 'PUT /items']);
   });
 
   it('PUT /items and DELETE /items/{itemId} are IAM-authorised and reach the catalogue function, nothing else does', () => {
@@ -99,13 +99,16 @@ describe('recommend API infrastructure', () => {
     expect(serving.catalogFunction.handlerFile).toBe('lambdas/catalog-api/index.ts');
   });
 
-  it('sends POST /events to the events function, the catalogue writes to the catalogue function and everything else (incl. wrong methods and unknown paths) to the read function', () => {
+  it('sends POST /events to the events function, the catalogue writes to the catalogue function, experiment control to the admin function and everything else (incl. wrong methods and unknown paths) to the read function', () => {
     const fnOf = (m: Resource) => JSON.stringify(m.Properties.Integration.Uri);
     const events = fnOf(method('POST', '/events')!);
     const read = fnOf(method('GET', '/recommend/{userId}')!);
     const catalog = fnOf(method('PUT', '/items')!);
     expect(new Set([events, read, catalog]).size).toBe(3);
-    const elsewhere = new Set(['POST /events', 'PUT /items', 'DELETE /items/{itemId}']);
+    const admin = fnOf(method('GET', '/admin/experiment')!);
+    expect(new Set([events, read, catalog, admin]).size).toBe(4);
+    expect(fnOf(method('POST', '/admin/experiment/{action}')!)).toBe(admin);
+    const elsewhere = new Set(['POST /events', 'PUT /items', 'DELETE /items/{itemId}', 'GET /admin/experiment', 'POST /admin/experiment/{action}']);
     for (const m of methods.filter((x) => x.Properties.HttpMethod !== 'OPTIONS')) {
       if (!elsewhere.has(`${m.Properties.HttpMethod} ${pathOf(m.Properties.ResourceId)}`)) expect(fnOf(m)).toBe(read);
     }

@@ -42,7 +42,9 @@ describe.each(NAMES)('the id %s', (name) => {
     const [res, unknown] = await Promise.all([get(`/recommend/${id}?k=5`), get('/recommend/never-seen-xyz?k=5')]);
     expectClean(res, 'recommend');
     expect(res.status).toBe(200);
-    expect(res.json).toEqual({ ...unknown.json, userId: name });
+    // Each answer has its own recommendation id; everything else is the unknown user's answer.
+    expect(res.json).toEqual({ ...unknown.json, userId: name, recommendationId: expect.stringMatching(/^r1\.-\.c\.p(op)?\./) });
+    expect(res.json.recommendationId).not.toBe(unknown.json.recommendationId);
     expect(res.json.strategy).toBe('popular');
     const asText = await get(`/recommend/${id}?k=5`, [['Accept', 'text/plain']]);
     expect(asText.text).toBe(unknown.json.items.map((i: { itemId: string }) => i.itemId).join(','));

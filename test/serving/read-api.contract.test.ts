@@ -8,6 +8,7 @@ import { startTestAws, type TestAws } from '../support/aws-env';
 import { lambdaContext } from '../support/lambda';
 import { callApi } from '../support/http';
 import { deploy, deployCorrupt, trainSmallModel, versionFor } from './support';
+import { parseRecommendationId } from '../../src/domain/recommendation-id';
 
 /**
  * Every route through the local server (HTTP → API Gateway proxy event → the Lambda handlers) against
@@ -68,6 +69,15 @@ async function consumeStream(): Promise<void> {
   }
 }
 
+/** The attribution fields of an answer with no experiment running. */
+const noExperiment = (strategy: string, modelVersion: string | null) => ({
+  recommendationId: expect.stringMatching(/^r1\.-\.c\./),
+  modelVersion,
+  strategy,
+  variant: 'control',
+  experimentId: null,
+});
+
 function expectError(res: { status: number; json: any }, status: number, code: string, field?: string) {
   expect(res.status).toBe(status);
   expect(res.json).toMatchObject({ error: { code, message: expect.any(String), ...(field ? { field } : {}) } });
@@ -125,7 +135,8 @@ describe('POST /rank/{userId}', () => {
     const res = await post(`/rank/${knownUser}`, { itemIds: ['no-such-item', ...[...top].reverse()] });
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
-    expect(res.json).toMatchObject({ userId: knownUser, modelVersion: v1, strategy: 'personalized' });
+    expect(res.json).toMatchObject({ userId: knownUser, modelVersion: v1, strategy: 'rank', ranking: 'personalized', variant: 'control', experimentId: null });
+    expect(parseRecommendationId(res.json.recommendationId)).toEqual({ experimentId: null, variant: 'control', strategy: 'rank', modelVersion: v1 });
     expect(res.json.items.map((i: { itemId: string }) => i.itemId)).toEqual([...top, 'no-such-item']);
     expect(res.json.items.at(-1)).toEqual({ itemId: 'no-such-item', score: null, unknown: true });
     const scores = res.json.items.slice(0, -1).map((i: { score: number }) => i.score);
@@ -135,7 +146,7 @@ describe('POST /rank/{userId}', () => {
   it('ranks by popularity for a user with no history', async () => {
     const popular = model.popular(5).map((i) => i.itemId);
     const res = await post('/rank/brand-new-user', { itemIds: [...popular].reverse() });
-    expect(res.json.strategy).toBe('popular');
+    expect(res.json).toMatchObject({ strategy: 'rank', ranking: 'popular' });
     expect(res.json.items.map((i: { itemId: string }) => i.itemId)).toEqual(popular);
   });
 
@@ -170,7 +181,10 @@ describe('item routes', () => {
   it('GET /items/popular answers the most popular items', async () => {
     const res = await get('/items/popular?k=3');
     expect(res.status).toBe(200);
-    expect(res.json).toEqual({ modelVersion: v1, items: model.popular(3).map((i) => ({ itemId: i.itemId, score: expect.any(Number), title: expect.any(String) })) });
+    expect(res.json).toEqual({
+      ...noExperiment('popular', v1),
+      items: model.popular(3).map((i) => ({ itemId: i.itemId, score: expect.any(Number), title: expect.any(String) })),
+    });
     expectError(await get('/items/popular?k=-3'), 400, 'INVALID_PARAMETER', 'k');
   });
 });
@@ -336,10 +350,10 @@ describe('model lifecycle through the API', () => {
     try {
       const responses = await Promise.all(Array.from({ length: 20 }, () => get(`/recommend/${knownUser}`)));
       for (const r of responses) {
-        expect(r.json).toEqual({ userId: knownUser, modelVersion: null, strategy: 'popular', items: [], fewerThanK: { requested: 10, returned: 0, reason: expect.stringContaining('no model') } });
+        expect(r.json).toEqual({ userId: knownUser, ...noExperiment('popular', null), items: [], fewerThanK: { requested: 10, returned: 0, reason: expect.stringContaining('no model') } });
       }
-      expect((await get('/items/popular')).json).toEqual({ modelVersion: null, items: [] });
-      expect((await get(`/items/${knownItem}/similar`)).json).toEqual({ itemId: knownItem, modelVersion: null, items: [] });
+      expect((await get('/items/popular')).json).toEqual({ ...noExperiment('popular', null), items: [] });
+      expect((await get(`/items/${knownItem}/similar`)).json).toEqual({ itemId: knownItem, ...noExperiment('similar', null), items: [] });
       const health = await get('/health');
       expect(health.status).toBe(200);
       expect(health.json).toMatchObject({ status: 'degraded', modelVersion: null, error: expect.stringContaining('does not exist') });

@@ -24,8 +24,9 @@ describe('route table', () => {
     expect(matchRoute('GET', '/recommend//')).toEqual({ kind: 'not-found' });
   });
 
-  it('only the reload and catalogue write routes need IAM; events and catalogue writes have their own functions', () => {
-    expect(ROUTES.filter((r) => r.auth === 'iam').map((r) => r.id).sort()).toEqual(['adminReload', 'deleteItem', 'putItems']);
+  it('only the admin and catalogue write routes need IAM; events, catalogue writes and experiment control have their own functions', () => {
+    expect(ROUTES.filter((r) => r.auth === 'iam').map((r) => r.id).sort()).toEqual(['adminReload', 'deleteItem', 'experimentAction', 'experimentStatus', 'putItems']);
+    expect(ROUTES.filter((r) => r.function === 'admin').map((r) => r.id).sort()).toEqual(['experimentAction', 'experimentStatus']);
     expect(ROUTES.filter((r) => r.function === 'events').map((r) => r.id)).toEqual(['postEvents']);
     expect(ROUTES.filter((r) => r.function === 'catalog').map((r) => r.id).sort()).toEqual(['deleteItem', 'putItems']);
     // Every write but POST /events (public, validated) is authenticated.

@@ -124,6 +124,8 @@ describe('nightly retraining, the ASL run locally against the emulators', () => 
       { name: 'arrival_time_ms', type: 'INT64', optional: false },
       { name: 'shard_id', type: 'BYTE_ARRAY', optional: false },
       { name: 'sequence_number', type: 'BYTE_ARRAY', optional: false },
+      { name: 'recommendation_id', type: 'BYTE_ARRAY', optional: true },
+      { name: 'position', type: 'INT32', optional: true },
     ]);
     const userFeatureKey = `silver/user_features/as_of=${today()}/part-0.parquet`;
     const userRows = await readParquet((await lake.getBytes(userFeatureKey))!);

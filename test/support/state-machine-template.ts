@@ -50,9 +50,9 @@ const SNS_SSE_DOC = 'https://docs.aws.amazon.com/sns/latest/dg/sns-key-managemen
  * What the state machine's role is asked to do: each Task's call (Lambda invoke, SNS publish with the topic's
  * KMS key), and the log deliveries and traces Step Functions makes with it.
  */
-export function stateMachineCalls(iam: TemplateIam, assemblyDir: string): IamRequest[] {
+export function stateMachineCalls(iam: TemplateIam, assemblyDir: string, stateMachineId?: string): IamRequest[] {
   const t = iam.t;
-  const { id, definition } = deployedDefinition(t, assemblyDir);
+  const { id, definition } = deployedDefinition(t, assemblyDir, stateMachineId);
   const props = t.properties(id);
   const role = t.resources('AWS::IAM::Role').find(([rid]) => t.physical[rid]!.attributes.Arn === props.RoleArn)?.[0];
   if (!role) throw new Error(`the state machine's role ${String(props.RoleArn)} is not in the template`);
@@ -87,6 +87,11 @@ export function stateMachineCalls(iam: TemplateIam, assemblyDir: string): IamReq
     }
   }
   return out;
+}
+
+/** `stateMachineCalls` of every state machine in the template (the nightly retraining, the experiment check, …). */
+export function everyStateMachineCalls(iam: TemplateIam, assemblyDir: string): IamRequest[] {
+  return iam.t.resources('AWS::StepFunctions::StateMachine').flatMap(([id]) => stateMachineCalls(iam, assemblyDir, id));
 }
 
 /** What each EventBridge Scheduler schedule's role is asked to do: start its target. */

@@ -1,0 +1,46 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { createS3Client } from '../../src/adapters/aws-clients';
+import { observability } from '../../src/adapters/observability';
+import { perContainer } from '../../src/adapters/per-container';
+import { S3Lake } from '../../src/adapters/s3-lake';
+import { S3ModelRegistry } from '../../src/adapters/s3-model-registry';
+import { loadAdminApiConfig } from '../../src/config/serving';
+import { lakeExperimentLog, type ExperimentOperatorDeps } from '../../src/experiments/operator';
+import { createApiHandler, type ProxyHandler } from '../../src/serving/api-handler';
+import { ExperimentApi } from '../../src/serving/experiment-api';
+import { servingLog } from '../../src/serving/powertools-log';
+import { publishMetrics } from '../../src/serving/publish-metrics';
+
+const { logger, metrics } = observability('admin-api');
+const log = servingLog(logger);
+
+function buildAdminHandler(deps: ExperimentOperatorDeps, corsAllowOrigin: string, refreshSeconds: number): ProxyHandler {
+  return createApiHandler(new ExperimentApi(deps, { log, refreshSeconds }).routes(), { corsAllowOrigin, log });
+}
+
+/** The registry and the experiment routes, built once per container on first use. */
+const adminApi = perContainer<ProxyHandler>(() => {
+  const config = loadAdminApiConfig();
+  const lake = new S3Lake(createS3Client(), config.LAKE_BUCKET);
+  return buildAdminHandler({ registry: new S3ModelRegistry(lake), log: lakeExperimentLog(lake) }, config.CORS_ALLOW_ORIGIN, config.MODEL_REFRESH_SECONDS);
+});
+
+/** Lets tests and the local server rebuild the handler after changing the environment, or inject the ports. */
+export function resetAdminApi(deps?: ExperimentOperatorDeps): void {
+  if (!deps) return adminApi.reset();
+  const config = loadAdminApiConfig();
+  adminApi.reset(buildAdminHandler(deps, config.CORS_ALLOW_ORIGIN, config.MODEL_REFRESH_SECONDS));
+}
+
+async function handle(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  const res = await adminApi()(event);
+  metrics.addMetric(res.statusCode >= 500 ? 'Responses5xx' : res.statusCode >= 400 ? 'Responses4xx' : 'Responses2xx', MetricUnit.Count, 1);
+  return res;
+}
+
+export const handler = middy(handle)
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(publishMetrics(metrics));
