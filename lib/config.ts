@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Node } from 'constructs';
+import { MAX_ATTRIBUTION_WINDOW_MINUTES } from '../src/analytics/implicit-attribution';
 import { DEFAULT_NAMES } from '../src/config/runtime';
 import { compileRules } from '../src/rules/rules-definition';
 
@@ -21,6 +22,11 @@ export interface RecsysConfig {
   catalogTableName?: string;
   /** Run the real-time shop analytics consumer (a second consumer of the stream). */
   analyticsEnabled: boolean;
+  /**
+   * Implicit attribution window of the analytics consumer, minutes (`ATTRIBUTION_WINDOW_MINUTES`, README
+   * "Attribution"): 0 = off (the default), at most a week.
+   */
+  attributionWindowMinutes: number;
   /** Provisioned shards of the event stream; 0 selects on-demand capacity. */
   streamShards: number;
   streamRetentionHours: number;
@@ -163,6 +169,12 @@ const wholeNum = (node: Node, key: string, fallback: number, min: number, max: n
   return n;
 };
 
+const attributionWindow = (node: Node): number => {
+  const minutes = wholeNum(node, 'attributionWindowMinutes', 0, 0, MAX_ATTRIBUTION_WINDOW_MINUTES);
+  if (minutes > 0 && !bool(node, 'analyticsEnabled', true)) throw new Error('context attributionWindowMinutes needs the shop analytics (analyticsEnabled=true): implicit attribution runs in its consumer');
+  return minutes;
+};
+
 const optionalNum = (node: Node, key: string, min: number, max: number): number | undefined =>
   node.tryGetContext(key) === undefined ? undefined : num(node, key, min, min, max);
 const isoInstant = (node: Node, key: string): string | undefined => {
@@ -277,6 +289,7 @@ export function readConfig(node: Node): RecsysConfig {
     analyticsTableName: str(node, 'analyticsTableName'),
     catalogTableName: str(node, 'catalogTableName'),
     analyticsEnabled: bool(node, 'analyticsEnabled', true),
+    attributionWindowMinutes: attributionWindow(node),
     streamShards: num(node, 'streamShards', DEFAULT_NAMES.eventsStreamShards, 0, 500),
     streamRetentionHours: num(node, 'streamRetentionHours', 24, 24, 8760),
     consumerBatchSize: num(node, 'consumerBatchSize', 1000, 1, 10_000),

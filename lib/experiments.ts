@@ -1,6 +1,4 @@
 import { Duration, TimeZone } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -13,6 +11,7 @@ import { Construct } from 'constructs';
 import { join } from 'node:path';
 import { EXPERIMENTS_PREFIX, MODEL_KEY_PATTERNS, PRODUCTION_POINTER_KEY } from '../src/domain/lake-layout';
 import type { RecsysConfig } from './config';
+import { alarmOnFailedExecutions } from './monitoring';
 import { grantLakeAccess } from './data-lake';
 import { acknowledge, arnToken } from './nag';
 import { PipelineFunction, PROJECT_ROOT } from './node-function';
@@ -93,21 +92,6 @@ export class Experiments extends Construct {
       enabled: config.experimentCheckScheduleEnabled,
     });
 
-    new cloudwatch.Alarm(this, 'ExecutionsFailedAlarm', {
-      alarmDescription: 'An experiment check failed, timed out or was aborted: the running experiment was not decided.',
-      metric: new cloudwatch.MathExpression({
-        expression: 'failed + timedOut + aborted',
-        usingMetrics: {
-          failed: this.stateMachine.metricFailed({ statistic: 'Sum' }),
-          timedOut: this.stateMachine.metricTimedOut({ statistic: 'Sum' }),
-          aborted: this.stateMachine.metricAborted({ statistic: 'Sum' }),
-        },
-        period: Duration.minutes(5),
-      }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    }).addAlarmAction(new cwActions.SnsAction(props.topic));
+    alarmOnFailedExecutions(this, this.stateMachine, 'An experiment check failed, timed out or was aborted: the running experiment was not decided.', props.topic);
   }
 }

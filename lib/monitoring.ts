@@ -7,10 +7,36 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { RecsysConfig } from './config';
 import type { RecommendApi } from './recommend-api';
+
+/**
+ * An alarm on a state machine's failed, timed-out and aborted executions (what its own failure path cannot
+ * report), notifying `topic`. One definition for every state machine of the stack.
+ */
+export function alarmOnFailedExecutions(scope: Construct, stateMachine: sfn.StateMachine, description: string, topic: sns.ITopic): cloudwatch.Alarm {
+  const alarm = new cloudwatch.Alarm(scope, 'ExecutionsFailedAlarm', {
+    alarmDescription: description,
+    metric: new cloudwatch.MathExpression({
+      expression: 'failed + timedOut + aborted',
+      usingMetrics: {
+        failed: stateMachine.metricFailed({ statistic: 'Sum' }),
+        timedOut: stateMachine.metricTimedOut({ statistic: 'Sum' }),
+        aborted: stateMachine.metricAborted({ statistic: 'Sum' }),
+      },
+      period: Duration.minutes(5),
+    }),
+    threshold: 1,
+    evaluationPeriods: 1,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+  });
+  alarm.addAlarmAction(new cwActions.SnsAction(topic));
+  return alarm;
+}
 
 export interface StreamConsumer {
   name: string;

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { CATALOG_KEY, CATALOG_SNAPSHOTS_PREFIX, DEPLOYMENTS_PREFIX, EXPERIMENTS_PREFIX, LAKE_AREAS, MODEL_KEY_PATTERNS, PRODUCTION_POINTER_KEY, SILVER_STATE_PREFIX } from '../src/domain/lake-layout';
 import { RETRAINING_ASL_FILE, RETRAINING_FUNCTIONS, type RetrainingFunction } from '../src/retraining/functions';
 import { rolloutEnvironment, type RecsysConfig } from './config';
+import { alarmOnFailedExecutions } from './monitoring';
 import { grantLakeAccess, type LakeAccess } from './data-lake';
 import { acknowledge, arnToken } from './nag';
 import { PipelineFunction, PROJECT_ROOT } from './node-function';
@@ -151,22 +152,7 @@ export class NightlyRetraining extends Construct {
 
     // Failures the state machine's own failure path cannot report (an execution timeout, a broken Catch).
     const alarmAction = new cwActions.SnsAction(this.failureTopic);
-    new cloudwatch.Alarm(this, 'ExecutionsFailedAlarm', {
-      alarmDescription: 'A nightly retraining execution failed, timed out or was aborted; production was left as it was.',
-      metric: new cloudwatch.MathExpression({
-        expression: 'failed + timedOut + aborted',
-        usingMetrics: {
-          failed: this.stateMachine.metricFailed({ statistic: 'Sum' }),
-          timedOut: this.stateMachine.metricTimedOut({ statistic: 'Sum' }),
-          aborted: this.stateMachine.metricAborted({ statistic: 'Sum' }),
-        },
-        period: Duration.minutes(5),
-      }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    }).addAlarmAction(alarmAction);
+    alarmOnFailedExecutions(this, this.stateMachine, 'A nightly retraining execution failed, timed out or was aborted; production was left as it was.', this.failureTopic);
     if (config.retrainScheduleEnabled) {
       new cloudwatch.Alarm(this, 'NoSuccessfulRunAlarm', {
         alarmDescription: 'No nightly retraining execution succeeded in the last 24 hours.',

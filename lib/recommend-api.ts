@@ -51,7 +51,7 @@ export interface RecommendApiProps {
   table: dynamodb.ITable;
   stream: kinesis.IStream;
   metricsNamespace: string;
-  /** The shop analytics window table, when analytics runs: the /analytics routes read it. */
+  /** The shop analytics window table, when analytics runs: the /analytics routes and GET /admin/experiment read it. */
   analyticsTable?: dynamodb.ITable;
   /** The live item catalogue (lib/item-catalogue.ts): the catalogue routes write it, the read function follows it. */
   catalogTable: dynamodb.ITable;
@@ -181,10 +181,16 @@ export class RecommendApi extends Construct {
         LAKE_BUCKET: props.bucket.bucketName,
         MODEL_REFRESH_SECONDS: String(config.modelRefreshSeconds),
         CORS_ALLOW_ORIGIN: config.apiCorsAllowOrigins,
+        // GET /admin/experiment reports the running experiment's attribution from the analytics windows.
+        ...(props.analyticsTable ? { ANALYTICS_TABLE: props.analyticsTable.tableName } : {}),
       },
     });
     // Least privilege: read the pointer and the versions' artifacts (hasArtifact), write only the pointer and the experiment log.
     grantLakeAccess(props.bucket, this.adminFunction, { read: [`${MODELS_PREFIX}*`], put: [PRODUCTION_POINTER_KEY, `${EXPERIMENTS_PREFIX}*`] });
+    // The attribution reader queries window rows by partition (as the experiment check does); no scan, no write.
+    if (props.analyticsTable) {
+      this.adminFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [props.analyticsTable.tableArn] }));
+    }
 
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: config.logRetentionDays as logs.RetentionDays });
     const origins = config.apiCorsAllowOrigins.split(',').map((o) => o.trim()).filter(Boolean);

@@ -39,7 +39,11 @@ export class ShopAnalytics extends Construct {
       logRetentionDays: config.logRetentionDays,
       memorySize: 1024,
       timeout: Duration.minutes(2),
-      environment: { ANALYTICS_TABLE: this.table.tableName },
+      environment: {
+        ANALYTICS_TABLE: this.table.tableName,
+        // Implicit attribution (README "Attribution"): set only when on, so the default template is unchanged.
+        ...(config.attributionWindowMinutes > 0 ? { ATTRIBUTION_WINDOW_MINUTES: String(config.attributionWindowMinutes) } : {}),
+      },
     });
     this.consumer.addToRolePolicy(
       // PutItem: a dead-letter replay's conditional writes (npm run dlq:replay). Query: the event ledger's rows.

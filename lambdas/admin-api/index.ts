@@ -2,7 +2,9 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { createS3Client } from '../../src/adapters/aws-clients';
+import type { AttributionSource } from '../../src/analytics/attribution';
+import { createDynamoDocumentClient, createS3Client } from '../../src/adapters/aws-clients';
+import { dynamoAnalyticsReader } from '../../src/adapters/dynamo-analytics-reader';
 import { observability } from '../../src/adapters/observability';
 import { perContainer } from '../../src/adapters/per-container';
 import { S3Lake } from '../../src/adapters/s3-lake';
@@ -17,19 +19,26 @@ import { publishMetrics } from '../../src/serving/publish-metrics';
 const { logger, metrics } = observability('admin-api');
 const log = servingLog(logger);
 
-function buildAdminHandler(deps: ExperimentOperatorDeps, corsAllowOrigin: string, refreshSeconds: number): ProxyHandler {
-  return createApiHandler(new ExperimentApi(deps, { log, refreshSeconds }).routes(), { corsAllowOrigin, log });
+/** The operator's ports, and the attribution the status reports (the analytics table, when configured). */
+export interface AdminApiDeps extends ExperimentOperatorDeps {
+  attribution?: AttributionSource;
 }
 
-/** The registry and the experiment routes, built once per container on first use. */
+function buildAdminHandler(deps: AdminApiDeps, corsAllowOrigin: string, refreshSeconds: number): ProxyHandler {
+  const { attribution, ...operator } = deps;
+  return createApiHandler(new ExperimentApi(operator, { log, refreshSeconds, ...(attribution ? { attribution } : {}) }).routes(), { corsAllowOrigin, log });
+}
+
+/** The registry, the analytics reader and the experiment routes, built once per container on first use. */
 const adminApi = perContainer<ProxyHandler>(() => {
   const config = loadAdminApiConfig();
   const lake = new S3Lake(createS3Client(), config.LAKE_BUCKET);
-  return buildAdminHandler({ registry: new S3ModelRegistry(lake), log: lakeExperimentLog(lake) }, config.CORS_ALLOW_ORIGIN, config.MODEL_REFRESH_SECONDS);
+  const attribution = config.ANALYTICS_TABLE ? dynamoAnalyticsReader(createDynamoDocumentClient(), config.ANALYTICS_TABLE) : undefined;
+  return buildAdminHandler({ registry: new S3ModelRegistry(lake), log: lakeExperimentLog(lake), ...(attribution ? { attribution } : {}) }, config.CORS_ALLOW_ORIGIN, config.MODEL_REFRESH_SECONDS);
 });
 
 /** Lets tests and the local server rebuild the handler after changing the environment, or inject the ports. */
-export function resetAdminApi(deps?: ExperimentOperatorDeps): void {
+export function resetAdminApi(deps?: AdminApiDeps): void {
   if (!deps) return adminApi.reset();
   const config = loadAdminApiConfig();
   adminApi.reset(buildAdminHandler(deps, config.CORS_ALLOW_ORIGIN, config.MODEL_REFRESH_SECONDS));

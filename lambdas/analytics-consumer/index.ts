@@ -33,12 +33,20 @@ function publishVariantMetrics(totals: ExperimentTotals): void {
   }
 }
 
-/** Folds the batch into the analytics windows; the per-record outcome is the partial batch response. */
+/**
+ * Folds the batch into the analytics windows (and, with ATTRIBUTION_WINDOW_MINUTES > 0, the users' impression states
+ * for implicit attribution); the per-record outcome is the partial batch response.
+ */
 const consume = (event: KinesisStreamEvent & { replay?: boolean }) =>
   consumeKinesisBatch(
     event,
     { logger, metrics },
-    (records, replay) => ingestAnalyticsBatch(records, windowTable(), Date.now, { replay, ledger: ledgerSettingsFromEnv(process.env) }),
+    (records, replay) =>
+      ingestAnalyticsBatch(records, windowTable(), Date.now, {
+        replay,
+        ledger: ledgerSettingsFromEnv(process.env),
+        attributionWindowMinutes: loadAnalyticsConsumerConfig().ATTRIBUTION_WINDOW_MINUTES,
+      }),
     ({ stats, failures, attributed }) => {
       publishVariantMetrics(attributed);
       return {
@@ -50,6 +58,8 @@ const consume = (event: KinesisStreamEvent & { replay?: boolean }) =>
           AnalyticsRecordsSetAside: stats.setAside,
           AnalyticsWindowRowsWritten: stats.windowRowsWritten,
           AnalyticsLedgerRowsWritten: stats.ledgerRowsWritten,
+          AnalyticsImplicitCredits: stats.implicitCredits,
+          AnalyticsImpressionStateRowsWritten: stats.impressionStateRowsWritten,
           AnalyticsEventsPastRetention: stats.pastRetention,
           AnalyticsRecordsFailed: failures.size,
         },

@@ -1,5 +1,6 @@
 import { eventTimeMs, type UserEvent } from '../domain/events';
-import type { EventLedgerRow, RowStore } from '../stream/ports';
+import { compareSequenceNumbers } from '../domain/lake-layout';
+import type { EventLedgerRow, RowKey, RowStore } from '../stream/ports';
 import { rowId } from '../stream/ports';
 import { decideFirstDeliveries, holdWrittenLedgerRows, ledgerConfig, ledgerInputsOf, loadLedger, type LedgerConfig } from '../ingest/event-ledger';
 import { arrivedEvent, parseRecordEvent, type ArrivedEvent } from '../ingest/parse-records';
@@ -8,10 +9,24 @@ import { distinctKeys, foldSettingAside, foldWatermarked, recordOutcomes, writeW
 import type { StreamRecord } from '../stream/stream-record';
 import { creditEvents, emptyExperimentTotals, variantTotalsOf, type ExperimentTotals } from './attribution';
 import { fromWindowRow, toWindowRow, windowExpiresAt, windowRowKey, type WindowRow } from './window-rows';
-import { applyToWindow, emptyWindow, GRANULARITIES } from './windows';
+import { applyImplicitToWindow, applyToWindow, emptyWindow, GRANULARITIES } from './windows';
+import {
+  attributionWindowMs,
+  emptyImpressionState,
+  foldImplicit,
+  fromImpressionStateRow,
+  impressionStateKey,
+  isImplicitCandidate,
+  lentKey,
+  toImpressionStateRow,
+  type ImpressionStateRow,
+} from './implicit-attribution';
 
-/** Rows of the analytics table: windows, and the consumer's own event ledger (`CTL#ledger#<shard>`). */
-export type AnalyticsTableRow = WindowRow | EventLedgerRow;
+/**
+ * Rows of the analytics table: windows, the consumer's own event ledger (`CTL#ledger#<shard>`), and with implicit
+ * attribution on, each user's recent impressions per shard (`IMP#<userId>`).
+ */
+export type AnalyticsTableRow = WindowRow | EventLedgerRow | ImpressionStateRow;
 
 export interface AnalyticsOutcome {
   failures: Map<string, string>;
@@ -31,6 +46,10 @@ export interface AnalyticsOutcome {
     windowRowsWritten: number;
     ledgerRowsWritten: number;
     ledgerQueries: number;
+    /** Events newly counted with an implicit credit (implicit attribution on). */
+    implicitCredits: number;
+    /** Users' impression state rows written (implicit attribution on). */
+    impressionStateRowsWritten: number;
   };
   /**
    * Attributed totals per variant of the events this batch newly counted (each event once, in its finest window
@@ -43,6 +62,11 @@ export interface AnalyticsOptions {
   replay?: boolean;
   /** The event ledger's settings (see `event-ledger.ts`), or `false` to count every record. */
   ledger?: Partial<LedgerConfig> | false;
+  /**
+   * Implicit attribution window, minutes (`ATTRIBUTION_WINDOW_MINUTES`); 0 or absent = off (no impression state
+   * is read or written). See implicit-attribution.ts.
+   */
+  attributionWindowMinutes?: number;
 }
 
 /**
@@ -61,6 +85,7 @@ export async function ingestAnalyticsBatch(
   options: AnalyticsOptions = {},
 ): Promise<AnalyticsOutcome> {
   const ledger = options.ledger === false ? undefined : ledgerConfig(options.ledger);
+  const implicitMs = attributionWindowMs(options.attributionWindowMinutes);
   // Judged at their arrival, as the ingestion consumer judges them (from their bytes: see parseRecordEvent);
   // an invalid record is ignored here (the ingestion consumer quarantines it, with why).
   const events: ArrivedEvent[] = records.flatMap((r) => {
@@ -71,12 +96,31 @@ export async function ingestAnalyticsBatch(
   const nowSeconds = Math.floor(now() / 1000);
   const keysOf = (p: Positioned<UserEvent>) =>
     GRANULARITIES.map((g) => windowRowKey(g, eventTimeMs(p.value), p.shardId)).filter((k) => windowExpiresAt(k.granularity, k.startMs) > nowSeconds);
-  const [current, loadedLedger] = await Promise.all([
+  // Implicit attribution: the users (per shard) with an impression that lends a key or an event that may be credited.
+  const implicitUsers = implicitMs > 0 ? implicitGroups(events) : new Map<string, ImplicitGroup>();
+  const [current, loadedLedger, stored] = await Promise.all([
     table.getRows(distinctKeys(events, keysOf)),
     ledger && ledgerInputs.length > 0 ? loadLedger(ledgerInputs, table, ledger) : undefined,
+    implicitUsers.size > 0 ? table.getRows([...implicitUsers.values()].map((g) => g.key)) : new Map<string, AnalyticsTableRow>(),
   ]);
   const decision = ledger && loadedLedger ? decideFirstDeliveries(ledgerInputs, loadedLedger, ledger) : undefined;
   const counted = decision ? events.filter((e) => !decision.duplicates.has(e.sequenceNumber)) : events;
+  const duplicates = decision?.duplicates ?? new Set<string>();
+  const storedState = (g: ImplicitGroup) => {
+    const row = stored.get(rowId(g.key));
+    return row?.entity === 'impressions' ? { state: fromImpressionStateRow(row), wm: row.wm } : { state: emptyImpressionState(), wm: undefined };
+  };
+  const inputsOf = (g: ImplicitGroup) => g.events.map((e) => ({ sequenceNumber: e.sequenceNumber, value: e.value, duplicate: duplicates.has(e.sequenceNumber) }));
+  // Each candidate's key, from the state its user's earlier records left (by event object: the fold below sees values).
+  const implicitOf = new Map<UserEvent, string>();
+  for (const g of implicitUsers.values()) {
+    const { state, wm } = storedState(g);
+    const { credits } = foldImplicit(state, inputsOf(g), implicitMs, wm);
+    for (const e of g.events) {
+      const key = credits.get(e.sequenceNumber);
+      if (key !== undefined) implicitOf.set(e.value, key);
+    }
+  }
 
   const setAside = new Map<string, string>();
   const fold = (skip: ReadonlySet<string>) =>
@@ -87,7 +131,11 @@ export async function ingestAnalyticsBatch(
       (previous, values, key, watermark, shardId) => {
         const { granularity, startMs } = keysOf({ shardId, sequenceNumber: watermark, value: values[0]! }).find((k) => k.pk === key.pk && k.sk === key.sk)!;
         const base = previous ? fromWindowRow(previous) : emptyWindow(granularity, startMs);
-        return toWindowRow(applyToWindow(base, values), key, shardId, watermark);
+        const credits = values.flatMap((event) => {
+          const k = implicitOf.get(event);
+          return k === undefined ? [] : [{ key: k, event }];
+        });
+        return toWindowRow(applyImplicitToWindow(applyToWindow(base, values), credits), key, shardId, watermark);
       },
       { check: (row) => unstorableReason(row), skip },
     );
@@ -103,6 +151,44 @@ export async function ingestAnalyticsBatch(
     conflict: (row) => `analytics row changed while the replay ran; retry (row ${row})`,
   });
   if (decision) holdWrittenLedgerRows(table, decision.rows.filter(written));
+
+  // The users' impression states, after the window rows: each folds its user's records below the shard's lowest
+  // failed record only (where the retry resumes), so a stored state is always the fold of a prefix of the user's
+  // records; if it cannot be written, the records it carries fail too (see implicit-attribution.ts).
+  let impressionStateRowsWritten = 0;
+  if (implicitUsers.size > 0) {
+    const lowestFailed = new Map<string, string>();
+    for (const e of events) {
+      if (!failures.has(e.sequenceNumber)) continue;
+      const low = lowestFailed.get(e.shardId);
+      if (low === undefined || compareSequenceNumbers(e.sequenceNumber, low) < 0) lowestFailed.set(e.shardId, e.sequenceNumber);
+    }
+    const stateRows: ImpressionStateRow[] = [];
+    const recordsOfStateRow = new Map<string, string[]>();
+    for (const g of implicitUsers.values()) {
+      const low = lowestFailed.get(g.shardId);
+      const { state, wm } = storedState(g);
+      const prefix = inputsOf(g).filter((r) => low === undefined || compareSequenceNumbers(r.sequenceNumber, low) < 0);
+      const next = foldImplicit(state, prefix, implicitMs, wm);
+      if (!next.changed || next.lastImpression === undefined) continue;
+      const row = toImpressionStateRow(next.state, g.key, g.shardId, next.lastImpression, nowSeconds, implicitMs);
+      stateRows.push(row);
+      recordsOfStateRow.set(rowId(row), next.folded);
+    }
+    const stateRead = new Map([...stored].filter((entry): entry is [string, ImpressionStateRow] => entry[1].entity === 'impressions'));
+    const stateWritten = recordOutcomes(
+      await writeWatermarkedRows<AnalyticsTableRow>(table, stateRows, stateRead, options.replay === true),
+      recordsOfStateRow,
+      // A state row the store refuses leaves its records counted (their windows are written): the state just misses them.
+      { failures, setAside: new Map() },
+      {
+        failed: (row, cause) => `analytics impression state write failed: ${cause} (row ${row})`,
+        conflict: (row) => `analytics impression state changed while the replay ran; retry (row ${row})`,
+      },
+    );
+    impressionStateRowsWritten = stateRows.filter(stateWritten).length;
+  }
+
   // Each event once: in the finest window it has, when that row was written with it.
   const writtenRecords = new Map<string, ReadonlySet<string>>();
   for (const r of folded.rows) if (written(r)) writtenRecords.set(rowId(r), new Set(folded.recordsOfRow.get(rowId(r)) ?? []));
@@ -125,6 +211,28 @@ export async function ingestAnalyticsBatch(
       windowRowsWritten: rows.filter((r) => r.entity === 'window' && written(r)).length,
       ledgerRowsWritten: rows.filter((r) => r.entity === 'ledger' && written(r)).length,
       ledgerQueries: loadedLedger?.queries ?? 0,
+      implicitCredits: newlyCounted.filter((e) => implicitOf.has(e.value)).length,
+      impressionStateRowsWritten,
     },
   };
+}
+
+/** One user's valid records of one shard, for implicit attribution. */
+interface ImplicitGroup {
+  key: RowKey;
+  shardId: string;
+  events: ArrivedEvent[];
+}
+
+/** The users (per shard) with an impression that lends a key or an event implicit attribution may credit, with all their records. */
+function implicitGroups(events: readonly ArrivedEvent[]): Map<string, ImplicitGroup> {
+  const byUser = new Map<string, ImplicitGroup>();
+  for (const e of events) {
+    const id = `${e.value.userId}\u0000${e.shardId}`;
+    let g = byUser.get(id);
+    if (!g) byUser.set(id, (g = { key: impressionStateKey(e.value.userId, e.shardId), shardId: e.shardId, events: [] }));
+    g.events.push(e);
+  }
+  for (const [id, g] of byUser) if (!g.events.some((e) => isImplicitCandidate(e.value) || lentKey(e.value) !== undefined)) byUser.delete(id);
+  return byUser;
 }

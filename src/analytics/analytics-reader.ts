@@ -44,6 +44,13 @@ export interface AttributionReport {
    * key, possibly of the experiment asked for. Zero unless a window saw more than 64 keys.
    */
   other: AttributionTotals;
+  /**
+   * Implicit attribution (events without a recommendation id credited to an earlier impression's key, see
+   * implicit-attribution.ts) per key, filtered as `keys`; empty when the setting is off or nothing was credited.
+   */
+  implicit: AttributionMap;
+  /** Implicit credits rows summed under OTHER_ATTRIBUTION_KEY (as `other`). */
+  implicitOther: AttributionTotals;
 }
 
 /** An item of `GET /items/trending`: its growth score and the weighted interactions behind it. */
@@ -188,17 +195,33 @@ export class AnalyticsReader implements AttributionSource {
       fromMs = windowStart(range.fromMs, granularity);
       toMs = range.toMs;
     }
-    const merged = mergeAttribution((await this.windows(granularity, fromMs, toMs)).map((w) => w.attribution));
-    const keys: AttributionMap = new Map();
-    for (const [key, totals] of merged) {
-      if (key === OTHER_ATTRIBUTION_KEY) continue;
-      if (options.experimentId !== undefined && parseAttributionKey(key)?.experimentId !== options.experimentId) continue;
-      keys.set(key, totals);
-    }
-    return { fromMs, toMs, granularity, keys, other: merged.get(OTHER_ATTRIBUTION_KEY) ?? emptyAttributionTotals() };
+    const windows = await this.windows(granularity, fromMs, toMs);
+    const select = (merged: AttributionMap): AttributionMap => {
+      const keys: AttributionMap = new Map();
+      for (const [key, totals] of merged) {
+        if (key === OTHER_ATTRIBUTION_KEY) continue;
+        if (options.experimentId !== undefined && parseAttributionKey(key)?.experimentId !== options.experimentId) continue;
+        keys.set(key, totals);
+      }
+      return keys;
+    };
+    const merged = mergeAttribution(windows.map((w) => w.attribution));
+    const implicit = mergeAttribution(windows.map((w) => w.implicit));
+    return {
+      fromMs,
+      toMs,
+      granularity,
+      keys: select(merged),
+      other: merged.get(OTHER_ATTRIBUTION_KEY) ?? emptyAttributionTotals(),
+      implicit: select(implicit),
+      implicitOther: implicit.get(OTHER_ATTRIBUTION_KEY) ?? emptyAttributionTotals(),
+    };
   }
 
-  /** Per variant totals of one experiment's events in [fromMs, toMs) (whole windows; the AttributionSource port). */
+  /**
+   * Per variant totals of one experiment's events in [fromMs, toMs) (whole windows; the AttributionSource port).
+   * Explicit attribution only: implicit credits never reach the experiment's decision.
+   */
   async experimentTotals(experimentId: string, fromMs: number, toMs: number): Promise<ExperimentTotals> {
     const { keys } = await this.attribution({ fromMs, toMs }, { experimentId, nowMs: Math.max(toMs, Date.now()) });
     return experimentTotalsOf(keys, experimentId);

@@ -2,7 +2,7 @@ import { errorAnswer, HttpError, json, type ApiRequest, type ApiResponse } from 
 import { invalidParameter, parseK } from '../serving/params';
 import { EXPERIMENT_ID_PATTERN } from '../domain/recommendation-id';
 import type { AnalyticsReader } from './analytics-reader';
-import { attributionMetrics, parseAttributionKey, variantTotalsOf, type AttributionMetrics } from './attribution';
+import { attributionMetrics, parseAttributionKey, variantTotalsOf, type AttributionMap, type AttributionMetrics, type AttributionTotals } from './attribution';
 import { GRANULARITIES, spanMs, type Granularity } from './windows';
 
 /** An HTTP answer independent of API Gateway's shapes; the API router turns it into a proxy result. */
@@ -95,10 +95,39 @@ export interface AttributionKeyAnswer extends AttributionMetrics {
   modelVersion: string | null;
 }
 
+/** Implicit credits of a key or variant: what followed an impression without carrying its id (no impressions of their own). */
+export interface ImplicitTotalsAnswer {
+  clicks: number;
+  addToCarts: number;
+  purchases: number;
+  revenue: number;
+}
+
+const implicitTotals = (t: AttributionTotals): ImplicitTotalsAnswer => ({ clicks: t.clicks, addToCarts: t.addToCarts, purchases: t.purchases, revenue: t.revenue });
+
+/** The `implicit` part of the answer: per variant and per key, or null when the range holds no implicit credit. */
+function implicitAnswer(keys: AttributionMap, other: AttributionTotals) {
+  const overflow = other.clicks + other.addToCarts + other.purchases > 0;
+  if (keys.size === 0 && !overflow) return null;
+  const variants = variantTotalsOf(keys);
+  return {
+    variants: { control: implicitTotals(variants.control), challenger: implicitTotals(variants.challenger) },
+    keys: [...keys]
+      .flatMap(([key, totals]) => {
+        const context = parseAttributionKey(key);
+        return context ? [{ ...context, ...implicitTotals(totals) }] : [];
+      })
+      .sort((a, b) => b.clicks - a.clicks || b.purchases - a.purchases || `${a.experimentId}${a.variant}${a.strategy}${a.modelVersion}`.localeCompare(`${b.experimentId}${b.variant}${b.strategy}${b.modelVersion}`)),
+    unattributedOverflow: implicitTotals(other),
+  };
+}
+
 /**
  * `GET /analytics/attribution?window=24h[&experiment=<id>]`: per attribution key and per variant, impressions,
  * clicks, add-to-carts, purchases, revenue, CTR, conversion (purchases / impressions) and revenue per impression,
- * each rate with its 95 % interval. An experiment nobody knows answers zeros, not an error.
+ * each rate with its 95 % interval. An experiment nobody knows answers zeros, not an error. `implicit`: the
+ * implicit credits (clicks, add-to-carts, purchases, revenue of events without an id, per variant and key), or null
+ * when the range holds none (implicit attribution off, or nothing credited); the explicit numbers never include them.
  */
 export function attributionRoute(query: Query, reader: AnalyticsReader, now = Date.now()): Promise<RouteAnswer> {
   return answering(async () => {
@@ -125,8 +154,7 @@ export function attributionRoute(query: Query, reader: AnalyticsReader, now = Da
         keys,
         /** Events of rows that saw more than 64 keys, beyond the first 64 (of unknown key). */
         unattributedOverflow: attributionMetrics(report.other),
-        /** Implicit attribution (events without a recommendation id) is not computed: explicit ids only. */
-        implicit: null,
+        implicit: implicitAnswer(report.implicit, report.implicitOther),
       },
     };
   });

@@ -8,8 +8,10 @@ import { ATTRIBUTED_STRATEGIES, parseRecommendationId, VARIANTS, type Attributed
  * (`applyToWindow`), the rows store them (`window-rows.ts`), the reader sums them over a range, the attribution
  * route and the experiment check read them.
  *
- * Explicit attribution only: an event is credited when its `recommendationId` parses (parseRecommendationId);
- * an id that does not parse (a client's own id, a hostile value) is attributed to nothing.
+ * Explicit attribution: an event is credited when its `recommendationId` parses (parseRecommendationId); an id
+ * that does not parse (a client's own id, a hostile value) is attributed to nothing. Implicit attribution
+ * (optional, implicit-attribution.ts) credits events without an id to the key of an earlier impression, in separate
+ * totals (`implicit` maps), so these explicit numbers stay exact.
  */
 
 /** Totals of one attribution key over a range of windows. Revenue in major units, exact to the cent. */
@@ -125,6 +127,16 @@ export function creditEvents(map: ReadonlyMap<string, AttributionTotals>, events
     const context = parseRecommendationId(e.recommendationId);
     const credit = context && eventCredit(e);
     if (credit) addUnderKey(out, attributionKey(context), credit, maxKeys);
+  }
+  return out;
+}
+
+/** Credits events to the keys implicit attribution found for them (a new map; `map` is unchanged). */
+export function creditImplicit(map: ReadonlyMap<string, AttributionTotals>, credits: readonly { key: string; event: UserEvent }[], maxKeys = MAX_ATTRIBUTION_KEYS): AttributionMap {
+  const out: AttributionMap = new Map(map);
+  for (const { key, event } of credits) {
+    const credit = eventCredit(event);
+    if (credit) addUnderKey(out, key, credit, maxKeys);
   }
   return out;
 }

@@ -33,6 +33,8 @@ export interface WindowRow extends RowKey, WatermarkedRow {
    * written before attribution existed).
    */
   attribution?: AttributionPairs;
+  /** Implicit attribution totals per key (see implicit-attribution.ts) as pairs, absent when the window has none. */
+  implicit?: AttributionPairs;
   expiresAt: number;
 }
 
@@ -83,6 +85,7 @@ export function toWindowRow(w: WindowAggregate, key: RowKey, shardId: string, wa
     items: w.items.toJSON(),
     categories: [...w.categories].map(([c, n]): [string, number] => [c, n]),
     ...(w.attribution.size > 0 ? { attribution: attributionToPairs(w.attribution) } : {}),
+    ...(w.implicit.size > 0 ? { implicit: attributionToPairs(w.implicit) } : {}),
     expiresAt: windowExpiresAt(w.granularity, startMs),
   };
 }
@@ -99,6 +102,7 @@ export function fromWindowRow(row: WindowRow): WindowAggregate {
     items: SpaceSaving.fromJSON(row.items),
     categories: readCategories(row.categories),
     attribution: readAttribution(row.attribution),
+    implicit: readAttribution(row.implicit),
   };
 }
 

@@ -2,7 +2,7 @@ import type { UserEvent } from '../domain/events';
 import { eventTimeMs, isInteraction } from '../domain/events';
 import { emptyCounts, POPULARITY_WEIGHTS, type EventCounts } from '../domain/features';
 import { addMoney, lineTotal } from '../domain/money';
-import { creditEvents, mergeAttribution, type AttributionMap } from './attribution';
+import { creditEvents, creditImplicit, mergeAttribution, type AttributionMap } from './attribution';
 import { HyperLogLog } from './hyperloglog';
 import { SpaceSaving, type HeavyHitter } from './space-saving';
 
@@ -38,6 +38,11 @@ export interface WindowAggregate {
   categories: Map<string, number>;
   /** Attribution totals per key (attribution.ts): impressions and the events that follow a recommendation. */
   attribution: AttributionMap;
+  /**
+   * Implicit attribution totals per key (implicit-attribution.ts): events without a recommendation id credited to
+   * an earlier impression's key. Separate, so `attribution` stays explicit only. Empty when the setting is off.
+   */
+  implicit: AttributionMap;
 }
 
 export function windowStart(epochMs: number, granularity: Granularity): number {
@@ -60,6 +65,7 @@ export function emptyWindow(granularity: Granularity, startMs: number): WindowAg
     items: new SpaceSaving(),
     categories: new Map(),
     attribution: new Map(),
+    implicit: new Map(),
   };
 }
 
@@ -97,6 +103,11 @@ export function applyToWindow(window: WindowAggregate, events: readonly UserEven
   return out;
 }
 
+/** Adds implicit credits (events of this window with the key implicit attribution found for each) to a window. */
+export function applyImplicitToWindow(window: WindowAggregate, credits: readonly { key: string; event: UserEvent }[]): WindowAggregate {
+  return credits.length === 0 ? window : { ...window, implicit: creditImplicit(window.implicit, credits) };
+}
+
 function addCategory(categories: Map<string, number>, category: string, weight: number): void {
   const key = categories.has(category) || categories.size < MAX_CATEGORIES ? category : OTHER_CATEGORY;
   categories.set(key, (categories.get(key) ?? 0) + weight);
@@ -115,6 +126,7 @@ export function mergeWindows(windows: readonly WindowAggregate[], granularity: G
     for (const [c, n] of w.categories) addCategory(out.categories, c, n);
   }
   out.attribution = mergeAttribution(windows.map((w) => w.attribution));
+  out.implicit = mergeAttribution(windows.map((w) => w.implicit));
   return out;
 }
 

@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import type { AttributionMetrics, AttributionSource, Estimate } from '../analytics/attribution';
 import { DEFAULT_NAMES } from '../config/runtime';
 import { ExperimentStateError } from '../domain/experiment';
 import { EXPERIMENT_METRICS, type Experiment, type ProductionPointer } from '../domain/model-registry';
@@ -13,12 +14,22 @@ import {
   type ExperimentOperatorDeps,
   type ExperimentSettings,
 } from '../experiments/operator';
+import { experimentStatusWithAttribution, type ExperimentStatusAnswer } from '../serving/experiment-api';
 import { UserError } from './files';
 
 export interface ExperimentCommandIo {
   say(line: string): void;
   /** The operator's ports for a lake bucket; by default the S3 bucket the environment points at (AWS, LocalStack, an emulator). */
   openOperator?: (bucket: string) => Promise<{ deps: ExperimentOperatorDeps; close(): void }>;
+  /** The attribution of an analytics window table; by default the DynamoDB table the environment points at. */
+  openAttribution?: (table: string) => Promise<{ source: AttributionSource; close(): void }>;
+}
+
+/** The analytics window table's reader through the SDK client of the environment. */
+async function openTableAttribution(table: string): Promise<{ source: AttributionSource; close(): void }> {
+  const [{ createDynamoDocumentClient }, { dynamoAnalyticsReader }] = await Promise.all([import('../adapters/aws-clients'), import('../adapters/dynamo-analytics-reader')]);
+  const ddb = createDynamoDocumentClient();
+  return { source: dynamoAnalyticsReader(ddb, table), close: () => ddb.destroy() };
 }
 
 /** The registry and the experiment log in the lake bucket through the SDK client of the environment. */
@@ -114,11 +125,21 @@ Examples:
 
   experiment
     .command('status')
-    .description('the production model and the running experiment, if any')
-    .option('--json', 'print the status as JSON')
+    .description('the production model, the running experiment, its attribution so far and what the check would decide now')
+    .option('--json', 'print the status as JSON (the answer of GET /admin/experiment)')
     .addOption(bucketOption())
-    .action(async (opts: LakeOptions & { json?: boolean }) => {
-      const status = await withOperator(opts, (deps) => experimentStatus(deps));
+    .addOption(new Option('--analytics-table <name>', 'analytics window table the attribution is read from (default: $ANALYTICS_TABLE; none: no attribution)'))
+    .action(async (opts: LakeOptions & { json?: boolean; analyticsTable?: string }) => {
+      const table = opts.analyticsTable ?? (process.env.ANALYTICS_TABLE?.trim() || undefined);
+      const analytics = table ? await (io.openAttribution ?? openTableAttribution)(table) : undefined;
+      let status: ExperimentStatusAnswer;
+      try {
+        status = await withOperator(opts, (deps) =>
+          experimentStatusWithAttribution(deps, { attribution: analytics?.source, withoutSource: 'ANALYTICS_TABLE is not set (nor --analytics-table): no attribution to show' }),
+        );
+      } finally {
+        analytics?.close();
+      }
       if (opts.json) {
         io.say(JSON.stringify(status, null, 2));
         return;
@@ -131,6 +152,7 @@ Examples:
       const e = status.experiment;
       io.say(`experiment ${e.id}: challenger ${e.challenger.version} at ${e.sharePercent} %, started ${e.startedAt} by ${e.startedBy}${e.runId ? ` (run ${e.runId})` : ''}`);
       describeSettings(io, e);
+      describeAttribution(io, status);
     });
 
   experiment
@@ -167,6 +189,23 @@ async function runningId(deps: ExperimentOperatorDeps): Promise<string> {
 function describeSettings(io: ExperimentCommandIo, experiment: Experiment): void {
   const s = settingsOf(experiment);
   io.say(`decision: ${s.metric}, at least ${s.minImpressions} impressions a variant, alpha ${s.alpha} per check, at most ${s.maxDurationHours} h`);
+}
+
+const percent = (e: Estimate) => `${(e.value * 100).toFixed(2)} % (95 % ${(e.low * 100).toFixed(2)}-${(e.high * 100).toFixed(2)} %)`;
+const variantLine = (m: AttributionMetrics) =>
+  `${m.impressions} impressions, ${m.clicks} clicks, ctr ${percent(m.ctr)}, ${m.purchases} purchases, conversion ${percent(m.conversion)}, revenue ${m.revenue.toFixed(2)}`;
+
+function describeAttribution(io: ExperimentCommandIo, status: ExperimentStatusAnswer): void {
+  if (!status.attribution || !status.wouldDecide) {
+    io.say(`attribution: unavailable (${status.attributionUnavailable ?? 'unknown reason'})`);
+    return;
+  }
+  const { attribution: a, wouldDecide: d } = status;
+  io.say(`attribution from ${a.from} to ${a.to}:`);
+  io.say(`  control:    ${variantLine(a.variants.control)}`);
+  io.say(`  challenger: ${variantLine(a.variants.challenger)}`);
+  const stats = d.z === null || d.pValue === null ? 'no z-test yet' : `z ${d.z.toFixed(3)}, p ${d.pValue.toPrecision(3)}`;
+  io.say(`would decide now: ${d.action} (${stats}, alpha ${d.alpha}, enough data: ${d.enoughData ? 'yes' : 'no'}): ${d.reason}`);
 }
 
 function previousOf(pointer: ProductionPointer): string {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseEnvironment, type Env } from './environment';
+import { parseEnvironment, withoutEmpty, type Env } from './environment';
 
 /**
  * Configuration of the API functions, from the environment (set by lib/recommend-api.ts in AWS and by the
@@ -54,6 +54,8 @@ const AdminApiConfigSchema = z.object({
   LAKE_BUCKET: z.string().min(3, 'LAKE_BUCKET must name the data lake bucket (models/production.json lives there)'),
   /** The read instances' refresh bound, named in the answers (they follow a change within it). */
   MODEL_REFRESH_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+  /** The shop analytics window table: GET /admin/experiment reports the attribution from it; without it, none. */
+  ANALYTICS_TABLE: z.string().min(3, 'ANALYTICS_TABLE must name the analytics window table').optional(),
 });
 
 export type ReadApiConfig = z.output<typeof ReadApiConfigSchema>;
@@ -63,5 +65,5 @@ export type CatalogApiConfig = z.output<typeof CatalogApiConfigSchema>;
 
 export const loadReadApiConfig = (env: Env = process.env): ReadApiConfig => parseEnvironment(ReadApiConfigSchema, env, 'read API');
 export const loadEventsApiConfig = (env: Env = process.env): EventsApiConfig => parseEnvironment(EventsApiConfigSchema, env, 'events API');
-export const loadAdminApiConfig = (env: Env = process.env): AdminApiConfig => parseEnvironment(AdminApiConfigSchema, env, 'admin API');
+export const loadAdminApiConfig = (env: Env = process.env): AdminApiConfig => parseEnvironment(AdminApiConfigSchema, withoutEmpty(env), 'admin API');
 export const loadCatalogApiConfig = (env: Env = process.env): CatalogApiConfig => parseEnvironment(CatalogApiConfigSchema, env, 'catalog API');

@@ -1,3 +1,4 @@
+import { murmur3 } from './hash';
 import { modelKeys } from './lake-layout';
 import { pointerFor, type Deployment, type Experiment, type ProductionPointer } from './model-registry';
 import type { Variant } from './recommendation-id';
@@ -10,22 +11,12 @@ import type { Variant } from './recommendation-id';
 /** Buckets users are hashed into: a share is a whole number of basis points. */
 const BUCKETS = 10_000;
 
-/**
- * 32-bit FNV-1a of a string's UTF-16 code units, then a murmur3 finaliser (FNV alone clusters on short,
- * similar ids such as `u1`, `u2`): uniform enough for traffic splits, stable across runtimes and instances.
- */
+/** The seed of the assignment hash (any fixed value: changing it reshuffles every running experiment). */
+const ASSIGNMENT_SEED = 0x2f6b1d37;
+
+/** The assignment hash of a string: MurmurHash3 x86 32-bit, stable across runtimes and instances. */
 export function stableHash(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return murmur3(text, ASSIGNMENT_SEED);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { localLambdaContext } from './lambda-context';
-import { polyfillPromiseWithResolvers, substitute, type AslDefinition } from './retraining-runner';
+import { localTaskHandlers, polyfillPromiseWithResolvers, substitute, type AslDefinition, type LocalNotification } from './retraining-runner';
 
 /** The experiment check's definition, the same file CDK deploys (lib/experiments.ts). */
 export const EXPERIMENT_CHECK_ASL_PATH = fileURLToPath(new URL('../../statemachines/experiment-check.asl.json', import.meta.url));
@@ -34,7 +34,7 @@ export interface ExperimentCheckRunResult {
   /** Every state entered, in order. */
   path: string[];
   /** What the SNS Tasks published. */
-  notifications: { TopicArn: string; Subject?: string; Message: string }[];
+  notifications: LocalNotification[];
 }
 
 /**
@@ -51,24 +51,9 @@ export async function runExperimentCheckLocally(options: ExperimentCheckRunOptio
     CheckExperimentFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:recsys-CheckExperiment',
     NotificationTopicArn: 'arn:aws:sns:us-east-1:000000000000:recsys-notifications',
   });
-  const notifications: ExperimentCheckRunResult['notifications'] = [];
-  const localHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
-  const retryOverrides: Record<string, number> = {};
-  for (const [name, state] of Object.entries(definition.States)) {
-    if (state.Retry && options.retryIntervalMs !== undefined) retryOverrides[name] = options.retryIntervalMs;
-    if (state.Type !== 'Task') continue;
-    if (state.Resource === 'arn:aws:states:::sns:publish') {
-      localHandlers[name] = async (params) => {
-        notifications.push(params as ExperimentCheckRunResult['notifications'][number]);
-        return { MessageId: `local-${notifications.length}` };
-      };
-    } else {
-      localHandlers[name] = async (params) => ({
-        Payload: await handler((params as { Payload?: unknown }).Payload, localLambdaContext('local-CheckExperiment', { timeoutMs: 300_000, memoryLimitInMB: 512 })),
-        StatusCode: 200,
-      });
-    }
-  }
+  const { localHandlers, retryOverrides, notifications } = localTaskHandlers(definition.States, options.retryIntervalMs, () => (payload: unknown) =>
+    handler(payload, localLambdaContext('local-CheckExperiment', { timeoutMs: 300_000, memoryLimitInMB: 512 })),
+  );
   const executionName = options.executionName ?? `check-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}`;
   const machine = new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
   const execution = machine.run({} as never, {

@@ -93,7 +93,7 @@ export interface LocalRunResult {
   path: string[];
   events: RunEvent[];
   /** What the failure path published to SNS. */
-  notifications: { TopicArn: string; Subject?: string; Message: string }[];
+  notifications: LocalNotification[];
 }
 
 let polyfilled = false;
@@ -116,6 +116,42 @@ export function polyfillPromiseWithResolvers(): void {
   polyfilled = true;
 }
 
+/** What an SNS Publish Task of a locally run state machine published. */
+export interface LocalNotification {
+  TopicArn: string;
+  Subject?: string;
+  Message: string;
+}
+
+/**
+ * The local stand-ins of a definition's Task states for aws-local-stepfunctions: each SNS Publish records what it
+ * publishes (in `notifications`), every other Task calls the Lambda handler `lambdaOf` picks for it with the
+ * resolved Payload; `retryIntervalMs` shortens every Retry's interval (tests).
+ */
+export function localTaskHandlers(
+  states: Record<string, AslState>,
+  retryIntervalMs: number | undefined,
+  lambdaOf: (name: string, state: AslState) => (payload: unknown) => Promise<unknown>,
+): { localHandlers: Record<string, (input: unknown) => Promise<unknown>>; retryOverrides: Record<string, number>; notifications: LocalNotification[] } {
+  const notifications: LocalNotification[] = [];
+  const localHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
+  const retryOverrides: Record<string, number> = {};
+  for (const [name, state] of Object.entries(states)) {
+    if (state.Retry && retryIntervalMs !== undefined) retryOverrides[name] = retryIntervalMs;
+    if (state.Type !== 'Task') continue;
+    if (state.Resource === 'arn:aws:states:::sns:publish') {
+      localHandlers[name] = async (params) => {
+        notifications.push(params as LocalNotification);
+        return { MessageId: `local-${notifications.length}` };
+      };
+      continue;
+    }
+    const invoke = lambdaOf(name, state);
+    localHandlers[name] = async (params) => ({ Payload: await invoke((params as { Payload?: unknown }).Payload), StatusCode: 200 });
+  }
+  return { localHandlers, retryOverrides, notifications };
+}
+
 /**
  * Runs statemachines/nightly-retraining.asl.json in-process with aws-local-stepfunctions: each
  * `lambda:invoke` Task calls the real Lambda handler (same code as in AWS) with the resolved Payload, the
@@ -128,27 +164,11 @@ export async function runRetrainingLocally(input: Record<string, unknown> = {}, 
   const byArn = new Map(Object.entries(options.deployed?.functionArns ?? {}).map(([fn, arn]) => [arn, fn as RetrainingFunction]));
   const handlers = { ...(await loadHandlers()), ...options.handlers };
   const executionName = options.executionName ?? `local-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}`;
-  const notifications: LocalRunResult['notifications'] = [];
-
-  const localHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
-  const retryOverrides: Record<string, number> = {};
-  for (const [name, state] of Object.entries(raw.States)) {
-    if (state.Retry && options.retryIntervalMs !== undefined) retryOverrides[name] = options.retryIntervalMs;
-    if (state.Type !== 'Task') continue;
-    if (state.Resource === 'arn:aws:states:::sns:publish') {
-      localHandlers[name] = async (params) => {
-        notifications.push(params as LocalRunResult['notifications'][number]);
-        return { MessageId: `local-${notifications.length}` };
-      };
-      continue;
-    }
+  const { localHandlers, retryOverrides, notifications } = localTaskHandlers(raw.States, options.retryIntervalMs, (name, state) => {
     const fn = options.deployed ? byArn.get(String(state.Parameters?.FunctionName ?? '')) : functionOfState(state);
     if (!fn) throw new Error(`state ${name} calls ${String(state.Parameters?.FunctionName ?? state.Resource)}, which is none of the retraining functions`);
-    localHandlers[name] = async (params) => {
-      const payload = (params as { Payload?: unknown }).Payload;
-      return { Payload: await handlers[fn](payload, localContext(`local-${fn}`)), StatusCode: 200 };
-    };
-  }
+    return (payload) => handlers[fn](payload, localContext(`local-${fn}`));
+  });
   const substitutions: Record<string, string> = { FailureTopicArn: 'arn:aws:sns:us-east-1:000000000000:recsys-retraining-failures' };
   for (const fn of Object.keys(RETRAINING_FUNCTIONS)) substitutions[`${fn}FunctionArn`] = `arn:aws:lambda:us-east-1:000000000000:function:recsys-${fn}`;
   const definition = options.deployed ? raw : substitute(raw, substitutions);

@@ -1,8 +1,10 @@
 import { z } from 'zod';
+import { attributionMetrics, type AttributionMetrics, type AttributionSource, type ExperimentTotals } from '../analytics/attribution';
 import { ExperimentStateError } from '../domain/experiment';
 import { EXPERIMENT_METRICS } from '../domain/model-registry';
-import { EXPERIMENT_ID_PATTERN } from '../domain/recommendation-id';
+import { EXPERIMENT_ID_PATTERN, type Variant } from '../domain/recommendation-id';
 import { formatIssues } from '../domain/zod-issues';
+import { decideExperiment, type ExperimentDecision } from '../experiments/decision';
 import {
   ExperimentRequestError,
   experimentStatus,
@@ -11,6 +13,7 @@ import {
   stopExperiment,
   type ExperimentActionResult,
   type ExperimentOperatorDeps,
+  type ExperimentStatus,
 } from '../experiments/operator';
 import { HttpError, json, readJsonBody, type ApiRequest, type ApiResponse, type ServingLog } from './http';
 import type { RouteId } from './routes';
@@ -47,11 +50,96 @@ export interface ExperimentApiOptions {
   now?: () => Date;
   /** Told after each change (for the answer's note and tests); the read instances follow the pointer anyway. */
   refreshSeconds?: number;
+  /** The analytics attribution (the analytics table's reader); without it the status says attribution is unavailable. */
+  attribution?: AttributionSource;
+  /** How long the status waits for the attribution read (default ATTRIBUTION_TIMEOUT_MS). */
+  attributionTimeoutMs?: number;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The status with attribution: `GET /admin/experiment` and `npm run cli -- experiment status`
+
+/** How long the status waits for the analytics read before answering without attribution. */
+export const ATTRIBUTION_TIMEOUT_MS = 1000;
+
+/** Per variant attribution of the running experiment, from its start to now (the totals the check decides on). */
+export interface ExperimentAttribution {
+  experimentId: string;
+  /** The experiment's start; the reader counts whole windows, so events of the window it started in count. */
+  from: string;
+  to: string;
+  variants: Record<Variant, AttributionMetrics>;
+}
+
+export interface ExperimentStatusAnswer extends ExperimentStatus {
+  /** Null when no experiment runs, analytics is not configured, or the read failed or was too slow. */
+  attribution: ExperimentAttribution | null;
+  /** Why `attribution` is null (null when it is not). */
+  attributionUnavailable: string | null;
+  /** What the scheduled check would decide now on these totals (src/experiments/decision.ts); nothing is applied. Null with `attribution`. */
+  wouldDecide: ExperimentDecision | null;
+}
+
+export interface StatusAttributionOptions {
+  /** The attribution source; absent: attribution is unavailable for the reason `withoutSource`. */
+  attribution?: AttributionSource | undefined;
+  /** Why there is no source (default: the analytics table is not configured). */
+  withoutSource?: string;
+  timeoutMs?: number;
+  now?: Date;
+}
+
+/**
+ * The experiment status (operator.experimentStatus) plus, when an experiment runs and attribution is readable,
+ * its per variant totals since it started (the same read the check makes) and what decideExperiment would
+ * decide now. A read that fails or takes longer than `timeoutMs` leaves `attribution: null` with the reason:
+ * the status always answers.
+ */
+export async function experimentStatusWithAttribution(deps: Pick<ExperimentOperatorDeps, 'registry'>, options: StatusAttributionOptions = {}): Promise<ExperimentStatusAnswer> {
+  const status = await experimentStatus(deps);
+  const none = (reason: string): ExperimentStatusAnswer => ({ ...status, attribution: null, attributionUnavailable: reason, wouldDecide: null });
+  const experiment = status.experiment;
+  if (!experiment) return none('no experiment is running');
+  if (!options.attribution) return none(options.withoutSource ?? 'the analytics table is not configured (ANALYTICS_TABLE): no attribution to show');
+  const now = options.now ?? new Date();
+  const timeoutMs = options.timeoutMs ?? ATTRIBUTION_TIMEOUT_MS;
+  let totals: ExperimentTotals;
+  try {
+    const source = options.attribution;
+    totals = await withinMs(Promise.resolve().then(() => source.experimentTotals(experiment.id, Date.parse(experiment.startedAt), now.getTime())), timeoutMs);
+  } catch (err) {
+    const message = err instanceof TimeoutError ? err.message : `the analytics read failed: ${String((err as Error)?.message ?? err).slice(0, 300)}`;
+    return none(message);
+  }
+  return {
+    ...status,
+    attribution: {
+      experimentId: experiment.id,
+      from: experiment.startedAt,
+      to: now.toISOString(),
+      variants: { control: attributionMetrics(totals.control), challenger: attributionMetrics(totals.challenger) },
+    },
+    attributionUnavailable: null,
+    wouldDecide: decideExperiment(totals, experiment, now.getTime()),
+  };
+}
+
+class TimeoutError extends Error {}
+
+/** The promise's value, or a TimeoutError once `ms` have passed without one (the read is left to finish). */
+async function withinMs<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new TimeoutError(`the analytics read gave no answer within ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
  * The experiment control routes, both IAM-only: `GET /admin/experiment` (the production pointer, the running
- * experiment and its settings, the defaults) and `POST /admin/experiment/{start|promote|stop}` with a JSON body.
+ * experiment and its settings, the defaults, the attribution since it started and what the check would decide
+ * now: experimentStatusWithAttribution) and `POST /admin/experiment/{start|promote|stop}` with a JSON body.
  * 409 for an action the state refuses (nothing to stop, one already running, …), 400 for a bad body, 404 for an
  * unknown action. Changing the pointer is all they do: every read instance follows it within its refresh bound.
  */
@@ -71,7 +159,15 @@ export class ExperimentApi {
 
   async status(request: ApiRequest): Promise<ApiResponse> {
     this.requireCaller(request, 'GET /admin/experiment');
-    return json(200, await experimentStatus(this.deps), NO_STORE);
+    const answer = await experimentStatusWithAttribution(this.deps, {
+      attribution: this.options.attribution,
+      ...(this.options.attributionTimeoutMs !== undefined ? { timeoutMs: this.options.attributionTimeoutMs } : {}),
+      now: this.now(),
+    });
+    if (answer.experiment && !answer.attribution && this.options.attribution) {
+      this.options.log?.warn('experiment status without attribution', { reason: answer.attributionUnavailable, experimentId: answer.experiment.id, requestId: request.requestId });
+    }
+    return json(200, answer, NO_STORE);
   }
 
   async action(request: ApiRequest): Promise<ApiResponse> {

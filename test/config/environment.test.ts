@@ -48,6 +48,9 @@ describe('every function configuration goes through it', () => {
     expect(() => loadReadApiConfig({ LAKE_BUCKET: 'lake', FEATURES_TABLE: 'features', MODEL_REFRESH_SECONDS: '-5' })).toThrow(/^Invalid configuration \(read API\): MODEL_REFRESH_SECONDS: /);
     expect(() => loadEventsApiConfig({})).toThrow(/^Invalid configuration \(events API\): EVENTS_STREAM: /);
     expect(() => loadAnalyticsConsumerConfig({ ANALYTICS_TABLE: 'x' })).toThrow('Invalid configuration (analytics consumer): ANALYTICS_TABLE: ANALYTICS_TABLE must name the analytics DynamoDB table');
+    for (const bad of ['-1', '1.5', '10081', 'thirty']) {
+      expect(() => loadAnalyticsConsumerConfig({ ANALYTICS_TABLE: 'analytics', ATTRIBUTION_WINDOW_MINUTES: bad })).toThrow(/^Invalid configuration \(analytics consumer\): ATTRIBUTION_WINDOW_MINUTES: ATTRIBUTION_WINDOW_MINUTES must be a whole number of minutes from 0 \(off\) to 10080/);
+    }
     expect(() => loadRetrainingConfig({ LAKE_BUCKET: 'lake', EVAL_K: '0', GATE_METRIC: 'auc' })).toThrow(/^Invalid configuration \(retraining\): EVAL_K: .*; GATE_METRIC: /);
   });
 
@@ -55,7 +58,9 @@ describe('every function configuration goes through it', () => {
     expect(loadRuntimeConfig({ LAKE_BUCKET: 'lake', FEATURES_TABLE: 'features' }).RECENT_ITEMS_LIMIT).toBe(50);
     expect(loadReadApiConfig({ LAKE_BUCKET: 'lake', FEATURES_TABLE: 'features' })).toMatchObject({ CORS_ALLOW_ORIGIN: '*', MODEL_REFRESH_SECONDS: 30, FRESH_EVENTS_TIMEOUT_MS: 250 });
     expect(loadEventsApiConfig({ EVENTS_STREAM: 'events' })).toEqual({ CORS_ALLOW_ORIGIN: '*', EVENTS_STREAM: 'events' });
-    expect(loadAnalyticsConsumerConfig({ ANALYTICS_TABLE: 'analytics' })).toEqual({ ANALYTICS_TABLE: 'analytics' });
+    expect(loadAnalyticsConsumerConfig({ ANALYTICS_TABLE: 'analytics' })).toEqual({ ANALYTICS_TABLE: 'analytics', ATTRIBUTION_WINDOW_MINUTES: 0 });
+    expect(loadAnalyticsConsumerConfig({ ANALYTICS_TABLE: 'analytics', ATTRIBUTION_WINDOW_MINUTES: '' }).ATTRIBUTION_WINDOW_MINUTES).toBe(0);
+    expect(loadAnalyticsConsumerConfig({ ANALYTICS_TABLE: 'analytics', ATTRIBUTION_WINDOW_MINUTES: '30' }).ATTRIBUTION_WINDOW_MINUTES).toBe(30);
     // The retraining functions also count "" as unset.
     expect(loadRetrainingConfig({ LAKE_BUCKET: 'lake', EVAL_K: '', MODEL_CONFIG: '' })).toMatchObject({ EVAL_K: 10, GATE_METRIC: 'ndcg', MODEL_CONFIG: {} });
   });

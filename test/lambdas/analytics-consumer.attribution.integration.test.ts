@@ -115,6 +115,13 @@ describe('attribution through the analytics consumer', () => {
     expect(all.other.impressions).toBe(0);
   });
 
+  it('computes no implicit attribution unless ATTRIBUTION_WINDOW_MINUTES is set: no impression state, no implicit totals', async () => {
+    const rows = await scanRows();
+    expect(rows.filter((r) => String(r.pk).startsWith('IMP#') || r.entity === 'impressions')).toEqual([]);
+    expect(rows.filter((r) => r.implicit !== undefined)).toEqual([]);
+    expect((await reader.attribution(windowQuery, { nowMs: now })).implicit.size).toBe(0);
+  });
+
   it('answers an unknown experiment with zeros', async () => {
     const totals = await reader.experimentTotals('xnobody', windowQuery.fromMs, windowQuery.toMs);
     expect(totals.control.impressions + totals.challenger.impressions).toBe(0);

@@ -21,7 +21,7 @@ describe('recommend API: experiment control', () => {
   const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
   const adminId = stack.getLogicalId(serving.adminFunction.node.defaultChild as never);
 
-  it('serves the admin routes from its own function, IAM-authorised, with the lake and refresh bound in its environment', () => {
+  it('serves the admin routes from its own function, IAM-authorised, with the lake, refresh bound and (only when analytics runs) the analytics table in its environment', () => {
     expect(serving.adminFunction.handlerFile).toBe('lambdas/admin-api/index.ts');
     const integrationOf = (uri: unknown) => JSON.stringify(uri ?? null).includes(adminId);
     const methods = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGateway::Method');
@@ -30,10 +30,27 @@ describe('recommend API: experiment control', () => {
     expect(adminRoutes.map((r) => r.id).sort()).toEqual(['experimentAction', 'experimentStatus']);
     expect(adminMethods.map((m) => m.Properties.HttpMethod).sort()).toEqual(adminRoutes.map((r) => r.method).sort());
     for (const m of adminMethods) expect(m.Properties.AuthorizationType).toBe('AWS_IAM');
-    expect(resources[adminId]!.Properties.Environment.Variables).toMatchObject({ LAKE_BUCKET: { Ref: expect.stringMatching(/^DataLakeBucket/) }, MODEL_REFRESH_SECONDS: '30', POWERTOOLS_SERVICE_NAME: 'admin-api' });
+    expect(resources[adminId]!.Properties.Environment.Variables).toMatchObject({
+      LAKE_BUCKET: { Ref: expect.stringMatching(/^DataLakeBucket/) },
+      MODEL_REFRESH_SECONDS: '30',
+      POWERTOOLS_SERVICE_NAME: 'admin-api',
+      ANALYTICS_TABLE: { Ref: stack.getLogicalId(stack.analytics!.table.node.defaultChild as never) },
+    });
+    // Without the shop analytics: no analytics table in its environment, no DynamoDB grant at all.
+    const off = synthStack({ analyticsEnabled: false });
+    const api = off.stack.node.findChild('Serving') as RecommendApi;
+    const id = off.stack.getLogicalId(api.adminFunction.node.defaultChild as never);
+    const offResources = off.template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
+    expect(Object.keys(offResources[id]!.Properties.Environment.Variables)).not.toContain('ANALYTICS_TABLE');
+    const roleId = (off.stack.resolve((api.adminFunction.role!.node.defaultChild as unknown as { ref: string }).ref) as { Ref: string }).Ref;
+    const actions = Object.values(offResources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles).includes(roleId))
+      .flatMap((p) => (p.Properties.PolicyDocument.Statement as Statement[]).flatMap((s) => listOf(s.Action)));
+    expect(actions.filter((a) => a.startsWith('dynamodb:'))).toEqual([]);
+    expect(actions).toContain('s3:PutObject');
   });
 
-  it('least privilege, decided by the IAM policy simulator: read models/*, write only the pointer and the experiment log', async () => {
+  it('least privilege, decided by the IAM policy simulator: read models/*, write only the pointer and the experiment log, Query the analytics table', async () => {
     const sim = new TemplateIam(template.toJSON() as CfnTemplate);
     const roleId = (stack.resolve((serving.adminFunction.role!.node.defaultChild as unknown as { ref: string }).ref) as { Ref: string }).Ref;
     const bucketArn = sim.t.physical[stack.getLogicalId(stack.lake.bucket.node.defaultChild as never)]!.attributes.Arn!;
@@ -47,12 +64,24 @@ describe('recommend API: experiment control', () => {
     expect(await decide('s3:DeleteObject', PRODUCTION_POINTER_KEY)).toBe('ImplicitlyDenied');
     expect(await decide('s3:GetObject', 'silver/events/dt=2026-12-01/part.parquet')).toBe('ImplicitlyDenied');
     expect(await decide('s3:GetObject', 'bronze/events/x.json')).toBe('ImplicitlyDenied');
-    // Nothing but S3 on the lake, its logs and traces.
+    // The attribution of GET /admin/experiment: Query on the analytics table only; no write, no scan, no other table.
+    const tableArn = (of: { node: { defaultChild?: unknown } }) => sim.t.physical[stack.getLogicalId(of.node.defaultChild as never)]!.attributes.Arn!;
+    const analyticsArn = tableArn(stack.analytics!.table);
+    const onTable = async (action: string, resource: string) => (await sim.evaluate({ role: roleId, action, resource, origin: 'test' })).decision;
+    expect(await onTable('dynamodb:Query', analyticsArn)).toBe('Allowed');
+    for (const action of ['dynamodb:Scan', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem']) {
+      expect(await onTable(action, analyticsArn), action).toBe('ImplicitlyDenied');
+    }
+    expect(await onTable('dynamodb:Query', tableArn(stack.features.table))).toBe('ImplicitlyDenied');
+    expect(await onTable('dynamodb:Query', tableArn(stack.catalogue.table))).toBe('ImplicitlyDenied');
+    // Nothing but S3 on the lake, Query on the analytics table, its logs and traces.
     const statements = Object.values(resources)
       .filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles).includes(roleId))
       .flatMap((p) => (p.Properties.PolicyDocument.Statement as Statement[]).filter((s) => s.Effect === 'Allow'));
     const actions = new Set(statements.flatMap((s) => listOf(s.Action)).filter((a) => !a.startsWith('logs:') && !a.startsWith('xray:')));
-    expect([...actions].sort()).toEqual(['s3:GetObject', 's3:ListBucket', 's3:PutObject']);
+    expect([...actions].sort()).toEqual(['dynamodb:Query', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
+    const queried = statements.filter((s) => listOf(s.Action).includes('dynamodb:Query')).flatMap((s) => listOf(s.Resource));
+    expect(queried.map((r) => JSON.stringify(r))).toEqual([JSON.stringify({ 'Fn::GetAtt': [stack.getLogicalId(stack.analytics!.table.node.defaultChild as never), 'Arn'] })]);
   });
 
   it('no other API function may write the pointer', async () => {

@@ -26,6 +26,18 @@ describe('shop analytics infrastructure', () => {
     expect(text).not.toContain(stack.resolve(stack.features.table.tableArn)['Fn::GetAtt'][0]);
   });
 
+  it('passes the implicit attribution window to the consumer only when set (context attributionWindowMinutes, validated)', () => {
+    const consumerEnv = (t: ReturnType<typeof synthStack>['template']) =>
+      (Object.values(t.findResources('AWS::Lambda::Function')) as { Properties: { Environment?: { Variables?: Record<string, unknown> } } }[])
+        .map((f) => f.Properties.Environment?.Variables ?? {})
+        .find((v) => v.POWERTOOLS_SERVICE_NAME === 'analytics-consumer')!;
+    expect(consumerEnv(template)).not.toHaveProperty('ATTRIBUTION_WINDOW_MINUTES');
+    expect(consumerEnv(synthStack({ attributionWindowMinutes: 30 }).template)).toMatchObject({ ATTRIBUTION_WINDOW_MINUTES: '30' });
+    expect(consumerEnv(synthStack({ attributionWindowMinutes: 0 }).template)).not.toHaveProperty('ATTRIBUTION_WINDOW_MINUTES');
+    for (const bad of [-1, 1.5, 10_081, 'soon']) expect(() => synthStack({ attributionWindowMinutes: bad })).toThrow(/context attributionWindowMinutes must be a (whole )?number from 0 to 10080/);
+    expect(() => synthStack({ attributionWindowMinutes: 30, analyticsEnabled: 'false' })).toThrow(/attributionWindowMinutes needs the shop analytics/);
+  });
+
   it('can be switched off', () => {
     const { template: without } = synthStack({ analyticsEnabled: 'false' });
     expect(Object.keys(without.findResources('AWS::Lambda::EventSourceMapping'))).toHaveLength(1);

@@ -1,12 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resetAdminApi } from '../../lambdas/admin-api/index';
+import { handler as analyticsHandler, resetAnalyticsConsumer } from '../../lambdas/analytics-consumer/index';
+import { attributionMetrics, emptyAttributionTotals, emptyExperimentTotals, type AttributionSource } from '../../src/analytics/attribution';
 import { S3ModelRegistry } from '../../src/adapters/s3-model-registry';
 import { assignVariant } from '../../src/domain/experiment';
 import { EXPERIMENTS_PREFIX, modelKeys } from '../../src/domain/lake-layout';
 import { parseRecommendationId } from '../../src/domain/recommendation-id';
+import { decideExperiment } from '../../src/experiments/decision';
+import { lakeExperimentLog } from '../../src/experiments/operator';
 import { startApiServer, type RunningApiServer } from '../../src/local/api-server';
+import { readStreamAsLambdaEvents } from '../../src/local/kinesis-reader';
 import { serializeModel } from '../../src/recommender/index';
 import { startTestAws, type TestAws } from '../support/aws-env';
 import { callApi } from '../support/http';
+import { lambdaContext } from '../support/lambda';
 import { deploy, lakeOf, trainSmallModel, versionFor } from './support';
 
 /**
@@ -23,7 +30,10 @@ const BROKEN = versionFor(3, 'broken');
 const users = Array.from({ length: 120 }, (_, i) => `visitor-${i}`);
 
 beforeAll(async () => {
-  aws = await startTestAws();
+  // With the analytics table: GET /admin/experiment reports the running experiment's attribution from it.
+  aws = await startTestAws({ analyticsTable: `test-exp-api-${process.pid}` });
+  process.env.ANALYTICS_TABLE = aws.names.analyticsTable;
+  resetAnalyticsConsumer();
   await deploy(aws, control, V1);
   const registry = new S3ModelRegistry(lakeOf(aws));
   await registry.writeArtifact(V2, serializeModel(challenger));
@@ -36,6 +46,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await api?.stop();
   await aws?.stop();
+  delete process.env.ANALYTICS_TABLE;
 });
 
 const admin = () => ({ 'X-Local-Admin-Token': api.adminToken });
@@ -52,11 +63,12 @@ describe('experiment control routes', () => {
     expect((await get('/admin/experiment', { 'X-Local-Admin-Token': 'wrong' })).status).toBe(403);
   });
 
-  it('GET /admin/experiment: the pointer, no experiment, the defaults', async () => {
+  it('GET /admin/experiment: the pointer, no experiment, the defaults, no attribution', async () => {
     const res = await get('/admin/experiment', admin());
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(res.json).toMatchObject({ pointer: { version: V1 }, experiment: null, settings: null, defaults: { sharePercent: 10, metric: 'ctr', minImpressions: 1000, alpha: 0.01, maxDurationHours: 72 } });
+    expect(res.json).toMatchObject({ attribution: null, attributionUnavailable: 'no experiment is running', wouldDecide: null });
   });
 
   it('400 for a bad body, 404 for an unknown action, 409 for what the state refuses', async () => {
@@ -107,6 +119,78 @@ describe('an experiment through the API', () => {
     expect(share).toBeLessThan(0.7);
     const text = await get(`/recommend/${first.find((a) => a.variant === 'challenger')!.user}`, { Accept: 'text/plain' });
     expect(parseRecommendationId(text.headers.get('x-recommendation-id'))).toMatchObject({ variant: 'challenger', modelVersion: V2 });
+  });
+
+  it('GET /admin/experiment: the attribution since the start, exact per variant, and what the check would decide now', async () => {
+    const { experiment } = (await get('/admin/experiment', admin())).json;
+    // Shoppers see every item of their answer (one impression each, with the answer's id); some click the first.
+    const answers = await recommendAll();
+    const events: Record<string, unknown>[] = [];
+    const truth = emptyExperimentTotals();
+    const at = new Date().toISOString();
+    for (const [i, a] of answers.entries()) {
+      const t = truth[a.variant as 'control' | 'challenger'];
+      for (const [position, item] of (a.items as { itemId: string }[]).entries()) {
+        events.push({ eventId: `imp-${i}-${position}`, type: 'impression', userId: a.user, itemId: item.itemId, position, recommendationId: a.recommendationId, timestamp: at });
+        t.impressions += 1;
+      }
+      if (i % (a.variant === 'challenger' ? 2 : 5) === 0) {
+        events.push({ eventId: `clk-${i}`, type: 'click', userId: a.user, itemId: a.items[0].itemId, recommendationId: a.recommendationId, timestamp: at });
+        t.clicks += 1;
+      }
+    }
+    expect(truth.control.impressions).toBeGreaterThan(0);
+    expect(truth.challenger.impressions).toBeGreaterThan(0);
+    await aws.putRecords(events);
+    for (const batch of await readStreamAsLambdaEvents(aws.kinesis, aws.names.eventsStream, 500)) await analyticsHandler(batch, lambdaContext('analytics'));
+
+    const res = await get('/admin/experiment', admin());
+    expect(res.status).toBe(200);
+    const body = res.json;
+    expect(body).toMatchObject({ experiment: { id: experiment.id }, attributionUnavailable: null, attribution: { experimentId: experiment.id, from: experiment.startedAt } });
+    expect(Date.parse(body.attribution.to)).toBeGreaterThan(Date.parse(at) - 1);
+    expect(body.attribution.variants).toEqual({ control: attributionMetrics(truth.control), challenger: attributionMetrics(truth.challenger) });
+    // What decideExperiment says on the same totals at the same time; 200 impressions a variant are needed, fewer were shown.
+    const decided = decideExperiment(truth, experiment, Date.parse(body.wouldDecide.decidedAt));
+    expect(body.wouldDecide).toEqual(JSON.parse(JSON.stringify(decided)));
+    expect(body.wouldDecide).toMatchObject({ action: 'continue', enoughData: false, metric: 'ctr', minImpressions: 200, control: { n: truth.control.impressions, successes: truth.control.clicks } });
+    expect(body.wouldDecide.reason).toMatch(/^too little data/);
+    expect(typeof body.wouldDecide.z).toBe('number');
+    expect(body.wouldDecide.pValue).toBeGreaterThan(0);
+    // Only a status: nothing was decided or logged, the experiment still runs.
+    expect((await lakeOf(aws).listKeys(`${EXPERIMENTS_PREFIX}${experiment.id}/`)).map((k) => k.replace(/^.*-/, ''))).toEqual(['started.json']);
+  });
+
+  it('GET /admin/experiment still answers when the analytics read fails or takes more than 1 s: attribution null and the reason', async () => {
+    const lake = lakeOf(aws);
+    const withAttribution = (attribution: AttributionSource) => resetAdminApi({ registry: new S3ModelRegistry(lake), log: lakeExperimentLog(lake), attribution });
+    try {
+      withAttribution({ experimentTotals: () => Promise.reject(new Error('ProvisionedThroughputExceededException: slow down')) });
+      const failed = await get('/admin/experiment', admin());
+      expect(failed.status).toBe(200);
+      expect(failed.json).toMatchObject({ pointer: { version: V1 }, experiment: { challenger: { version: V2 } }, attribution: null, wouldDecide: null });
+      expect(failed.json.attributionUnavailable).toMatch(/analytics read failed: ProvisionedThroughputExceededException: slow down/);
+
+      withAttribution({ experimentTotals: () => new Promise(() => {}) });
+      const started = Date.now();
+      const slow = await get('/admin/experiment', admin());
+      const tookMs = Date.now() - started;
+      expect(slow.status).toBe(200);
+      expect(slow.json).toMatchObject({ experiment: { challenger: { version: V2 } }, attribution: null, wouldDecide: null, attributionUnavailable: 'the analytics read gave no answer within 1000 ms' });
+      expect(tookMs).toBeGreaterThanOrEqual(990);
+      expect(tookMs).toBeLessThan(5000);
+
+      // Without an analytics table the status says so.
+      resetAdminApi({ registry: new S3ModelRegistry(lake), log: lakeExperimentLog(lake) });
+      const off = await get('/admin/experiment', admin());
+      expect(off.json).toMatchObject({ experiment: { challenger: { version: V2 } }, attribution: null, wouldDecide: null, attributionUnavailable: expect.stringContaining('ANALYTICS_TABLE') });
+      // A source that answers: the figures are those of its totals.
+      const totals = { control: { ...emptyAttributionTotals(), impressions: 10, clicks: 1 }, challenger: { ...emptyAttributionTotals(), impressions: 10, clicks: 4 } };
+      withAttribution({ experimentTotals: async () => totals });
+      expect((await get('/admin/experiment', admin())).json.attribution.variants.challenger).toMatchObject({ impressions: 10, clicks: 4, ctr: { value: 0.4 } });
+    } finally {
+      resetAdminApi();
+    }
   });
 
   it('stop → after reload every user gets the control, outside any experiment', async () => {

@@ -81,7 +81,7 @@ describe('nightly retraining with ROLLOUT=canary', () => {
     // An experiment is running: the next candidate is not deployed, the pointer is untouched, the run says why.
     const before = await pointerText();
     const third = await retrain();
-    expect(third.status).toBe('SUCCEEDED');
+    expect(third.status, JSON.stringify({ error: third.error, path: third.path })).toBe('SUCCEEDED');
     expect(third.path).toEqual(HAPPY_PATH);
     expect(await pointerText()).toBe(before);
     const skipped = await runSummary(third);
