@@ -40,10 +40,23 @@ async function listen(server: Server, port: number, host: string): Promise<numbe
   return (server.address() as AddressInfo).port;
 }
 
+/** How long a request already being served may take to finish when an emulator stops. */
+const STOP_GRACE_MS = 2_000;
+
+/**
+ * Stops a server: no new connections, idle keep-alive connections dropped at once, requests already being served
+ * given STOP_GRACE_MS to finish before their connections are cut. (Cutting them at once let dynalite close its
+ * database under a Scan still streaming, which throws outside any request: an uncaught exception.)
+ */
 function close(server: Server): Promise<void> {
   return new Promise((resolve) => {
-    server.closeAllConnections?.();
-    server.close(() => resolve());
+    const force = setTimeout(() => server.closeAllConnections?.(), STOP_GRACE_MS);
+    force.unref();
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    server.closeIdleConnections?.();
   });
 }
 
