@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { localLambdaContext } from './lambda-context';
-import { localTaskHandlers, polyfillPromiseWithResolvers, substitute, type AslDefinition, type LocalNotification } from './retraining-runner';
+import { localTaskHandlers, polyfillPromiseWithResolvers, settled, substitute, type AslDefinition, type LocalNotification } from './retraining-runner';
 
 /** The experiment check's definition, the same file CDK deploys (lib/experiments.ts). */
 export const EXPERIMENT_CHECK_ASL_PATH = fileURLToPath(new URL('../../statemachines/experiment-check.asl.json', import.meta.url));
@@ -64,14 +64,7 @@ export async function runExperimentCheckLocally(options: ExperimentCheckRunOptio
   const logDone = (async () => {
     for await (const log of execution.eventLogs) if (log.type === 'StateEntered') path.push(log.state.name);
   })();
-  let output: Record<string, unknown> | null = null;
-  let error: ExperimentCheckRunResult['error'] = null;
-  try {
-    output = (await execution.result) as Record<string, unknown>;
-  } catch (err) {
-    const cause = (err as { cause?: { name?: string; message?: string } }).cause;
-    error = { name: cause?.name ?? (err as Error).name, message: cause?.message ?? (err as Error).message };
-  }
+  const { output, error } = await settled(execution.result);
   await logDone;
   return { status: error ? 'FAILED' : 'SUCCEEDED', output, error, path, notifications };
 }

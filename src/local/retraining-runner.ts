@@ -198,14 +198,17 @@ export async function runRetrainingLocally(input: Record<string, unknown> = {}, 
     }
   })();
 
-  let output: Record<string, unknown> | null = null;
-  let error: LocalRunResult['error'] = null;
-  try {
-    output = (await execution.result) as Record<string, unknown>;
-  } catch (err) {
-    const cause = (err as { cause?: { name?: string; message?: string } }).cause;
-    error = { name: cause?.name ?? (err as Error).name, message: cause?.message ?? (err as Error).message };
-  }
+  const { output, error } = await settled(execution.result);
   await logDone;
   return { status: error ? 'FAILED' : 'SUCCEEDED', executionName, output, error, path, events, notifications };
+}
+
+/** What a local execution ended with: its output, or the error that failed it (the Task's cause when there is one). */
+export async function settled(result: Promise<unknown>): Promise<{ output: Record<string, unknown> | null; error: { name: string; message: string } | null }> {
+  try {
+    return { output: (await result) as Record<string, unknown>, error: null };
+  } catch (err) {
+    const cause = (err as { cause?: { name?: string; message?: string } }).cause;
+    return { output: null, error: { name: cause?.name ?? (err as Error).name, message: cause?.message ?? (err as Error).message } };
+  }
 }
