@@ -3,9 +3,13 @@
  * funnel) are landed in Bronze by the consumer's own batch code (`ingestBatch`, 1,000 records per batch and
  * shard, feature table stubbed out: the speed layer is not what is measured here), then the state machine
  * runs locally on that arrival day with the real handlers against s3rver and dynalite. Prints time and
- * rows per step and writes bench/out/retrain.json.
+ * rows per step and writes bench/out/retrain-<engine>.json.
  *
- *   npm run bench:retrain -- --events 1000000 --users 20000 --items 10000
+ *   npm run bench:retrain -- --events 1000000 --users 20000 --items 10000 [--engine lambda|athena]
+ *
+ * `--engine athena` runs the set-based steps as SQL on DuckDB, the local stand-in for Athena (the same SQL text the
+ * deployed state machine sends to Athena). Memory is the resident set size of this one process (the emulators
+ * included), sampled every 50 ms while each state runs: its peak per state, and the process's peak (maxRSS).
  */
 import { Command } from 'commander';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -27,12 +31,15 @@ const opts = new Command()
   .option('--shards <n>', 'Kinesis shards the events are spread over', (v) => parseInt(v, 10), 2)
   .option('--duplicates <share>', 'share of events delivered twice', (v) => parseFloat(v), 0.01)
   .option('--seed <n>', 'generator seed', (v) => parseInt(v, 10), 11)
+  .option('--engine <engine>', 'batch engine: lambda (the steps in one Lambda each) or athena (SQL, DuckDB locally)', 'lambda')
   .parse()
-  .opts<{ events: number; users: number; items: number; shards: number; duplicates: number; seed: number }>();
+  .opts<{ events: number; users: number; items: number; shards: number; duplicates: number; seed: number; engine: string }>();
+if (opts.engine !== 'lambda' && opts.engine !== 'athena') throw new Error(`--engine must be lambda or athena, got ${JSON.stringify(opts.engine)}`);
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+process.env.RETRAINING_ENGINE = opts.engine;
 
 const emulators = await startEmulators();
 Object.assign(process.env, emulators.env);
@@ -44,7 +51,7 @@ await ensureResources({ s3, ddb: createDynamoDocumentClient(), kinesis: createKi
 // 1. Bronze, written by the consumer's batch logic: arrival yesterday, so the run's window is one full day.
 const arrivalDay = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
 const arrivalBase = Date.parse(`${arrivalDay}T00:00:00Z`);
-const noFeatures: FeatureTable = { getRows: async () => new Map(), putRows: async () => ({ failed: new Set() }) };
+const noFeatures: FeatureTable = { getRows: async () => new Map(), putRows: async () => ({ failed: new Set() }), queryRows: async () => [] };
 const lake = new S3Lake(s3, names.lakeBucket);
 let t = performance.now();
 const pending = Array.from({ length: opts.shards }, () => [] as StreamRecord[]);
@@ -71,30 +78,46 @@ for (const e of generateTasteEvents({ events: opts.events, users: opts.users, it
 }
 for (let s = 0; s < opts.shards; s++) if (pending[s]!.length) await flush(s);
 const landSeconds = (performance.now() - t) / 1000;
-console.log(`Bronze: ${produced.toLocaleString('en-US')} records (${opts.duplicates * 100}% delivered twice) in ${bronzeObjects} objects, ${landSeconds.toFixed(1)} s`);
+const bronzeBytes = (await lake.listObjects('bronze/')).reduce((sum, o) => sum + o.size, 0);
+console.log(`Bronze: ${produced.toLocaleString('en-US')} records (${opts.duplicates * 100}% delivered twice) in ${bronzeObjects} objects, ${(bronzeBytes / 2 ** 20).toFixed(1)} MiB (${Math.round(bronzeBytes / produced)} bytes a line), ${landSeconds.toFixed(1)} s`);
 
 // 2. The state machine, as `npm run retrain` runs it.
 const { runRetrainingLocally } = await import('../src/local/retraining-runner');
 const entered = new Map<string, number>();
 const seconds: Record<string, number> = {};
 const memory: Record<string, number> = {};
+// Peak RSS per state: sampled while it runs (states of a Map or Parallel overlap: each sees the peak of its time).
+const running = new Map<string, number>();
+const sampler = setInterval(() => {
+  const rss = process.memoryUsage().rss;
+  for (const [state, peak] of running) if (rss > peak) running.set(state, rss);
+}, 50);
 t = performance.now();
 const result = await runRetrainingLocally(
   { date: arrivalDay },
   {
     executionName: 'bench',
     onEvent: (e) => {
-      if (e.type === 'entered') entered.set(e.state, e.at);
+      if (e.type === 'entered') {
+        entered.set(e.state, e.at);
+        running.set(e.state, process.memoryUsage().rss);
+      }
       if (e.type === 'exited') {
-        seconds[e.state] = (e.at - entered.get(e.state)!) / 1000;
-        memory[e.state] = Math.round(process.memoryUsage().rss / 2 ** 20);
-        console.log(`  ${e.state.padEnd(16)} ${seconds[e.state]!.toFixed(1).padStart(7)} s   rss ${memory[e.state]} MB`);
+        seconds[e.state] = (seconds[e.state] ?? 0) + (e.at - entered.get(e.state)!) / 1000;
+        const peak = Math.max(running.get(e.state) ?? 0, process.memoryUsage().rss);
+        running.delete(e.state);
+        memory[e.state] = Math.max(memory[e.state] ?? 0, Math.round(peak / 2 ** 20));
+        console.log(`  ${e.state.padEnd(20)} ${seconds[e.state]!.toFixed(1).padStart(7)} s   peak rss ${memory[e.state]} MB`);
       }
       if (e.type === 'failed') console.log(`  ${e.state} FAILED: ${e.error} ${e.cause.slice(0, 300)}`);
     },
   },
 );
+clearInterval(sampler);
 const total = (performance.now() - t) / 1000;
+const maxRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+// The inputs of the README's Scale formulas: Bronze and Silver bytes per event.
+const silverBytes = (await lake.listObjects('silver/interactions/')).reduce((sum, o) => sum + o.size, 0);
 const out = (result.output ?? {}) as Record<string, Record<string, unknown>>;
 const n = (x: unknown) => (typeof x === 'number' ? x.toLocaleString('en-US') : String(x ?? '—'));
 const rows: [string, string, string][] = [
@@ -105,11 +128,17 @@ const rows: [string, string, string][] = [
   ['DeployModel', '1 pointer', ''],
   ['ReloadApi', '—', String(out.reload?.reason ?? '')],
 ];
-console.log(`\n${result.status} in ${total.toFixed(1)} s (${result.path.join(' → ')})\n`);
-console.log(`| step | time | rows | notes |\n|---|---:|---|---|`);
-for (const [step, r, note] of rows) console.log(`| ${step} | ${(seconds[step] ?? 0).toFixed(1)} s | ${r} | ${note} |`);
+console.log(`Silver interactions: ${(silverBytes / 2 ** 20).toFixed(1)} MiB (${(silverBytes / produced).toFixed(1)} bytes an event)`);
+console.log(`\n${result.status} in ${total.toFixed(1)} s with the ${opts.engine} engine (${result.path.join(' → ')}); process peak RSS ${maxRssMb} MB\n`);
+if (opts.engine === 'lambda') {
+  console.log(`| step | time | peak RSS | rows | notes |\n|---|---:|---:|---|---|`);
+  for (const [step, r, note] of rows) console.log(`| ${step} | ${(seconds[step] ?? 0).toFixed(1)} s | ${memory[step] ?? '—'} MB | ${r} | ${note} |`);
+} else {
+  console.log(`| state | time | peak RSS |\n|---|---:|---:|`);
+  for (const state of Object.keys(seconds)) console.log(`| ${state} | ${seconds[state]!.toFixed(1)} s | ${memory[state]} MB |`);
+}
 await mkdir('bench/out', { recursive: true });
-await writeFile('bench/out/retrain.json', JSON.stringify({ options: opts, bronze: { records: produced, objects: bronzeObjects, seconds: landSeconds }, status: result.status, totalSeconds: total, seconds, rssMb: memory, output: result.output, error: result.error }, null, 2));
+await writeFile(`bench/out/retrain-${opts.engine}.json`, JSON.stringify({ options: opts, engine: opts.engine, maxRssMb, bronze: { records: produced, objects: bronzeObjects, bytes: bronzeBytes, seconds: landSeconds }, silverBytes, status: result.status, totalSeconds: total, seconds, rssMb: memory, output: result.output, error: result.error }, null, 2));
 s3.destroy();
 await emulators.stop();
 if (result.status !== 'SUCCEEDED') process.exitCode = 1;

@@ -99,6 +99,28 @@ export interface RecsysConfig {
   reloadMarginSeconds: number;
   /** E-mail address subscribed to the retraining failure topic, if any. */
   retrainNotificationEmail?: string;
+  /**
+   * The batch engine of the set-based steps (`RETRAINING_ENGINE`): `lambda` (one function per step, no Athena cost),
+   * `athena` (SQL on Athena over the Glue tables of lib/lake-catalog.ts), or `auto` (Athena once the window's Bronze
+   * bytes exceed `athenaMinBronzeBytes`).
+   */
+  retrainingEngine: 'lambda' | 'athena' | 'auto';
+  /** `auto` picks Athena above this many Bronze bytes in the window (`ATHENA_MIN_BRONZE_BYTES`). */
+  athenaMinBronzeBytes: number;
+  /** The workgroup's per-query scan limit (bytes): a query that would scan more is cancelled, and costs at most this. */
+  athenaBytesScannedCutoffPerQuery: number;
+  /**
+   * Training as an ECS Fargate task past `minInteractions` compact interactions (lib/training-task.ts); disabled
+   * creates nothing (no VPC, no endpoints, no cluster). Context keys `fargateTrainingEnabled`, `fargateTrainingCpu`,
+   * `fargateTrainingMemoryMiB`, `fargateMinInteractions`.
+   */
+  fargateTraining: FargateTrainingConfig;
+  /**
+   * Days a model version that holds an erased user is kept after the erasure request (`ERASURE_MODEL_RETENTION_DAYS`)
+   * before the nightly EraseUsers step deletes it; 0 deletes it at the next run. Production and a running experiment's
+   * challenger wait until a deploy replaces them (src/erasure/request.ts).
+   */
+  erasureModelRetentionDays: number;
   // [experiments] the canary rollout and the experiment check (lib/experiments.ts)
   /** How DeployModel rolls out a passing candidate: replace production, or start a canary experiment with it. */
   rollout: 'replace' | 'canary';
@@ -114,6 +136,30 @@ export interface RecsysConfig {
   /** `false` keeps the check's schedule but disabled. */
   experimentCheckScheduleEnabled: boolean;
 }
+
+export interface FargateTrainingConfig {
+  enabled: boolean;
+  /** Task CPU units (1024 = 1 vCPU) and memory (MiB): one of the combinations Fargate accepts (FARGATE_SIZES). */
+  cpu: number;
+  memoryMiB: number;
+  /** Compact interactions above which training runs as the task instead of TrainModel (`FARGATE_MIN_INTERACTIONS`). */
+  minInteractions: number;
+}
+
+/**
+ * The task sizes Fargate accepts: memory (MiB) from `min` to `max` in steps of `step` for each CPU value
+ * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size);
+ * CloudFormation accepts any other pair, and RunTask refuses it at the first training.
+ */
+export const FARGATE_SIZES: Readonly<Record<number, { min: number; max: number; step: number }>> = {
+  256: { min: 512, max: 2048, step: 512 },
+  512: { min: 1024, max: 4096, step: 1024 },
+  1024: { min: 2048, max: 8192, step: 1024 },
+  2048: { min: 4096, max: 16_384, step: 1024 },
+  4096: { min: 8192, max: 30_720, step: 1024 },
+  8192: { min: 16_384, max: 61_440, step: 4096 },
+  16384: { min: 32_768, max: 122_880, step: 8192 },
+};
 
 const num = (node: Node, key: string, fallback: number, min: number, max: number): number => {
   const raw: unknown = node.tryGetContext(key);
@@ -148,6 +194,30 @@ const coldStart = (node: Node): RecsysConfig['coldStartStrategy'] => {
   if (!(COLD_START_STRATEGIES as readonly string[]).includes(raw)) throw new Error(`context coldStartStrategy must be one of ${COLD_START_STRATEGIES.join(', ')} (got ${raw})`);
   if (raw === 'trending' && !bool(node, 'analyticsEnabled', true)) throw new Error('context coldStartStrategy=trending needs the shop analytics (analyticsEnabled=true): trending items come from its windows');
   return raw as RecsysConfig['coldStartStrategy'];
+};
+
+const RETRAINING_ENGINES = ['lambda', 'athena', 'auto'] as const;
+const retrainingEngine = (node: Node): RecsysConfig['retrainingEngine'] => {
+  const raw = str(node, 'retrainingEngine') ?? 'auto';
+  if (!(RETRAINING_ENGINES as readonly string[]).includes(raw)) throw new Error(`context retrainingEngine must be one of ${RETRAINING_ENGINES.join(', ')} (got ${raw})`);
+  return raw as RecsysConfig['retrainingEngine'];
+};
+
+/** The Fargate training settings; the size is checked against the combinations Fargate runs. */
+const fargateTraining = (node: Node): FargateTrainingConfig => {
+  const cpu = wholeNum(node, 'fargateTrainingCpu', 4096, 256, 16_384);
+  const size = FARGATE_SIZES[cpu];
+  if (!size) throw new Error(`context fargateTrainingCpu must be one of ${Object.keys(FARGATE_SIZES).join(', ')} (got ${cpu})`);
+  const memoryMiB = wholeNum(node, 'fargateTrainingMemoryMiB', Math.min(30_720, size.max), size.min, size.max);
+  if ((memoryMiB - size.min) % size.step !== 0) {
+    throw new Error(`context fargateTrainingMemoryMiB must be a multiple of ${size.step} from ${size.min} to ${size.max} with fargateTrainingCpu=${cpu} (got ${memoryMiB})`);
+  }
+  return {
+    enabled: bool(node, 'fargateTrainingEnabled', false),
+    cpu,
+    memoryMiB,
+    minInteractions: wholeNum(node, 'fargateMinInteractions', 20_000_000, 1, Number.MAX_SAFE_INTEGER),
+  };
 };
 
 const ROLLOUTS = ['replace', 'canary'] as const;
@@ -330,6 +400,14 @@ export function readConfig(node: Node): RecsysConfig {
     retrainMemorySize: num(node, 'retrainMemorySize', 3008, 512, 10_240),
     reloadMarginSeconds: num(node, 'reloadMarginSeconds', 60, 0, 600),
     retrainNotificationEmail: str(node, 'retrainNotificationEmail'),
+    retrainingEngine: retrainingEngine(node),
+    athenaMinBronzeBytes: wholeNum(node, 'athenaMinBronzeBytes', 256 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER),
+    // 1 TiB: a runaway query (a lost partition filter) costs at most ~$5 at $5/TB, while the largest planned one, the
+    // compact interactions over 10B events of Silver history (README "Scale"), reads well under it. Athena's floor is 10 MB.
+    athenaBytesScannedCutoffPerQuery: wholeNum(node, 'athenaBytesScannedCutoffPerQuery', 1024 ** 4, 10_000_000, Number.MAX_SAFE_INTEGER),
+    fargateTraining: fargateTraining(node),
+    // Ten years bounds a typo (days for hours, an extra zero) rather than any legal retention period.
+    erasureModelRetentionDays: wholeNum(node, 'erasureModelRetentionDays', 0, 0, 3650),
     // [experiments]
     rollout: rolloutOf(node),
     canarySharePercent: wholeNum(node, 'canarySharePercent', 10, 1, 50),

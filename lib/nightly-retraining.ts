@@ -1,4 +1,4 @@
-import { Duration, TimeZone } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, TimeZone, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -13,11 +13,13 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
-import { CATALOG_KEY, CATALOG_SNAPSHOTS_PREFIX, DEPLOYMENTS_PREFIX, EXPERIMENTS_PREFIX, LAKE_AREAS, MODEL_KEY_PATTERNS, PRODUCTION_POINTER_KEY, SILVER_STATE_PREFIX } from '../src/domain/lake-layout';
+import { CATALOG_KEY, CATALOG_SNAPSHOTS_PREFIX, DEPLOYMENTS_PREFIX, ERASURE_REQUESTS_PREFIX, EXPERIMENTS_PREFIX, LAKE_AREAS, MODEL_KEY_PATTERNS, PRODUCTION_POINTER_KEY, SILVER_BATCH_PREFIX, SILVER_INTERACTIONS_PREFIX, SILVER_STATE_PREFIX } from '../src/domain/lake-layout';
 import { RETRAINING_ASL_FILE, RETRAINING_FUNCTIONS, type RetrainingFunction } from '../src/retraining/functions';
 import { rolloutEnvironment, type RecsysConfig } from './config';
 import { alarmOnFailedExecutions } from './monitoring';
 import { grantLakeAccess, type LakeAccess } from './data-lake';
+import type { LakeCatalog } from './lake-catalog';
+import type { TrainingTask } from './training-task';
 import { acknowledge, arnToken } from './nag';
 import { PipelineFunction, PROJECT_ROOT } from './node-function';
 
@@ -33,13 +35,30 @@ export interface NightlyRetrainingProps {
    * copy of catalog/items.json (when uploaded).
    */
   catalogTable?: dynamodb.ITable;
+  /** The Glue tables and the Athena workgroup of the Athena engine: the state machine may run its queries. */
+  lakeCatalog?: LakeCatalog;
+  /** The Fargate training task (only when `fargateTraining.enabled`): the state machine may run it. */
+  trainingTask?: TrainingTask;
 }
 
 /** What each step may touch in the lake: reads, writes and deletes by key pattern. */
 const { bronze, silver, models, reports } = LAKE_AREAS;
 const CATALOG_SNAPSHOTS = `${CATALOG_SNAPSHOTS_PREFIX}*`;
 const LAKE_ACCESS: Record<RetrainingFunction, LakeAccess> = {
+  // Erasure rewrites Bronze and Silver objects in place, redacts reports, deletes model versions and finished requests.
+  EraseUsers: {
+    read: [`${bronze}*`, `${silver}*`, `${reports}*`, `${models}*`],
+    put: [`${bronze}*`, `${silver}*`, `${reports}*`],
+    delete: [`${bronze}*`, `${silver}*`, `${ERASURE_REQUESTS_PREFIX}*`, ...Object.values(MODEL_KEY_PATTERNS).filter((k) => !k.endsWith('/'))],
+  },
+  // Resolves the run and measures the window's Bronze; for Athena it empties the run's batch location.
+  PlanRun: { read: [`${bronze}*`, `${SILVER_STATE_PREFIX}*`, `${SILVER_BATCH_PREFIX}*`], delete: [`${SILVER_BATCH_PREFIX}*`] },
   ValidateData: { read: [`${bronze}*`, `${reports}*`, `${SILVER_STATE_PREFIX}*`], put: [`${reports}*`] },
+  // Reads the validation aggregates, writes the report, empties the window's Silver partitions for the UNLOADs.
+  ValidateReport: { read: [`${SILVER_BATCH_PREFIX}*`, `${reports}*`, `${SILVER_INTERACTIONS_PREFIX}*`], put: [`${reports}*`], delete: [`${SILVER_INTERACTIONS_PREFIX}*`] },
+  // One feature file in, its write summary out.
+  WriteFeatureFile: { read: [`${SILVER_BATCH_PREFIX}*`], put: [`${SILVER_BATCH_PREFIX}*`] },
+  FinishExtract: { read: [`${SILVER_BATCH_PREFIX}*`, `${SILVER_INTERACTIONS_PREFIX}*`, `${SILVER_STATE_PREFIX}*`], put: [`${SILVER_STATE_PREFIX}*`] },
   ExtractFeatures: { read: [`${bronze}*`, `${silver}*`], put: [`${silver}*`], delete: [`${silver}*`] },
   // Writes only the run's catalogue snapshot; reads catalog/items.json, the fallback import path (the table is granted apart).
   SnapshotCatalog: { read: [CATALOG_KEY], put: [CATALOG_SNAPSHOTS] },
@@ -74,10 +93,21 @@ export class NightlyRetraining extends Construct {
       DEPLOY_TOLERANCE: String(config.deployTolerance),
       MODEL_REFRESH_SECONDS: String(config.modelRefreshSeconds),
       RELOAD_MARGIN_SECONDS: String(config.reloadMarginSeconds),
+      // The batch engine and the training path (src/config/retraining.ts): which one runs is decided per run.
+      RETRAINING_ENGINE: config.retrainingEngine,
+      ATHENA_MIN_BRONZE_BYTES: String(config.athenaMinBronzeBytes),
+      FARGATE_TRAINING: String(props.trainingTask !== undefined),
+      FARGATE_MIN_INTERACTIONS: String(config.fargateTraining.minInteractions),
+      ...(props.lakeCatalog ? { ATHENA_WORKGROUP: props.lakeCatalog.workGroupName, GLUE_DATABASE: props.lakeCatalog.databaseName } : {}),
     };
     const reloadTimeout = Duration.seconds(Math.min(900, config.modelRefreshSeconds + config.reloadMarginSeconds + 60));
     const sizing: Record<RetrainingFunction, { memorySize: number; timeout: Duration; description: string }> = {
+      EraseUsers: { memorySize: 1769, timeout: Duration.minutes(15), description: "Nightly retraining: erases requested users' data from Bronze, Silver, reports and models" },
+      PlanRun: { memorySize: 512, timeout: Duration.minutes(5), description: 'Nightly retraining: resolves the run and picks the batch engine' },
       ValidateData: { memorySize: 1769, timeout: Duration.minutes(15), description: 'Nightly retraining: validates the Bronze window' },
+      ValidateReport: { memorySize: 1024, timeout: Duration.minutes(15), description: "Nightly retraining (Athena engine): the validation report from the query's aggregates" },
+      WriteFeatureFile: { memorySize: 1769, timeout: Duration.minutes(15), description: 'Nightly retraining (Athena engine): writes one file of exact features to DynamoDB' },
+      FinishExtract: { memorySize: 512, timeout: Duration.minutes(5), description: 'Nightly retraining (Athena engine): counts what the queries wrote' },
       ExtractFeatures: { memorySize: config.retrainMemorySize, timeout: Duration.minutes(15), description: 'Nightly retraining: Bronze to Silver Parquet and exact features' },
       SnapshotCatalog: { memorySize: 1024, timeout: Duration.minutes(15), description: 'Nightly retraining: snapshots the item catalogue into the lake for training and evaluation' },
       TrainModel: { memorySize: config.retrainMemorySize, timeout: Duration.minutes(15), description: 'Nightly retraining: trains a new model version from Silver' },
@@ -108,6 +138,11 @@ export class NightlyRetraining extends Construct {
     for (const [key, value] of Object.entries(rolloutEnvironment(config))) this.functions.DeployModel.addEnvironment(key, value);
     // Exact features are written in batches; the nightly job never reads or deletes rows.
     this.functions.ExtractFeatures.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:BatchWriteItem'], resources: [props.table.tableArn] }));
+    this.functions.WriteFeatureFile.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:BatchWriteItem'], resources: [props.table.tableArn] }));
+    // Erasure finds a user's rows with one Query on U#<userId> and deletes them in batches (nothing else of the table).
+    this.functions.EraseUsers.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query', 'dynamodb:BatchWriteItem'], resources: [props.table.tableArn] }));
+    // Only EraseUsers deletes model versions that hold an erased user, after this many days.
+    this.functions.EraseUsers.addEnvironment('ERASURE_MODEL_RETENTION_DAYS', String(config.erasureModelRetentionDays));
     // The snapshot reads the whole catalogue with Scan, on the table only (not its change-feed index), and writes nothing to it.
     if (props.catalogTable) this.functions.SnapshotCatalog.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Scan'], resources: [props.catalogTable.tableArn] }));
 
@@ -119,7 +154,19 @@ export class NightlyRetraining extends Construct {
 
     const substitutions: Record<string, string> = { FailureTopicArn: this.failureTopic.topicArn };
     for (const [name, fn] of Object.entries(this.functions)) substitutions[`${name}FunctionArn`] = fn.functionArn;
+    if (props.lakeCatalog) {
+      Object.assign(substitutions, { AthenaWorkGroup: props.lakeCatalog.workGroupName, GlueDatabase: props.lakeCatalog.databaseName });
+    }
+    if (props.trainingTask) {
+      Object.assign(substitutions, props.trainingTask.substitutions);
+      // The task runs TrainModel's code: the same environment and the same part of the lake.
+      for (const [key, value] of Object.entries(environment)) props.trainingTask.container.addEnvironment(key, value);
+      grantLakeAccess(props.bucket, { grantPrincipal: props.trainingTask.taskDefinition.taskRole, role: props.trainingTask.taskDefinition.taskRole }, LAKE_ACCESS.TrainModel);
+    }
+    // Named, so the Distributed Map's grant to start its own child executions can name it without a dependency cycle.
+    const stateMachineName = `${config.namePrefix}-nightly-retraining`;
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineName,
       comment: 'Nightly retraining: validate, extract, train, evaluate, gate, deploy, reload',
       definitionBody: sfn.DefinitionBody.fromFile(join(PROJECT_ROOT, RETRAINING_ASL_FILE)),
       definitionSubstitutions: substitutions,
@@ -133,6 +180,20 @@ export class NightlyRetraining extends Construct {
     });
     for (const fn of Object.values(this.functions)) fn.grantInvoke(this.stateMachine);
     this.failureTopic.grantPublish(this.stateMachine);
+    props.lakeCatalog?.grantQueries(this.stateMachine);
+    // WriteFeatures is a Distributed Map: each file is a child execution of this state machine
+    // (https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html).
+    const stack = Stack.of(this);
+    this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: stateMachineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })] }));
+    this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${stateMachineName}/*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })] }));
+    // cdk-nag names a finding's ARN with the stack's region and account when they are known, as pseudo-parameters otherwise.
+    const token = (v: string, pseudo: string) => (Token.isUnresolved(v) ? `<${pseudo}>` : v);
+    acknowledge(
+      this.stateMachine,
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${token(stack.region, 'AWS::Region')}:${token(stack.account, 'AWS::AccountId')}:execution:${stateMachineName}/*]`,
+      "The Distributed Map describes and stops its own child executions, any of this state machine's",
+    );
+    props.trainingTask?.grantRun(this.stateMachine);
     for (const fn of Object.values(this.functions)) {
       acknowledge(this.stateMachine, `AwsSolutions-IAM5[Resource::${arnToken(fn)}:*]`, 'The state machine invokes its own step functions, any version or alias of each (<function>:*)');
     }

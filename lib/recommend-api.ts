@@ -8,7 +8,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { EXPERIMENTS_PREFIX, MODELS_PREFIX, PRODUCTION_POINTER_KEY } from '../src/domain/lake-layout';
+import { ERASURE_REQUESTS_PREFIX, EXPERIMENTS_PREFIX, MODELS_PREFIX, PRODUCTION_POINTER_KEY } from '../src/domain/lake-layout';
 import { ROUTES, type ApiFunctionName } from '../src/serving/routes';
 import type { RecsysConfig } from './config';
 import { grantLakeAccess } from './data-lake';
@@ -62,12 +62,12 @@ export interface RecommendApiProps {
  * four functions — `read` (recommendations, items, features, health, reload; holds the model, an experiment's
  * challenger and a replica of the catalogue in memory), `events` (POST /events onto Kinesis), `catalog` (PUT
  * /items, DELETE /items/{itemId} into the catalogue table) and `admin` (experiment control on the production
- * pointer). Resources and methods come from the route table in
+ * pointer, user erasure). Resources and methods come from the route table in
  * src/serving/routes.ts, the same one the handlers and the local server dispatch with.
  *
- * Stage throttling, JSON access logs, CORS, X-Ray; `POST /admin/reload` and the catalogue writes are
- * IAM-authorised (SigV4, `execute-api:Invoke`: see grantReload and grantCatalogWrite). Every other
- * method on a known resource and every unknown path reach the read function, so clients get the API's
+ * Stage throttling, JSON access logs, CORS, X-Ray; `POST /admin/reload`, the catalogue writes and the admin routes
+ * are IAM-authorised (SigV4, `execute-api:Invoke`: see grantReload, grantCatalogWrite, grantExperimentControl and
+ * grantUserErasure, each granting its routes only). Every other method on a known resource and every unknown path reach the read function, so clients get the API's
  * own 404/405 JSON instead of API Gateway's 403 "Missing Authentication Token".
  */
 export class RecommendApi extends Construct {
@@ -75,7 +75,10 @@ export class RecommendApi extends Construct {
   readonly readFunction: PipelineFunction;
   readonly eventsFunction: PipelineFunction;
   readonly catalogFunction: PipelineFunction;
-  /** Experiment control (`/admin/experiment…`): rewrites the production pointer and writes the experiment log. */
+  /**
+   * Experiment control (`/admin/experiment…`): rewrites the production pointer and writes the experiment log; user
+   * erasure (`DELETE /admin/users/{userId}`): deletes the user's feature and analytics rows, records the request.
+   */
   readonly adminFunction: PipelineFunction;
   readonly accessLogs: logs.LogGroup;
   /** Base URL of the deployed stage, ending in `/`. */
@@ -170,7 +173,7 @@ export class RecommendApi extends Construct {
 
     this.adminFunction = new PipelineFunction(this, 'AdminFunction', {
       entry: 'lambdas/admin-api/index.ts',
-      description: 'Experiment control: GET /admin/experiment, POST /admin/experiment/{start|promote|stop} on the production pointer',
+      description: 'Admin API: experiment control (GET /admin/experiment, POST /admin/experiment/{start|promote|stop}) and user erasure (DELETE /admin/users/{userId})',
       serviceName: 'admin-api',
       metricsNamespace: props.metricsNamespace,
       logRetentionDays: config.logRetentionDays,
@@ -183,13 +186,19 @@ export class RecommendApi extends Construct {
         CORS_ALLOW_ORIGIN: config.apiCorsAllowOrigins,
         // GET /admin/experiment reports the running experiment's attribution from the analytics windows.
         ...(props.analyticsTable ? { ANALYTICS_TABLE: props.analyticsTable.tableName } : {}),
+        // DELETE /admin/users/{userId} removes the user's rows (U#<userId>) from the feature table.
+        FEATURES_TABLE: props.table.tableName,
       },
     });
-    // Least privilege: read the pointer and the versions' artifacts (hasArtifact), write only the pointer and the experiment log.
-    grantLakeAccess(props.bucket, this.adminFunction, { read: [`${MODELS_PREFIX}*`], put: [PRODUCTION_POINTER_KEY, `${EXPERIMENTS_PREFIX}*`] });
-    // The attribution reader queries window rows by partition (as the experiment check does); no scan, no write.
+    // Least privilege: read the pointer and the versions' artifacts (hasArtifact), write only the pointer, the experiment log
+    // and the erasure requests (the nightly EraseUsers step finishes those in the lake and models).
+    grantLakeAccess(props.bucket, this.adminFunction, { read: [`${MODELS_PREFIX}*`], put: [PRODUCTION_POINTER_KEY, `${EXPERIMENTS_PREFIX}*`, `${ERASURE_REQUESTS_PREFIX}*`] });
+    // DELETE /admin/users/{userId}: one Query on the user's partition and batch deletes of what it finds, per table.
+    this.adminFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query', 'dynamodb:BatchWriteItem'], resources: [props.table.tableArn] }));
+    // The attribution reader queries window rows by partition (as the experiment check does), no scan; the only write
+    // is the erasure's batch delete of the user's implicit attribution rows (IMP#<userId>).
     if (props.analyticsTable) {
-      this.adminFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [props.analyticsTable.tableArn] }));
+      this.adminFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query', 'dynamodb:BatchWriteItem'], resources: [props.analyticsTable.tableArn] }));
     }
 
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: config.logRetentionDays as logs.RetentionDays });
@@ -226,7 +235,7 @@ export class RecommendApi extends Construct {
         maxAge: Duration.minutes(10),
       },
     });
-    acknowledge(this.api, 'AwsSolutions-APIG4', 'The recommendation, ranking, item, feature, analytics and events routes are the public API of the shop, as Personalize runtime calls are for an app; the writes of the shop back office, PUT /items and DELETE /items/{itemId} (the catalogue), and the admin routes POST /admin/reload and /admin/experiment… use IAM (SigV4) authorization');
+    acknowledge(this.api, 'AwsSolutions-APIG4', 'The recommendation, ranking, item, feature, analytics and events routes are the public API of the shop, as Personalize runtime calls are for an app; the writes of the shop back office, PUT /items and DELETE /items/{itemId} (the catalogue), and the admin routes POST /admin/reload, /admin/experiment… and DELETE /admin/users/{userId} use IAM (SigV4) authorization');
     acknowledge(this.api, 'AwsSolutions-COG4', 'No end-user identities here: public routes are open by design; the catalogue writes (PUT /items, DELETE /items/{itemId}) and the admin route are called by the shop back office and operators, IAM-authorised rather than Cognito');
     acknowledge(this.api, 'AwsSolutions-APIG2', 'Every request is validated in the handler with the shared event schema and parameter parsers, which answer 400 naming the field (and 413 for oversized batches, which a gateway validator would turn into 400)');
     acknowledge(this.api, 'AwsSolutions-APIG3', 'AWS WAF is an optional, paid layer: stage throttling (apiThrottlingRateLimit/BurstLimit) bounds abuse by default; attach a web ACL to the stage where required');
@@ -312,16 +321,37 @@ export class RecommendApi extends Construct {
     );
   }
 
-  /** The execute-api ARNs of the experiment control routes (`GET /admin/experiment`, `POST /admin/experiment/*`). */
+  /**
+   * The execute-api ARNs of the experiment control routes (`GET /admin/experiment`, `POST /admin/experiment/*`):
+   * the admin function's routes except the user erasure, which deletes data and is granted on its own (userErasureArns).
+   */
   get experimentControlArns(): string[] {
-    return ROUTES.filter((r) => r.function === 'admin').map((r) =>
+    return ROUTES.filter((r) => r.function === 'admin' && r.id !== 'eraseUser').map((r) =>
       this.api.arnForExecuteApi(r.method, r.path.replace(/\{\w+\}/g, '*'), this.api.deploymentStage.stageName),
     );
   }
 
-  /** Lets a principal (an operator role) call the experiment control routes with SigV4. */
+  /**
+   * Lets a principal (an operator role) call the experiment control routes with SigV4. Not `DELETE /admin/users/*`:
+   * running experiments does not entitle anyone to erase users (see grantUserErasure).
+   */
   grantExperimentControl(grantee: iam.IGrantable): iam.Grant {
     return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: this.experimentControlArns });
+  }
+
+  /** The execute-api ARN of the user erasure route (`DELETE /admin/users/*`) on the deployed stage: nothing else of the API. */
+  get userErasureArns(): string[] {
+    return ROUTES.filter((r) => r.id === 'eraseUser').map((r) =>
+      this.api.arnForExecuteApi(r.method, r.path.replace(/\{\w+\}/g, '*'), this.api.deploymentStage.stageName),
+    );
+  }
+
+  /**
+   * Lets a principal (the shop's privacy back office, a data-protection operator) call `DELETE /admin/users/{userId}`
+   * with SigV4, and only that: it erases a user's feature and analytics rows at once and the lake and models nightly.
+   */
+  grantUserErasure(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: this.userErasureArns });
   }
 
   /** Lets a principal (the shop's back office, an import job) call the catalogue writes with SigV4. */

@@ -11,6 +11,8 @@ import { RecommendApi } from './recommend-api';
 import { ShopAnalytics } from './shop-analytics';
 import { Monitoring } from './monitoring';
 import { NightlyRetraining } from './nightly-retraining';
+import { LakeCatalog } from './lake-catalog';
+import { TrainingTask } from './training-task';
 import { Experiments } from './experiments';
 
 export interface RecsysStackProps extends StackProps {
@@ -63,7 +65,10 @@ export class RecsysStack extends Stack {
       description: 'execute-api ARNs of PUT /items and DELETE /items/{itemId} (IAM/SigV4): allow execute-api:Invoke on these to whoever maintains the catalogue',
     });
 
-    // [retraining] the nightly retraining construct is added here (lib/nightly-retraining.ts).
+    // [retraining] the nightly retraining construct is added here (lib/nightly-retraining.ts), with the Athena
+    // engine's catalogue and workgroup, and the Fargate training task when enabled (nothing of it otherwise).
+    const lakeCatalog = new LakeCatalog(this, 'LakeCatalog', { config, bucket: this.lake.bucket });
+    const trainingTask = config.fargateTraining.enabled ? new TrainingTask(this, 'Training', { config }) : undefined;
     const retraining = new NightlyRetraining(this, 'Retraining', {
       config,
       bucket: this.lake.bucket,
@@ -71,7 +76,10 @@ export class RecsysStack extends Stack {
       metricsNamespace: METRICS_NAMESPACE,
       apiUrl: recommendApi.apiUrl,
       catalogTable: this.catalogue.table,
+      lakeCatalog,
+      trainingTask,
     });
+    new CfnOutput(this, 'AthenaWorkGroupName', { value: lakeCatalog.workGroupName, description: 'The retraining queries: aws athena list-query-executions --work-group <this>' });
     new CfnOutput(this, 'RetrainingStateMachineArn', { value: retraining.stateMachine.stateMachineArn, description: 'aws stepfunctions start-execution --state-machine-arn <this>' });
     new CfnOutput(this, 'DeployModelFunctionName', { value: retraining.functions.DeployModel.functionName, description: 'Rollback: aws lambda invoke --function-name <this> --payload {"action":"rollback"}' });
     new CfnOutput(this, 'RetrainingFailureTopicArn', { value: retraining.failureTopic.topicArn });

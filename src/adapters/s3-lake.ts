@@ -28,6 +28,13 @@ export class S3Lake implements LakeWriter {
     }
   }
 
+  /** Bytes `start` to `end` (exclusive) of the object, for reading a Parquet footer without the whole file. */
+  async getRange(key: string, start: number, end: number): Promise<Uint8Array> {
+    if (end <= start) return new Uint8Array();
+    const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=${start}-${end - 1}` }));
+    return out.Body ? await out.Body.transformToByteArray() : new Uint8Array();
+  }
+
   async getText(key: string): Promise<string | undefined> {
     const bytes = await this.getBytes(key);
     return bytes === undefined ? undefined : Buffer.from(bytes).toString('utf8');
@@ -57,15 +64,31 @@ export class S3Lake implements LakeWriter {
 
   /** Every key under a prefix, following continuation tokens. */
   async listKeys(prefix: string): Promise<string[]> {
-    const keys: string[] = [];
+    return (await this.listObjects(prefix)).map((o) => o.key);
+  }
+
+  /** Every object under a prefix with its size, ETag and last-modified time (epoch seconds), in key order. */
+  async listObjects(prefix: string): Promise<LakeObject[]> {
+    const out: LakeObject[] = [];
     let token: string | undefined;
     do {
       const page = await this.s3.send(
         new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
       );
-      for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
+      for (const o of page.Contents ?? []) {
+        if (o.Key) out.push({ key: o.Key, size: o.Size ?? 0, etag: o.ETag ?? '', lastModified: Math.floor((o.LastModified?.getTime() ?? 0) / 1000), storageClass: o.StorageClass ?? 'STANDARD' });
+      }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
-    return keys;
+    return out;
   }
+}
+
+export interface LakeObject {
+  key: string;
+  size: number;
+  etag: string;
+  /** Epoch seconds. */
+  lastModified: number;
+  storageClass: string;
 }

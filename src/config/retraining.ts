@@ -80,6 +80,15 @@ const RetrainingConfigSchema = z.object({
   EXPERIMENT_ALPHA: z.coerce.number().gt(0).max(0.2).optional(),
   EXPERIMENT_MAX_DURATION_HOURS: z.coerce.number().gt(0).max(24 * 90).optional(),
 
+  // The batch engine (README "Scale"). `lambda`: the steps hold the window in one Lambda each (parquetjs-lite; no
+  // Athena cost). `athena`: the set-based steps run as SQL on Athena over the Glue tables (DuckDB locally). `auto`:
+  // Athena once the window's Bronze objects hold more than ATHENA_MIN_BRONZE_BYTES.
+  RETRAINING_ENGINE: z.enum(['lambda', 'athena', 'auto']).default('auto'),
+  ATHENA_MIN_BRONZE_BYTES: z.coerce.number().int().min(0).default(256 * 1024 * 1024),
+  /** Compact interactions above which training (and the evaluation's retraining) runs as a Fargate task, when enabled. */
+  FARGATE_TRAINING: z.stringbool().default(false),
+  FARGATE_MIN_INTERACTIONS: z.coerce.number().int().min(1).default(20_000_000),
+
   /** Base URL of the recommend API (…/prod); unset skips ReloadApi with a reason. */
   API_BASE_URL: z.url().optional(),
   /** How often every API instance re-checks models/production.json (the serving side's bound). */
@@ -126,4 +135,18 @@ export function loadRetrainingConfig(env: Env = process.env): RetrainingConfig {
   // Reject unknown or nonsensical recommender options at start-up, not after an hour of training.
   resolveHybridConfig(config.MODEL_CONFIG);
   return config;
+}
+
+export type BatchEngine = 'lambda' | 'athena';
+
+/**
+ * The engine of one run: the configured one, or with `auto` Athena once the window's Bronze bytes exceed the
+ * threshold (a small shop never pays for a query). Bytes, not lines: listing the window gives sizes for free.
+ */
+export function engineFor(c: Pick<RetrainingConfig, 'RETRAINING_ENGINE' | 'ATHENA_MIN_BRONZE_BYTES'>, bronzeBytes: number): { engine: BatchEngine; reason: string } {
+  if (c.RETRAINING_ENGINE !== 'auto') return { engine: c.RETRAINING_ENGINE, reason: `RETRAINING_ENGINE=${c.RETRAINING_ENGINE}` };
+  const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+  return bronzeBytes > c.ATHENA_MIN_BRONZE_BYTES
+    ? { engine: 'athena', reason: `window Bronze ${mib(bronzeBytes)} > ATHENA_MIN_BRONZE_BYTES ${mib(c.ATHENA_MIN_BRONZE_BYTES)}` }
+    : { engine: 'lambda', reason: `window Bronze ${mib(bronzeBytes)} <= ATHENA_MIN_BRONZE_BYTES ${mib(c.ATHENA_MIN_BRONZE_BYTES)}` };
 }

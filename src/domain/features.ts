@@ -215,6 +215,10 @@ function addCounts(a: EventCounts, b: EventCounts): EventCounts {
 }
 
 /** Newest first; ties broken by item id so the order never depends on arrival. */
+/**
+ * Newest first; equal times by itemId in code-unit order (not the locale's: the nightly SQL, src/batch/queries/features.ts,
+ * orders the same way), the same item at the same time in the order the events were applied.
+ */
 function newestFirst(list: RecentInteraction[]): RecentInteraction[] {
-  return [...list].sort((a, b) => (a.timestamp < b.timestamp ? 1 : a.timestamp > b.timestamp ? -1 : a.itemId.localeCompare(b.itemId)));
+  return [...list].sort((a, b) => (a.timestamp < b.timestamp ? 1 : a.timestamp > b.timestamp ? -1 : a.itemId < b.itemId ? -1 : a.itemId > b.itemId ? 1 : 0));
 }

@@ -91,8 +91,12 @@ export function lowestSequenceNumber(sequenceNumbers: readonly string[]): string
 }
 
 /**
- * Silver, written by the retraining job: Hive-partitioned by *event* date; inside a partition there is one
- * file per Bronze arrival date that contributed to it, so re-running one window rewrites exactly its own files.
+ * Silver, written by the retraining job: Hive-partitioned by *event* date, then by the Bronze *arrival* date that
+ * contributed the rows, `silver/interactions/dt=<event date>/arrival_dt=<arrival date>/<file>.parquet`, so re-running
+ * one window rewrites exactly its own partitions, and Athena reads the same layout through partition projection on
+ * both columns (lib/lake-catalog.ts). The Lambda engine writes one file per partition (`part-0.parquet`); Athena's
+ * UNLOAD writes any number of files with names of its own. Lakes written before the second level existed hold
+ * `dt=<event date>/part-<arrival date>.parquet`: still read, rewritten in the new layout when their window is.
  */
 export const SILVER_INTERACTIONS_PREFIX = `${LAKE_AREAS.silver}interactions/`;
 export const SILVER_USER_FEATURES_PREFIX = `${LAKE_AREAS.silver}user_features/`;
@@ -102,16 +106,52 @@ export const SILVER_STATE_PREFIX = `${LAKE_AREAS.silver}_state/`;
 /** The last window ExtractFeatures completed; the next scheduled run starts the day after it. */
 export const EXTRACT_STATE_KEY = `${SILVER_STATE_PREFIX}last-extract.json`;
 
+const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
+function checkDate(name: string, value: string): string {
+  if (!DATE_PATTERN.test(value)) throw new Error(`${name} must be a date YYYY-MM-DD, got ${JSON.stringify(value.slice(0, 40))}`);
+  return value;
+}
+
+/** The prefix of one Silver partition: the rows of one event date that arrived on one day. */
+export function silverInteractionsPartitionPrefix(eventDt: string, arrivalDt: string): string {
+  return `${SILVER_INTERACTIONS_PREFIX}dt=${checkDate('eventDt', eventDt)}/arrival_dt=${checkDate('arrivalDt', arrivalDt)}/`;
+}
+
+/** The one file the Lambda engine writes per Silver partition. */
 export function silverInteractionsKey(eventDt: string, arrivalDt: string): string {
-  return `${SILVER_INTERACTIONS_PREFIX}dt=${eventDt}/part-${arrivalDt}.parquet`;
+  return `${silverInteractionsPartitionPrefix(eventDt, arrivalDt)}part-0.parquet`;
 }
 
-const SILVER_KEY = /^silver\/interactions\/dt=(\d{4}-\d{2}-\d{2})\/part-(\d{4}-\d{2}-\d{2})\.parquet$/;
+const SILVER_KEY = /^silver\/interactions\/dt=(\d{4}-\d{2}-\d{2})\/arrival_dt=(\d{4}-\d{2}-\d{2})\/[^/]+\.parquet$/;
+const LEGACY_SILVER_KEY = /^silver\/interactions\/dt=(\d{4}-\d{2}-\d{2})\/part-(\d{4}-\d{2}-\d{2})\.parquet$/;
 
-export function parseSilverInteractionsKey(key: string): { eventDt: string; arrivalDt: string } | undefined {
+/**
+ * The partition of a Silver interactions file (any `.parquet` file of a partition, or a legacy
+ * `dt=<event date>/part-<arrival date>.parquet`); undefined for any other key.
+ */
+export function parseSilverInteractionsKey(key: string): { eventDt: string; arrivalDt: string; legacy: boolean } | undefined {
   const m = SILVER_KEY.exec(key);
-  return m ? { eventDt: m[1]!, arrivalDt: m[2]! } : undefined;
+  if (m) return { eventDt: m[1]!, arrivalDt: m[2]!, legacy: false };
+  const legacy = LEGACY_SILVER_KEY.exec(key);
+  return legacy ? { eventDt: legacy[1]!, arrivalDt: legacy[2]!, legacy: true } : undefined;
 }
+
+/**
+ * What the Athena engine's queries write for one run (validation aggregates, features, compact interactions), read by
+ * the steps after them: `silver/_batch/<runId>/<output>/`. Run-scoped, so an UNLOAD (which refuses a location that
+ * holds data) always finds its location empty; a lifecycle rule expires them.
+ */
+export const SILVER_BATCH_PREFIX = `${LAKE_AREAS.silver}_batch/`;
+export type BatchOutputName = 'validation' | 'silver_counts' | 'features' | 'interactions' | 'item_categories' | 'feature_writes';
+/** The two halves of the `features` output, one folder each, listed together by the feature writers. */
+export const BATCH_FEATURE_ENTITIES = { user: 'entity=user/', item: 'entity=item/' } as const;
+export function silverBatchPrefix(runId: string, output?: BatchOutputName): string {
+  if (!RUN_ID_PATTERN.test(runId) || runId === '.' || runId === '..') throw new Error(`not a run id: ${JSON.stringify(runId.slice(0, 100))}`);
+  return `${SILVER_BATCH_PREFIX}${runId}/${output ? `${output}/` : ''}`;
+}
+
+/** The Athena workgroup's query results (the CSV and metadata Athena writes for every query, UNLOAD included). */
+export const ATHENA_RESULTS_PREFIX = `${LAKE_AREAS.reports}athena/`;
 
 /** Feature snapshots are keyed by the last arrival date they include: a rerun overwrites its own. */
 export function silverFeaturesKey(kind: 'user' | 'item', asOfDt: string): string {
@@ -195,4 +235,42 @@ export function decodeJson(text: string, source: string): unknown {
   } catch (err) {
     throw new Error(`${source} is not valid JSON (${text.length} bytes): ${(err as Error).message}`, { cause: err });
   }
+}
+
+/**
+ * Erasure of a user's data (`DELETE /admin/users/{userId}`, then the nightly EraseUsers step). A request is
+ * `reports/erasure/requests/<time>-<sha256 of the user id>.json` and holds the id (the nightly step must know whom
+ * to erase); the key carries only the hash. Once the lake holds no trace the request object is deleted and
+ * `reports/erasure/done/<sha256>.json` (no id) records it; each run's counts go to `reports/erasure/runs/<runId>.json`.
+ */
+export const ERASURE_PREFIX = `${LAKE_AREAS.reports}erasure/`;
+export const ERASURE_REQUESTS_PREFIX = `${ERASURE_PREFIX}requests/`;
+export const ERASURE_DONE_PREFIX = `${ERASURE_PREFIX}done/`;
+export const ERASURE_RUNS_PREFIX = `${ERASURE_PREFIX}runs/`;
+const USER_HASH_PATTERN = /^[0-9a-f]{64}$/;
+const ERASURE_REQUEST_KEY = /^reports\/erasure\/requests\/(\d{8}T\d{6}\d{3}Z)-([0-9a-f]{64})\.json$/;
+
+function checkUserHash(userHash: string): string {
+  if (!USER_HASH_PATTERN.test(userHash)) throw new Error('not a user hash (64 lowercase hex digits of SHA-256)');
+  return userHash;
+}
+
+/** `reports/erasure/requests/20261203T150000123Z-<hash>.json`: sorts by request time; repeats of one request land next to it. */
+export function erasureRequestKey(at: Date, userHash: string): string {
+  return `${ERASURE_REQUESTS_PREFIX}${at.toISOString().replace(/[-:.]/g, '')}-${checkUserHash(userHash)}.json`;
+}
+
+/** Inverse of `erasureRequestKey`; undefined for any other key. */
+export function parseErasureRequestKey(key: string): { time: string; userHash: string } | undefined {
+  const m = ERASURE_REQUEST_KEY.exec(key);
+  return m ? { time: m[1]!, userHash: m[2]! } : undefined;
+}
+
+export function erasureDoneKey(userHash: string): string {
+  return `${ERASURE_DONE_PREFIX}${checkUserHash(userHash)}.json`;
+}
+
+export function erasureRunReportKey(runId: string): string {
+  if (!RUN_ID_PATTERN.test(runId) || runId === '.' || runId === '..') throw new Error(`not a run id: ${JSON.stringify(runId.slice(0, 100))}`);
+  return `${ERASURE_RUNS_PREFIX}${runId}.json`;
 }

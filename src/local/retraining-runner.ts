@@ -4,6 +4,13 @@ import { fileURLToPath } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { RETRAINING_FUNCTIONS, type RetrainingFunction } from '../retraining/functions';
 import type { StepHandler } from '../retraining/lambda-step';
+import { retrainingDeps } from '../retraining/deps';
+import { DuckDbLakeEngine } from '../adapters/duckdb-lake-engine';
+import { localAthenaTask } from './athena-task';
+import { emulateDistributedMaps, emulatedStartAt, ITEM_READER_RESOURCE } from './distributed-map';
+
+/** The Resource of the state machine's Athena tasks (run on DuckDB locally). */
+export const ATHENA_SYNC = 'arn:aws:states:::athena:startQueryExecution.sync';
 
 /** The state machine definition, the same file CDK deploys. */
 export const RETRAINING_ASL_PATH = fileURLToPath(new URL('../../statemachines/nightly-retraining.asl.json', import.meta.url));
@@ -123,27 +130,47 @@ export interface LocalNotification {
   Message: string;
 }
 
+/** Every state of a definition with its name, those inside Map item processors and Parallel branches included. */
+export function allStates(states: Record<string, AslState>): [string, AslState][] {
+  const out: [string, AslState][] = [];
+  for (const [name, state] of Object.entries(states)) {
+    out.push([name, state]);
+    const processor = (state.ItemProcessor ?? state.Iterator) as { States?: Record<string, AslState> } | undefined;
+    if (processor?.States) out.push(...allStates(processor.States));
+    for (const branch of (state.Branches as { States: Record<string, AslState> }[] | undefined) ?? []) out.push(...allStates(branch.States));
+  }
+  return out;
+}
+
 /**
- * The local stand-ins of a definition's Task states for aws-local-stepfunctions: each SNS Publish records what it
- * publishes (in `notifications`), every other Task calls the Lambda handler `lambdaOf` picks for it with the
- * resolved Payload; `retryIntervalMs` shortens every Retry's interval (tests).
+ * The local stand-ins of a definition's Task states for aws-local-stepfunctions (nested ones included: they are
+ * found by name): each SNS Publish records what it publishes (in `notifications`), a Task whose Resource has an
+ * entry in `resources` runs it (the Athena tasks), every other Task calls the Lambda handler `lambdaOf` picks for it
+ * with the resolved Payload; `retryIntervalMs` shortens every Retry's interval (tests).
  */
 export function localTaskHandlers(
   states: Record<string, AslState>,
   retryIntervalMs: number | undefined,
   lambdaOf: (name: string, state: AslState) => (payload: unknown) => Promise<unknown>,
+  resources: Record<string, (params: unknown) => Promise<unknown>> = {},
 ): { localHandlers: Record<string, (input: unknown) => Promise<unknown>>; retryOverrides: Record<string, number>; notifications: LocalNotification[] } {
   const notifications: LocalNotification[] = [];
   const localHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
   const retryOverrides: Record<string, number> = {};
-  for (const [name, state] of Object.entries(states)) {
+  for (const [name, state] of allStates(states)) {
     if (state.Retry && retryIntervalMs !== undefined) retryOverrides[name] = retryIntervalMs;
     if (state.Type !== 'Task') continue;
+    if (name in localHandlers) throw new Error(`two Task states are named ${name}: local handlers are found by name`);
     if (state.Resource === 'arn:aws:states:::sns:publish') {
       localHandlers[name] = async (params) => {
         notifications.push(params as LocalNotification);
         return { MessageId: `local-${notifications.length}` };
       };
+      continue;
+    }
+    const resource = state.Resource !== undefined ? resources[state.Resource] : undefined;
+    if (resource) {
+      localHandlers[name] = resource;
       continue;
     }
     const invoke = lambdaOf(name, state);
@@ -164,14 +191,30 @@ export async function runRetrainingLocally(input: Record<string, unknown> = {}, 
   const byArn = new Map(Object.entries(options.deployed?.functionArns ?? {}).map(([fn, arn]) => [arn, fn as RetrainingFunction]));
   const handlers = { ...(await loadHandlers()), ...options.handlers };
   const executionName = options.executionName ?? `local-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}`;
-  const { localHandlers, retryOverrides, notifications } = localTaskHandlers(raw.States, options.retryIntervalMs, (name, state) => {
-    const fn = options.deployed ? byArn.get(String(state.Parameters?.FunctionName ?? '')) : functionOfState(state);
-    if (!fn) throw new Error(`state ${name} calls ${String(state.Parameters?.FunctionName ?? state.Resource)}, which is none of the retraining functions`);
-    return (payload) => handlers[fn](payload, localContext(`local-${fn}`));
+  // The lake the handlers reach (the environment's), for the Athena tasks (DuckDB) and the Distributed Map's listing.
+  // Built on first use: a run whose handlers are all replaced (tests) needs no lake.
+  const lakeOf = () => retrainingDeps().lake;
+  const { states: emulatedStates, handlers: readerHandlers, emulated } = emulateDistributedMaps(raw.States, async (bucket, prefix) => {
+    const lake = lakeOf();
+    if (bucket !== lake.bucket) throw new Error(`ItemReader lists s3://${bucket}/, not the lake s3://${lake.bucket}/`);
+    return (await lake.listObjects(prefix)).map((o) => ({ Etag: o.etag, Key: o.key, LastModified: o.lastModified, Size: o.size, StorageClass: o.storageClass }));
   });
-  const substitutions: Record<string, string> = { FailureTopicArn: 'arn:aws:sns:us-east-1:000000000000:recsys-retraining-failures' };
+  const athena = (params: unknown) => localAthenaTask(new DuckDbLakeEngine(lakeOf()), lakeOf().bucket)(params);
+  const { localHandlers, retryOverrides, notifications } = localTaskHandlers(
+    emulatedStates,
+    options.retryIntervalMs,
+    (name, state) => {
+      const fn = options.deployed ? byArn.get(String(state.Parameters?.FunctionName ?? '')) : functionOfState(state);
+      if (!fn) throw new Error(`state ${name} calls ${String(state.Parameters?.FunctionName ?? state.Resource)}, which is none of the retraining functions`);
+      return (payload) => handlers[fn](payload, localContext(`local-${fn}`));
+    },
+    // The reader Tasks the emulation added are the only s3:listObjectsV2 Tasks.
+    { [ATHENA_SYNC]: athena, ...(Object.keys(readerHandlers).length ? { [ITEM_READER_RESOURCE]: Object.values(readerHandlers)[0]! } : {}) },
+  );
+  const substitutions: Record<string, string> = { FailureTopicArn: 'arn:aws:sns:us-east-1:000000000000:recsys-retraining-failures', AthenaWorkGroup: 'recsys-local', GlueDatabase: 'recsys_local' };
   for (const fn of Object.keys(RETRAINING_FUNCTIONS)) substitutions[`${fn}FunctionArn`] = `arn:aws:lambda:us-east-1:000000000000:function:recsys-${fn}`;
-  const definition = options.deployed ? raw : substitute(raw, substitutions);
+  const rewritten: AslDefinition = { ...raw, StartAt: emulatedStartAt(raw.StartAt, emulated), States: emulatedStates };
+  const definition = options.deployed ? rewritten : substitute(rewritten, substitutions);
 
   const machine = new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
   const startTime = new Date().toISOString();

@@ -64,3 +64,22 @@ export interface RecommendOptions {
 export interface Recommender {
   recommend(userId: string, k: number, options?: RecommendOptions): Recommendation;
 }
+
+/**
+ * Interactions as columns: row r is (users[user[r]], items[item[r]], strength[r], firstContactMs[r]) for r < length
+ * (the arrays may be longer: spare capacity). Ids are interned once, so N interactions cost 24·N bytes plus one string
+ * per distinct id, instead of one object per row. `strength` plays `Interaction.rating`, `firstContactMs` its
+ * `timestamp`. Each id occurs once in its table. Trainers accept rows in any order; the builders of
+ * src/recommender/columnar.ts (`canonicalCompact`) and src/retraining/compact-interactions.ts produce the order of
+ * `toInteractions` (src/retraining/interactions.ts): one row per (user, item) pair, tables sorted, rows by user then item.
+ */
+export interface CompactInteractions {
+  users: string[];
+  items: string[];
+  user: Uint32Array;
+  item: Uint32Array;
+  /** Float64, not Float32: `strength >= minRating` must decide exactly as it does on `Interaction.rating`. */
+  strength: Float64Array;
+  firstContactMs: Float64Array;
+  length: number;
+}

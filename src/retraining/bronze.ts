@@ -128,7 +128,9 @@ function parseBronzeLine(line: string, arrivalDt: string): BronzeRecord | { reas
     const time = parseEventTime((json as { timestamp?: unknown }).timestamp);
     const skew = defaultEventContract().maxFutureSkewMs;
     if (time.ok && time.ms > arrivalMs + skew) {
-      return { reason: `stamped ${new Date(time.ms).toISOString()}, more than ${skew / 1000} s after it reached the stream at ${ingest.arrivalTime as string}`, kind: 'after-arrival', eventId };
+      // A time beyond what a Date holds (e.g. 1e300) is still only an invalid line, never a failed step.
+      const stamped = Math.abs(time.ms) <= 8.64e15 ? new Date(time.ms).toISOString() : String(time.ms);
+      return { reason: `stamped ${stamped}, more than ${skew / 1000} s after it reached the stream at ${ingest.arrivalTime as string}`, kind: 'after-arrival', eventId };
     }
     return { reason: result.message, kind: 'contract', eventId };
   }

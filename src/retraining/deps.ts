@@ -35,7 +35,7 @@ let cached: { signature: string; deps: RetrainingDeps } | undefined;
 export function retrainingDeps(env: Record<string, string | undefined> = process.env): RetrainingDeps {
   const signature = JSON.stringify(
     Object.entries(env)
-      .filter(([k]) => k.startsWith('AWS_') || /^(LAKE_BUCKET|FEATURES_TABLE|CATALOG_TABLE|VALIDATION_|TRAINING_|MODEL_|EVAL_|GATE_|DEPLOY_|API_BASE_URL|RELOAD_|ROLLOUT|CANARY_|EXPERIMENT_)/.test(k))
+      .filter(([k]) => k.startsWith('AWS_') || /^(LAKE_BUCKET|FEATURES_TABLE|CATALOG_TABLE|VALIDATION_|TRAINING_|MODEL_|EVAL_|GATE_|DEPLOY_|API_BASE_URL|RELOAD_|ROLLOUT|CANARY_|EXPERIMENT_|RETRAINING_ENGINE|ATHENA_|FARGATE_|ERASURE_)/.test(k))
       .sort(),
   );
   if (cached?.signature !== signature) {

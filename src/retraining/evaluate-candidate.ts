@@ -17,6 +17,8 @@ import { readSilverHistory } from './extract';
 import { SetAsideLog, usableInteractions } from './poison';
 import { gateDecision, type GateDecision } from './gate';
 import { interactionRows, toInteractions } from './interactions';
+import { categoryRows, readCompactInteractions, readItemCategories, usableCompact } from './compact-interactions';
+import { compactToInteractions } from '../recommender/columnar';
 import { modelRegistryOf, type RetrainingLake } from './lake';
 import { runCatalogue, type TrainingRecord } from './train-candidate';
 
@@ -31,6 +33,8 @@ export interface EvaluateRequest {
   tolerance: number;
   /** The run's catalogue snapshot, the one TrainModel joined (absent or null: none). */
   catalogKey?: string | null;
+  /** The Athena engine's compact tables (FinishExtract's prefixes); absent or null: Silver, as TrainModel read it. */
+  compact?: { interactionsPrefix: string; itemCategoriesPrefix: string | null } | null;
 }
 
 export type Metrics = Pick<EvaluationResult, 'precision' | 'recall' | 'ndcg' | 'map' | 'coverage' | 'diversity' | 'users' | 'k'>;
@@ -73,15 +77,25 @@ export async function evaluateCandidate(request: EvaluateRequest, lake: Retraini
   if (!manifest || !payload) throw new Error(`artifact ${keys.prefix} is incomplete (manifest or payload missing)`);
   const artifact = loadArtifact(registry, { manifest, payload }, keys.manifest, keys.payload);
 
-  // The same usable history TrainModel trained on (rows it set aside are left out here too).
-  const rows = interactionRows(usableInteractions((await readSilverHistory(lake, training.silver.fromDt ?? undefined)).rows, new SetAsideLog()));
-  const interactions = toInteractions(rows);
   // The same item metadata the candidate was trained with, so the gate judges the model that ships.
   const catalogKey = request.catalogKey ?? null;
   if (training.catalogue && training.catalogue.key !== catalogKey) {
     throw new DataError(`EvaluateModel was given the catalogue ${catalogKey ?? '(none)'} but ${request.version} was trained with ${training.catalogue.key ?? '(none)'}`);
   }
-  const { items } = await runCatalogue(lake, catalogKey, rows);
+  // The same usable history TrainModel trained on (rows it set aside are left out here too): Silver with the Lambda
+  // engine, the compact table the Athena engine wrote otherwise.
+  let interactions: Interaction[];
+  let items: ItemMeta[];
+  if (request.compact) {
+    const table = usableCompact((await readCompactInteractions(lake, request.compact.interactionsPrefix)).interactions, new SetAsideLog());
+    const categories = request.compact.itemCategoriesPrefix ? await readItemCategories(lake, request.compact.itemCategoriesPrefix) : new Map<string, string | null>();
+    items = (await runCatalogue(lake, catalogKey, categoryRows(table.items, categories))).items;
+    interactions = compactToInteractions(table);
+  } else {
+    const rows = interactionRows(usableInteractions((await readSilverHistory(lake, training.silver.fromDt ?? undefined)).rows, new SetAsideLog()));
+    interactions = toInteractions(rows);
+    items = (await runCatalogue(lake, catalogKey, rows)).items;
+  }
   const anyUser = interactions[0]?.userId;
   if (anyUser !== undefined && artifact.recommend(anyUser, request.k).items.length === 0) {
     throw new Error(`artifact ${request.version} returns no recommendations for user ${anyUser}`);

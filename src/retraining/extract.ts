@@ -61,8 +61,9 @@ const IO_CONCURRENCY = 8;
 /**
  * Bronze → Silver for one window, then exact features from the whole Silver history.
  *
- * Each event lives in exactly one Silver file: `dt=<event date>/part-<arrival date of its first delivery>`.
- * The window rewrites its own parts (and drops parts it no longer produces); an event already stored by an
+ * Each event lives in exactly one Silver partition: `dt=<event date>/arrival_dt=<arrival date of its first
+ * delivery>/` (src/domain/lake-layout.ts). The window rewrites its own partitions as one file each (and drops every
+ * other file of them: legacy `part-<date>.parquet` files, Athena's output files, partitions it no longer produces); an event already stored by an
  * earlier arrival date is dropped from the window, one stored by a later one is moved here. So a rerun of
  * the same window writes the same bytes, and windows can run in any order.
  */
@@ -135,18 +136,20 @@ export async function extractWindow(window: DateWindow, deps: ExtractDeps): Prom
       list.push(row);
     }
 
+    const writtenKeys = new Set<string>();
     for (const [arrivalDt, rows] of byArrival) {
       rows.sort(compareInteractions);
       const key = silverInteractionsKey(eventDt, arrivalDt);
       const { bytes, kept } = await writeParquetIsolating(INTERACTION_COLUMNS, rows, toParquetRow, (row) => row.event_id, 'Silver interaction', setAside);
       if (kept.length === 0) continue;
       await lake.putObject(key, bytes, 'application/vnd.apache.parquet');
+      writtenKeys.add(key);
       finalRows.set(key, kept);
       written += 1;
       windowInteractions += kept.length;
     }
     for (const p of existing) {
-      if (windowDates.has(p.arrivalDt) && !byArrival.has(p.arrivalDt)) {
+      if (windowDates.has(p.arrivalDt) && !writtenKeys.has(p.key)) {
         await lake.deleteObject(p.key);
         deleted += 1;
       }
@@ -172,15 +175,11 @@ export async function extractWindow(window: DateWindow, deps: ExtractDeps): Prom
 
   const computed = exactFeatures(history, deps.recentLimit ?? DEFAULT_RECENT_LIMIT, setAside);
   const { asOf } = computed;
-  // A feature row that neither the Parquet file nor the table can hold is set aside from both.
-  const rowProblem = (parquetRow: Record<string, unknown>, columns: typeof USER_FEATURE_COLUMNS, exact: ExactFeatureRow) =>
-    parquetRowProblem(columns, parquetRow) ?? unstorableReason(exact);
   const users: UserFeatures[] = [];
   const items: ItemFeatures[] = [];
   const rows: ExactFeatureRow[] = [];
   for (const features of computed.users) {
-    const exact: ExactFeatureRow = { pk: userPk(features.userId), sk: EXACT_SK, entity: 'user', features, asOf, window };
-    const problem = rowProblem(userFeatureRow(features), USER_FEATURE_COLUMNS, exact);
+    const { exact, problem } = exactUserRow(features, asOf, window);
     if (problem) setAside.add('user features', features.userId, problem);
     else {
       users.push(features);
@@ -188,8 +187,7 @@ export async function extractWindow(window: DateWindow, deps: ExtractDeps): Prom
     }
   }
   for (const features of computed.items) {
-    const exact: ExactFeatureRow = { pk: itemPk(features.itemId), sk: EXACT_SK, entity: 'item', features, asOf, window };
-    const problem = rowProblem(itemFeatureRow(features), ITEM_FEATURE_COLUMNS, exact);
+    const { exact, problem } = exactItemRow(features, asOf, window);
     if (problem) setAside.add('item features', features.itemId, problem);
     else {
       items.push(features);
@@ -224,6 +222,18 @@ export async function extractWindow(window: DateWindow, deps: ExtractDeps): Prom
     keys,
     setAside: setAside.summary(),
   };
+}
+
+/** A user's exact feature row, and why neither the feature Parquet file nor the table could hold it (both engines set such rows aside). */
+export function exactUserRow(features: UserFeatures, asOf: string, window: DateWindow): { exact: ExactFeatureRow; problem: string | undefined } {
+  const exact: ExactFeatureRow = { pk: userPk(features.userId), sk: EXACT_SK, entity: 'user', features, asOf, window };
+  return { exact, problem: parquetRowProblem(USER_FEATURE_COLUMNS, userFeatureRow(features)) ?? unstorableReason(exact) };
+}
+
+/** An item's exact feature row, and why it could not be stored (as exactUserRow). */
+export function exactItemRow(features: ItemFeatures, asOf: string, window: DateWindow): { exact: ExactFeatureRow; problem: string | undefined } {
+  const exact: ExactFeatureRow = { pk: itemPk(features.itemId), sk: EXACT_SK, entity: 'item', features, asOf, window };
+  return { exact, problem: parquetRowProblem(ITEM_FEATURE_COLUMNS, itemFeatureRow(features)) ?? unstorableReason(exact) };
 }
 
 /**

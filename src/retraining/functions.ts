@@ -4,7 +4,13 @@
  * CDK and the local runner both build from this list.
  */
 export const RETRAINING_FUNCTIONS = {
+  EraseUsers: 'erase-users',
+  PlanRun: 'plan-run',
   ValidateData: 'validate-data',
+  // The Athena engine's steps that are not SQL (statemachines/nightly-retraining.asl.json, README "Scale").
+  ValidateReport: 'validate-report',
+  WriteFeatureFile: 'write-feature-file',
+  FinishExtract: 'finish-extract',
   ExtractFeatures: 'extract-features',
   SnapshotCatalog: 'snapshot-catalog',
   TrainModel: 'train-model',

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import './parquet-globals';
 import parquet, { type ParquetFieldDefinition } from 'parquetjs-lite';
-import { parquetMetadata, parquetReadObjects } from 'hyparquet';
+import { parquetMetadata, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { installFastShredder } from './parquet-fast-shred';
 
 export type ParquetColumns = Record<string, ParquetFieldDefinition>;
@@ -51,4 +51,11 @@ export function parquetRowCount(bytes: Uint8Array): number {
 
 function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+}
+
+/** The row count of a Parquet file read from its footer only (`range` fetches bytes start..end, end exclusive). */
+export async function parquetRowCountOf(size: number, range: (start: number, end: number) => Promise<Uint8Array>): Promise<number> {
+  if (size === 0) return 0;
+  const file = { byteLength: size, slice: async (start: number, end?: number) => toArrayBuffer(await range(start, end ?? size)) };
+  return Number((await parquetMetadataAsync(file)).num_rows);
 }

@@ -5,13 +5,13 @@ import { evaluateCandidate, type EvaluateResult } from './evaluate-candidate';
 import { DataValidationError } from './errors';
 import { extractWindow, type ExtractResult } from './extract';
 import { deployModel, restoreProduction, rollbackProduction, type DeployResult, type RestoreResult } from './deploy';
-import { getJson, putJson } from './lake';
-import { catalogSnapshotKey, EXTRACT_STATE_KEY, isCatalogSnapshotKey, LAST_VALIDATION_KEY, runReportKey } from '../domain/lake-layout';
+import { getJson, putJson, type RetrainingLake } from './lake';
+import { catalogSnapshotKey, EXTRACT_STATE_KEY, isCatalogSnapshotKey, LAST_VALIDATION_KEY, runReportKey, SILVER_BATCH_PREFIX, silverBatchPrefix } from '../domain/lake-layout';
 import { snapshotCatalog, type SnapshotResult } from './snapshot-catalog';
 import { confirmReload, type ReloadResult } from './reload';
 import { readBronzeWindow } from './bronze';
-import { trainCandidate, type TrainResult } from './train-candidate';
-import { nextValidationHistory, recentSummaries, validateWindow, type CheckName, type ValidationHistory } from './validate';
+import { trainCandidate, trainFromCompact, type TrainResult } from './train-candidate';
+import { nextValidationHistory, recentSummaries, validateWindow, type CheckName, type ValidationHistory, type ValidationReport } from './validate';
 import { rolloutOf, validationThresholds } from '../config/retraining';
 import { resolveRun, type RunInfo } from './run-window';
 
@@ -21,15 +21,16 @@ import { resolveRun, type RunInfo } from './run-window';
  */
 
 const DateWindowSchema = z.object({ from: z.string(), to: z.string() });
-const RunSchema = z.object({
-  runId: z.string().min(1),
+/** A run as the steps pass it on (its id is a lake key segment: sanitizeRunId's characters). */
+export const RunSchema = z.object({
+  runId: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/),
   window: DateWindowSchema,
   trigger: z.enum(['schedule', 'manual']),
   startedAt: z.string(),
   modelConfig: z.record(z.string(), z.unknown()).nullable(),
 });
 
-function parsePayload<T extends z.ZodType>(schema: T, payload: unknown, step: string): z.output<T> {
+export function parsePayload<T extends z.ZodType>(schema: T, payload: unknown, step: string): z.output<T> {
   const parsed = schema.safeParse(payload);
   if (!parsed.success) throw new Error(`${step}: invalid payload: ${formatIssues(parsed.error.issues)}`);
   return parsed.data;
@@ -63,20 +64,24 @@ export interface ValidateOutput {
   };
 }
 
-/** ValidateData: resolves the run, checks its Bronze window, writes the report; throws when unusable. */
-export async function validateDataStep(payload: unknown, deps: RetrainingDeps): Promise<ValidateOutput> {
-  const p = parsePayload(z.object({ executionName: z.string(), startTime: z.string(), input: z.unknown() }), payload, 'ValidateData');
-  const started = performance.now();
-  const c = deps.config;
+const ExecutionPayloadSchema = z.object({ executionName: z.string(), startTime: z.string(), input: z.unknown() });
+
+/** The run of an execution: its window follows the last extracted one (both engines resolve it here). */
+export async function resolveExecutionRun(payload: unknown, deps: RetrainingDeps, step: string): Promise<RunInfo> {
+  const p = parsePayload(ExecutionPayloadSchema, payload, step);
   const lastExtract = await getJson<{ window: { to: string } }>(deps.lake, EXTRACT_STATE_KEY);
-  const run = resolveRun(p.input, p.executionName, p.startTime, { lastExtractedTo: lastExtract?.window.to, maxDays: c.CATCH_UP_MAX_DAYS });
-  const bronze = await readBronzeWindow(deps.lake, run.window);
-  const last = await getJson<ValidationHistory>(deps.lake, LAST_VALIDATION_KEY);
-  const report = validateWindow(run.runId, run.window, bronze, recentSummaries(last, run.runId), validationThresholds(c));
+  return resolveRun(p.input, p.executionName, p.startTime, { lastExtractedTo: lastExtract?.window.to, maxDays: deps.config.CATCH_UP_MAX_DAYS });
+}
+
+/**
+ * Writes a validation report, fails the run with it when unusable, and otherwise records it as the next baseline and
+ * returns what the state keeps. The same for the Lambda engine's report and the one built from Athena's aggregates.
+ */
+export async function finishValidation(run: RunInfo, report: ValidationReport, last: ValidationHistory | undefined, deps: RetrainingDeps, started: number): Promise<ValidateOutput> {
   const reportKey = runReportKey(run.runId, 'validation');
   await putJson(deps.lake, reportKey, report);
   if (report.status === 'failed') throw new DataValidationError(`${report.text}\nReport: s3://${deps.lake.bucket}/${reportKey}`);
-  await putJson(deps.lake, LAST_VALIDATION_KEY, nextValidationHistory(report, last, c.VALIDATION_BASELINE_RUNS));
+  await putJson(deps.lake, LAST_VALIDATION_KEY, nextValidationHistory(report, last, deps.config.VALIDATION_BASELINE_RUNS));
   return {
     run,
     validation: {
@@ -98,16 +103,46 @@ export async function validateDataStep(payload: unknown, deps: RetrainingDeps): 
   };
 }
 
+/** ValidateData: resolves the run, checks its Bronze window, writes the report; throws when unusable. */
+export async function validateDataStep(payload: unknown, deps: RetrainingDeps): Promise<ValidateOutput> {
+  const started = performance.now();
+  const run = await resolveExecutionRun(payload, deps, 'ValidateData');
+  const bronze = await readBronzeWindow(deps.lake, run.window);
+  const last = await getJson<ValidationHistory>(deps.lake, LAST_VALIDATION_KEY);
+  const report = validateWindow(run.runId, run.window, bronze, recentSummaries(last, run.runId), validationThresholds(deps.config));
+  return finishValidation(run, report, last, deps, started);
+}
+
+/** The last-extracted mark moves only forward (a rerun of an old window must not make the schedule skip days). */
+export async function markExtracted(lake: RetrainingLake, run: RunInfo): Promise<void> {
+  const previous = await getJson<{ window: { to: string } }>(lake, EXTRACT_STATE_KEY);
+  if (!previous || previous.window.to < run.window.to) await putJson(lake, EXTRACT_STATE_KEY, { window: run.window, runId: run.runId, at: new Date().toISOString() });
+}
+
 /** ExtractFeatures: Bronze → Silver for the window, exact features from all of Silver. */
-export async function extractFeaturesStep(payload: unknown, deps: RetrainingDeps): Promise<ExtractResult & { durationMs: number }> {
+export async function extractFeaturesStep(payload: unknown, deps: RetrainingDeps): Promise<ExtractResult & { durationMs: number; interactionsPrefix: null; itemCategoriesPrefix: null }> {
   const { run } = parsePayload(z.object({ run: RunSchema }), payload, 'ExtractFeatures');
   if (!deps.table) throw new Error('ExtractFeatures needs FEATURES_TABLE (the DynamoDB feature table)');
   const table = deps.table;
   const result = await timed(() => extractWindow(run.window, { lake: deps.lake, table, recentLimit: deps.config.RECENT_ITEMS_LIMIT }));
-  // Only a later window moves the mark: rerunning an old window must not make the schedule skip days.
-  const previous = await getJson<{ window: { to: string } }>(deps.lake, EXTRACT_STATE_KEY);
-  if (!previous || previous.window.to < run.window.to) await putJson(deps.lake, EXTRACT_STATE_KEY, { window: run.window, runId: run.runId, at: new Date().toISOString() });
-  return result;
+  await markExtracted(deps.lake, run);
+  // Training reads Silver itself with this engine (the Athena engine names its compact tables here).
+  return { ...result, interactionsPrefix: null, itemCategoriesPrefix: null };
+}
+
+/** The compact tables of the Athena engine, when FinishExtract named them (null with the Lambda engine). */
+const CompactPrefixes = {
+  interactionsPrefix: z.string().startsWith(SILVER_BATCH_PREFIX).nullable().default(null),
+  itemCategoriesPrefix: z.string().startsWith(SILVER_BATCH_PREFIX).nullable().default(null),
+};
+
+function compactOf(p: { interactionsPrefix: string | null; itemCategoriesPrefix: string | null }, runId: string, step: string): { interactionsPrefix: string; itemCategoriesPrefix: string | null } | null {
+  if (p.interactionsPrefix === null) return null;
+  // Only this run's own tables: a run never trains on another run's batch output.
+  for (const prefix of [p.interactionsPrefix, p.itemCategoriesPrefix]) {
+    if (prefix !== null && !prefix.startsWith(silverBatchPrefix(runId))) throw new Error(`${step}: invalid payload: ${prefix} is not under this run's batch location ${silverBatchPrefix(runId)}`);
+  }
+  return { interactionsPrefix: p.interactionsPrefix, itemCategoriesPrefix: p.itemCategoriesPrefix };
 }
 
 /** SnapshotCatalog: freezes the run's catalogue (table, else catalog/items.json) under catalog/snapshots/<runId>.json. */
@@ -130,28 +165,36 @@ function ownSnapshot(catalogKey: string | null, runId: string, step: string): st
 
 /** TrainModel: a new versioned artifact from Silver; production is not touched. */
 export async function trainModelStep(payload: unknown, deps: RetrainingDeps): Promise<TrainResult & { durationMs: number }> {
-  const { run, catalogKey } = parsePayload(z.object({ run: RunSchema, catalogKey: CatalogKeySchema }), payload, 'TrainModel');
-  return timed(() =>
-    trainCandidate(
-      {
-        runId: run.runId,
-        window: run.window,
-        modelConfig: { ...deps.config.MODEL_CONFIG, ...(run.modelConfig ?? {}) },
-        trainingWindowDays: deps.config.TRAINING_WINDOW_DAYS,
-        catalogKey: ownSnapshot(catalogKey, run.runId, 'TrainModel'),
-      },
-      deps.lake,
-    ),
-  );
+  const p = parsePayload(z.object({ run: RunSchema, catalogKey: CatalogKeySchema, ...CompactPrefixes }), payload, 'TrainModel');
+  const { run } = p;
+  const request = {
+    runId: run.runId,
+    window: run.window,
+    modelConfig: { ...deps.config.MODEL_CONFIG, ...(run.modelConfig ?? {}) },
+    trainingWindowDays: deps.config.TRAINING_WINDOW_DAYS,
+    catalogKey: ownSnapshot(p.catalogKey, run.runId, 'TrainModel'),
+  };
+  const compact = compactOf(p, run.runId, 'TrainModel');
+  // The Athena engine's compact table reads into typed arrays; Silver is read whole with the Lambda engine.
+  return timed(() => (compact ? trainFromCompact({ ...request, ...compact }, deps.lake) : trainCandidate(request, deps.lake)));
 }
 
 /** EvaluateModel: candidate, production and popularity on one temporal hold-out, and the gate's numbers. */
 export async function evaluateModelStep(payload: unknown, deps: RetrainingDeps): Promise<EvaluateResult & { durationMs: number }> {
-  const p = parsePayload(z.object({ run: RunSchema, version: z.string(), catalogKey: CatalogKeySchema }), payload, 'EvaluateModel');
+  const p = parsePayload(z.object({ run: RunSchema, version: z.string(), catalogKey: CatalogKeySchema, ...CompactPrefixes }), payload, 'EvaluateModel');
   const c = deps.config;
   return timed(() =>
     evaluateCandidate(
-      { runId: p.run.runId, version: p.version, holdoutRatio: c.EVAL_HOLDOUT_RATIO, k: c.EVAL_K, metric: c.GATE_METRIC, tolerance: c.DEPLOY_TOLERANCE, catalogKey: ownSnapshot(p.catalogKey, p.run.runId, 'EvaluateModel') },
+      {
+        runId: p.run.runId,
+        version: p.version,
+        holdoutRatio: c.EVAL_HOLDOUT_RATIO,
+        k: c.EVAL_K,
+        metric: c.GATE_METRIC,
+        tolerance: c.DEPLOY_TOLERANCE,
+        catalogKey: ownSnapshot(p.catalogKey, p.run.runId, 'EvaluateModel'),
+        compact: compactOf(p, p.run.runId, 'EvaluateModel'),
+      },
       deps.lake,
     ),
   );

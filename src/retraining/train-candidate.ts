@@ -4,7 +4,9 @@ import type { SilverInteraction } from './silver';
 import { DataError, describeError, NoTrainingDataError } from './errors';
 import { SetAsideLog, usableInteractions, type SetAside } from './poison';
 import { readSilverHistory } from './extract';
-import { INTERACTION_MAPPING_DOC, interactionRows, itemCatalogue, toInteractions, withCatalogue, type CatalogueEntry } from './interactions';
+import { INTERACTION_MAPPING_DOC, interactionRows, itemCatalogue, withCatalogue, type CatalogueEntry } from './interactions';
+import { categoryRows, compactFromSilver, readCompactInteractions, readItemCategories, usableCompact } from './compact-interactions';
+import type { CompactInteractions } from '../recommender/types';
 import { getJson, modelRegistryOf, type RetrainingLake } from './lake';
 import { modelKeys } from '../domain/lake-layout';
 import { isoDate, type DateWindow } from './run-window';
@@ -89,13 +91,53 @@ export async function trainCandidate(request: TrainRequest, lake: RetrainingLake
   // Impressions stay in Silver (attribution) but never train: interactionRows leaves them out.
   const rows = interactionRows(usableInteractions(stored, setAside, 'Silver history'));
   if (rows.length === 0) throw new NoTrainingDataError(`no Silver interactions${fromDt ? ` with event date >= ${fromDt}` : ''}: nothing to train on`);
-  const interactions = toInteractions(rows);
+  // Columns, not one object per pair: the same model as toInteractions gives (test/retraining/compact-interactions.test.ts).
+  const interactions = compactFromSilver(rows);
   // Titles and genres from the run's catalogue snapshot join the items seen in events.
   const catalogKey = request.catalogKey ?? null;
   const { items, joined } = await runCatalogue(lake, catalogKey, rows);
+  return storeTrained(request, lake, now, { interactions, items, joined, catalogKey, silver: { fromDt: fromDt ?? null, files, events: rows.length }, setAside });
+}
 
+/** A training request over the compact interaction table the Athena engine wrote. */
+export type CompactTrainRequest = TrainRequest & {
+  /** The compact interaction table (Parquet, COMPACT_INTERACTION_COLUMNS of src/retraining/compact-interactions.ts). */
+  interactionsPrefix: string;
+  /** The item categories table (ITEM_CATEGORY_COLUMNS); null: none, items get genres from the catalogue only. */
+  itemCategoriesPrefix: string | null;
+};
+
+/**
+ * Trains the candidate from the compact table and stores it as TrainModel does (`trainCandidate`,
+ * src/retraining/train-candidate.ts): `model.bin`, then `manifest.json`, then `training.json`; nothing touches
+ * production. The table was cut to the training window by the query that wrote it; `fromDt` is recorded as there.
+ */
+export async function trainFromCompact(request: CompactTrainRequest, lake: RetrainingLake, now: Date = new Date()): Promise<TrainResult> {
+  const fromDt = trainingFromDt(request.window, request.trainingWindowDays);
+  const table = await readCompactInteractions(lake, request.interactionsPrefix);
+  const setAside = new SetAsideLog();
+  const interactions = usableCompact(table.interactions, setAside);
+  if (interactions.length === 0) throw new NoTrainingDataError(`no compact interactions under ${request.interactionsPrefix}${fromDt ? ` (event date >= ${fromDt})` : ''}: nothing to train on`);
+  const categories = request.itemCategoriesPrefix ? await readItemCategories(lake, request.itemCategoriesPrefix) : new Map<string, string | null>();
+  const catalogKey = request.catalogKey ?? null;
+  // One stand-in row per item (not per interaction) lets runCatalogue join exactly as it does for Silver rows.
+  const { items, joined } = await runCatalogue(lake, catalogKey, categoryRows(interactions.items, categories));
+  return storeTrained(request, lake, now, { interactions, items, joined, catalogKey, silver: { fromDt: fromDt ?? null, files: table.files, events: table.events }, setAside });
+}
+
+/**
+ * Trains and stores a candidate from interactions already in columns: what TrainModel does after reading, from Silver
+ * (`trainCandidate`) or from the compact table (`trainFromCompact`, the Athena engine and the Fargate task).
+ */
+export async function storeTrained(
+  request: Pick<TrainRequest, 'runId' | 'window' | 'modelConfig'>,
+  lake: RetrainingLake,
+  now: Date,
+  input: { interactions: CompactInteractions; items: ItemMeta[]; joined: number; catalogKey: string | null; silver: TrainingRecord['silver']; setAside: SetAsideLog },
+): Promise<TrainResult> {
+  const { interactions } = input;
   const version = newModelVersion(now, request.runId.replace(/[^A-Za-z0-9]/g, '').slice(-8));
-  const model = trainHybridModel(interactions, { items, config: request.modelConfig, modelVersion: version });
+  const model = trainHybridModel(interactions, { items: input.items, config: request.modelConfig, modelVersion: version });
   let artifact: ReturnType<typeof serializeModel>;
   try {
     artifact = serializeModel(model);
@@ -107,14 +149,13 @@ export async function trainCandidate(request: TrainRequest, lake: RetrainingLake
   const keys = modelKeys(version);
   const registry = modelRegistryOf(lake);
   await registry.writeArtifact(version, artifact);
-
   const meta = manifest.metadata;
   const record: TrainingRecord = {
     version,
     runId: request.runId,
     window: request.window,
     createdAt: now.toISOString(),
-    silver: { fromDt: fromDt ?? null, files, events: rows.length },
+    silver: input.silver,
     interactions: {
       count: interactions.length,
       users: meta.trainingData.users,
@@ -124,7 +165,7 @@ export async function trainCandidate(request: TrainRequest, lake: RetrainingLake
       mapping: INTERACTION_MAPPING_DOC,
     },
     config: meta.config,
-    catalogue: { key: catalogKey, joinedItems: joined },
+    catalogue: { key: input.catalogKey, joinedItems: input.joined },
     algorithm: meta.algorithm,
     trainingSeconds: meta.trainingSeconds ?? 0,
     artifact: { manifestKey: keys.manifest, payloadKey: keys.payload, payloadBytes: payload.byteLength },
@@ -134,13 +175,14 @@ export async function trainCandidate(request: TrainRequest, lake: RetrainingLake
     version,
     trainingKey: key,
     manifestKey: keys.manifest,
-    events: rows.length,
+    events: input.silver.events,
     interactions: interactions.length,
     users: record.interactions.users,
     items: record.interactions.items,
     algorithm: record.algorithm,
     trainingSeconds: record.trainingSeconds,
     payloadBytes: payload.byteLength,
-    setAside: setAside.summary(),
+    setAside: input.setAside.summary(),
   };
 }
+

@@ -6,7 +6,8 @@
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 /**
  * Which Lambda function serves a route: reads need the model in memory, event writes need only Kinesis,
- * catalogue writes only the catalogue table, experiment control (`admin`) the production pointer and the experiment log.
+ * catalogue writes only the catalogue table, experiment control and user erasure (`admin`) the production pointer, the
+ * experiment log, the erasure requests and the per-user rows of the feature and analytics tables.
  */
 export type ApiFunctionName = 'read' | 'events' | 'catalog' | 'admin';
 
@@ -23,6 +24,7 @@ export type RouteId =
   | 'adminReload'
   | 'experimentStatus'
   | 'experimentAction'
+  | 'eraseUser'
   | 'health'
   | 'analyticsRealtime'
   | 'analyticsTrends'
@@ -53,6 +55,7 @@ export const ROUTES: readonly RouteSpec[] = [
   { id: 'adminReload', method: 'POST', path: '/admin/reload', function: 'read', auth: 'iam', summary: 'Re-check the production model now' },
   { id: 'experimentStatus', method: 'GET', path: '/admin/experiment', function: 'admin', auth: 'iam', summary: 'The running experiment: variants, share, attribution so far, what the check would decide' },
   { id: 'experimentAction', method: 'POST', path: '/admin/experiment/{action}', function: 'admin', auth: 'iam', summary: 'Start, promote or stop an experiment (start takes { "challengerVersion", "sharePercent", … })' },
+  { id: 'eraseUser', method: 'DELETE', path: '/admin/users/{userId}', function: 'admin', auth: 'iam', summary: "Erase a user's data: feature and analytics rows now, the lake and the models with the next nightly run (202)" },
   { id: 'health', method: 'GET', path: '/health', function: 'read', auth: 'none', summary: 'Model version, load time, staleness bound' },
   { id: 'analyticsRealtime', method: 'GET', path: '/analytics/realtime', function: 'read', auth: 'none', summary: 'Shop metrics of the last minutes (?window=5m)' },
   { id: 'analyticsTrends', method: 'GET', path: '/analytics/trends', function: 'read', auth: 'none', summary: 'Shop metrics per window (?from=&to=&granularity=hour)' },

@@ -171,6 +171,32 @@ async function startBundleGateway(readApiId: string): Promise<{ url: string; req
   };
 }
 
+/** The retraining functions only the Athena engine's path of the state machine invokes. */
+const ATHENA_ONLY: readonly RetrainingFunction[] = ['ValidateReport', 'WriteFeatureFile', 'FinishExtract'];
+
+/**
+ * One nightly run of the state machine whose every Lambda Task is a cold start of that function's bundle
+ * (`extra`: variables given to every retraining bundle on top of the template's).
+ */
+async function retrainThroughBundles(executionName: string, extra: Record<string, string> = {}) {
+  // The template's API_BASE_URL is the API Gateway URL of a stack that is not deployed: ReloadApi gets
+  // the local gateway instead, which answers with the read API's bundle.
+  const gateway = await startBundleGateway(fnId('read-api'));
+  const handlers = Object.fromEntries(
+    (Object.keys(RETRAINING_FUNCTIONS) as RetrainingFunction[]).map((name) => {
+      const id = fnId(`retraining:${name}`);
+      const step: StepHandler = (payload) => runner.call(id, payload, { extra: { ...extra, ...(name === 'ReloadApi' ? { API_BASE_URL: gateway.url } : {}) } });
+      return [name, step];
+    }),
+  ) as Record<RetrainingFunction, StepHandler>;
+  try {
+    const run = await runRetrainingLocally({ date: new Date().toISOString().slice(0, 10) }, { handlers, retryIntervalMs: 1, executionName });
+    return { ...run, gatewayRequests: gateway.requests() };
+  } finally {
+    await gateway.close();
+  }
+}
+
 async function emptyLakeAndStream(): Promise<void> {
   const listed = await aws.s3.send(new ListObjectsV2Command({ Bucket: aws.names.lakeBucket }));
   const keys = (listed.Contents ?? []).map((o) => ({ Key: o.Key! }));
@@ -304,28 +330,52 @@ describe('the Lambda bundles of `cdk synth`, each run alone like the Lambda runt
     // events) would sit in the evaluation's most recent slice.
     await emptyLakeAndStream();
     await fillLakeThroughConsumer(aws, tasteEvents());
-    const handlers = Object.fromEntries(
-      (Object.keys(RETRAINING_FUNCTIONS) as RetrainingFunction[]).map((name) => {
-        const id = fnId(`retraining:${name}`);
-        // The template's API_BASE_URL is the API Gateway URL of a stack that is not deployed: ReloadApi gets
-        // the local gateway instead, which answers with the read API's bundle.
-        const step: StepHandler = (payload) => runner.call(id, payload, name === 'ReloadApi' ? { extra: { API_BASE_URL: gateway.url } } : {});
-        return [name, step];
-      }),
-    ) as Record<RetrainingFunction, StepHandler>;
-    const gateway = await startBundleGateway(fnId('read-api'));
-    const run = await runRetrainingLocally({ date: new Date().toISOString().slice(0, 10) }, { handlers, retryIntervalMs: 1, executionName: 'bundles-alone' }).finally(() => gateway.close());
+    const run = await retrainThroughBundles('bundles-alone');
     const failures = run.events.filter((e) => e.type === 'failed');
     expect(run.error, JSON.stringify(failures, null, 2)).toBeNull();
     expect(failures, JSON.stringify(failures, null, 2)).toEqual([]);
-    expect(run.path, JSON.stringify((run.output as { evaluation?: unknown } | null)?.evaluation)).toEqual(['ValidateData', 'ExtractFeatures', 'SnapshotCatalog', 'TrainModel', 'EvaluateModel', 'Gate', 'DeployModel', 'ReloadApi', 'Deployed', 'RecordRun', 'Succeeded']);
+    expect(run.path, JSON.stringify((run.output as { evaluation?: unknown } | null)?.evaluation)).toEqual(['EraseUsers', 'PlanRun', 'ChooseEngine', 'ValidateData', 'ExtractFeatures', 'SnapshotCatalog', 'TrainModel', 'EvaluateModel', 'Gate', 'DeployModel', 'ReloadApi', 'Deployed', 'RecordRun', 'Succeeded']);
     const out = run.output as { training: { version: string }; reload: { skipped: boolean; confirmedVersion: string | null } };
     deployedVersion = out.training.version;
     // ReloadApi confirmed the new version from the read API's bundle, cold-started for every request.
     expect(out.reload).toMatchObject({ skipped: false, confirmedVersion: deployedVersion });
-    expect(gateway.requests()).toBeGreaterThan(0);
-    for (const name of Object.keys(RETRAINING_FUNCTIONS) as RetrainingFunction[]) expect(runner.invoked.get(fnId(`retraining:${name}`)), name).toBe(true);
+    expect(run.gatewayRequests).toBeGreaterThan(0);
+    for (const name of Object.keys(RETRAINING_FUNCTIONS) as RetrainingFunction[]) {
+      if (ATHENA_ONLY.includes(name)) continue; // run by the Athena engine's run below
+      expect(runner.invoked.get(fnId(`retraining:${name}`)), name).toBe(true);
+    }
   }, 120_000);
+
+  it('the retraining steps on the Athena engine (its queries on DuckDB): the same state machine runs through the Athena-only bundles to DeployModel and Succeeded', async () => {
+    // The same Bronze from scratch (no Silver or model of the run above): the Athena path reruns windows in order only.
+    await emptyLakeAndStream();
+    await fillLakeThroughConsumer(aws, tasteEvents());
+    const previous = process.env.RETRAINING_ENGINE;
+    process.env.RETRAINING_ENGINE = 'athena';
+    let run: Awaited<ReturnType<typeof retrainThroughBundles>>;
+    try {
+      // The bundles get the template's environment, not this process's: they are given the engine as a stack
+      // deployed with the context retrainingEngine=athena would give it to them.
+      run = await retrainThroughBundles('bundles-alone-athena', { RETRAINING_ENGINE: 'athena' });
+    } finally {
+      if (previous === undefined) delete process.env.RETRAINING_ENGINE;
+      else process.env.RETRAINING_ENGINE = previous;
+    }
+    const failures = run.events.filter((e) => e.type === 'failed');
+    expect(run.error, JSON.stringify(failures, null, 2)).toBeNull();
+    expect(failures, JSON.stringify(failures, null, 2)).toEqual([]);
+    const athenaPath = ['EraseUsers', 'PlanRun', 'ChooseEngine', 'ValidateQuery', 'ValidateReport', 'BuildSilver', 'FeatureQueries', 'WriteFeatures', 'FinishExtract', 'SnapshotCatalog', 'TrainModel', 'EvaluateModel', 'Gate', 'DeployModel', 'ReloadApi', 'Deployed', 'RecordRun', 'Succeeded'];
+    // Top-level states in order (the Map and Parallel states' inner states are in the path too, interleaved).
+    expect(run.path.filter((s) => athenaPath.includes(s)), JSON.stringify((run.output as { evaluation?: unknown } | null)?.evaluation)).toEqual(athenaPath);
+    expect(run.path).not.toContain('ValidateData');
+    expect(run.path).not.toContain('ExtractFeatures');
+    expect(run.path).toContain('WriteFeatureFile');
+    const out = run.output as { training: { version: string }; reload: { skipped: boolean; confirmedVersion: string | null } };
+    deployedVersion = out.training.version;
+    expect(out.reload).toMatchObject({ skipped: false, confirmedVersion: deployedVersion });
+    expect(run.gatewayRequests).toBeGreaterThan(0);
+    for (const name of ATHENA_ONLY) expect(runner.invoked.get(fnId(`retraining:${name}`)), name).toBe(true);
+  }, 150_000);
 
   it('read API: GET /health and GET /recommend/{userId} answer 200 from the model the retraining deployed', async () => {
     const id = fnId('read-api');

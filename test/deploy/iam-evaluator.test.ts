@@ -8,7 +8,7 @@ import { inject } from 'vitest';
 import { describeCommand, handlerFileOnStack, invocationScope, type RecordedCall } from '../support/aws-calls';
 import type { CfnTemplate } from '../support/cfn-template';
 import { deployedFunctions, requestOfCall, serviceCallsOfFunction, TemplateIam } from '../support/iam-check';
-import { schedulerCalls, stateMachineCalls } from '../support/state-machine-template';
+import { deployedDefinition, SAMPLE_STATE_INPUT, schedulerCalls, stateMachineCalls, taskStates } from '../support/state-machine-template';
 import { synthStack } from '../support/synth';
 import { RETRAINING_FUNCTIONS } from '../../src/retraining/functions';
 
@@ -142,5 +142,65 @@ describe('the IAM evaluation against the synthesised template', () => {
     expect(starts.map((s) => s.action)).toEqual(['states:StartExecution', 'states:StartExecution']);
     expect(new Set(starts.map((s) => s.resource)).size).toBe(2);
     for (const s of starts) expect((await iam.evaluate(s)).decision, s.origin).toBe('Allowed');
+  });
+
+  it('checks the Athena .sync tasks, in Map and Parallel states too, on the workgroup, and catches a missing action', async () => {
+    const dir = app.synth().directory;
+    const calls = stateMachineCalls(iam, dir);
+    const { definition } = deployedDefinition(iam.t, dir);
+    const athenaTasks = taskStates(definition.States as never).filter(([, s]) => s.Resource === 'arn:aws:states:::athena:startQueryExecution.sync').map(([n]) => n);
+    // ValidateQuery at the top level, SilverQuery inside the BuildSilver Map, five queries inside the FeatureQueries Parallel.
+    expect(athenaTasks).toEqual(expect.arrayContaining(['ValidateQuery', 'SilverQuery', 'UserFeaturesQuery', 'ItemFeaturesQuery', 'InteractionsQuery', 'ItemCategoriesQuery', 'SilverCountsQuery']));
+    const workGroup = iam.t.resources('AWS::Athena::WorkGroup');
+    expect(workGroup).toHaveLength(1);
+    const wgArn = `arn:aws:athena:eu-west-1:123456789012:workgroup/${String(iam.t.properties(workGroup[0]![0]).Name)}`;
+    for (const task of athenaTasks) {
+      const of = calls.filter((c) => c.origin === `state ${task}`);
+      expect(of.filter((c) => c.resource === wgArn).map((c) => c.action).sort(), task).toEqual(['athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StartQueryExecution', 'athena:StopQueryExecution']);
+      for (const c of of) expect((await iam.evaluate(c)).decision, `${task} ${c.action}`).toBe('Allowed');
+    }
+    // The nested Lambda task (WriteFeatureFile, inside the Distributed Map) is checked as well.
+    expect(calls.some((c) => c.origin === 'state WriteFeatureFile' && c.action === 'lambda:InvokeFunction')).toBe(true);
+    expect(calls.filter((c) => c.action.startsWith('unknown:'))).toEqual([]);
+
+    // Without athena:StopQueryExecution (the .sync integration stops the query on abort/timeout) every Athena task is denied it.
+    const broken = json();
+    const smRole = calls[0]!.role;
+    for (const r of Object.values(broken.Resources).filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties?.Roles).includes(smRole))) {
+      const doc = r.Properties!.PolicyDocument as { Statement: { Action: string | string[] }[] };
+      for (const st of doc.Statement) if (Array.isArray(st.Action)) st.Action = st.Action.filter((a) => a !== 'athena:StopQueryExecution');
+      doc.Statement = doc.Statement.filter((st) => [st.Action].flat().length > 0 && st.Action !== 'athena:StopQueryExecution');
+    }
+    const brokenIam = new TemplateIam(broken);
+    const stops = calls.filter((c) => c.action === 'athena:StopQueryExecution');
+    expect(stops).toHaveLength(athenaTasks.length);
+    for (const c of stops) expect((await brokenIam.evaluate(c)).decision, c.origin).toBe('ImplicitlyDenied');
+    // Every query runs in the template's workgroup (a task naming another one would make an unknown: request, refused above).
+    expect(calls.filter((c) => c.action === 'athena:StartQueryExecution').every((c) => c.resource === wgArn)).toBe(true);
+  });
+
+  it("checks the Distributed Map: its ItemReader lists the lake under the run's features prefix, and it runs child executions of its own machine", async () => {
+    const calls = stateMachineCalls(iam, app.synth().directory).filter((c) => c.origin === 'state WriteFeatures');
+    // The bucket PlanRun puts in $.batch.bucket: its LAKE_BUCKET, the lake.
+    const planRunEnv = (iam.t.properties(fn('lambdas/retraining/plan-run.ts').functionId).Environment as { Variables: Record<string, string> }).Variables;
+    const lakeBucket = iam.t.resources('AWS::S3::Bucket').find(([id]) => iam.t.physical[id]!.ref === planRunEnv.LAKE_BUCKET);
+    expect(lakeBucket, 'PlanRun LAKE_BUCKET is a bucket of the template').toBeDefined();
+    const list = calls.filter((c) => c.action === 's3:ListBucket');
+    expect(list).toHaveLength(1);
+    expect(list[0]!.resource).toBe(iam.t.physical[lakeBucket![0]]!.attributes.Arn);
+    expect(list[0]!.context).toEqual({ 's3:prefix': SAMPLE_STATE_INPUT['$.batch.featuresPrefix'] });
+    expect(SAMPLE_STATE_INPUT['$.batch.featuresPrefix']).toMatch(/^silver\/_batch\/[^/]+\/features\/$/);
+    const sm = iam.t.resources('AWS::StepFunctions::StateMachine').find(([, r]) => JSON.stringify(r.Properties?.DefinitionSubstitutions ?? {}).includes('WriteFeatureFile'));
+    expect(sm).toBeDefined();
+    const smArn = iam.t.physical[sm![0]]!.attributes.Arn!;
+    expect(calls.filter((c) => c.action.startsWith('states:')).map((c) => [c.action, c.resource.startsWith(smArn.replace(':stateMachine:', ':execution:') + '/') ? 'child execution' : c.resource])).toEqual([
+      ['states:StartExecution', smArn],
+      ['states:DescribeExecution', 'child execution'],
+      ['states:StopExecution', 'child execution'],
+    ]);
+    for (const c of calls) expect((await iam.evaluate(c)).decision, `${c.origin} ${c.action}`).toBe('Allowed');
+    // Listing elsewhere in the lake (no prefix, or the models) is not granted: the grant is limited by s3:prefix.
+    expect((await iam.evaluate({ ...list[0]!, context: { 's3:prefix': 'models/' } })).decision).toBe('ImplicitlyDenied');
+    expect((await iam.evaluate({ ...list[0]!, context: {} })).decision).toBe('ImplicitlyDenied');
   });
 });

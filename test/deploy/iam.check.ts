@@ -25,6 +25,9 @@ const NO_SDK_CALLS: Record<string, string> = {
  */
 const ESM_READ = "CDK's KinesisEventSource grants the stream's read group (stream.grantRead); this mapping uses a shared-throughput iterator, so the enhanced fan-out actions and ListStreams are never called, but the grant comes with the construct";
 const ESM_DLQ = "CDK's SqsDlq on-failure destination grants queue.grantSendMessages, which adds GetQueueAttributes and GetQueueUrl; Lambda only sends";
+const ATHENA_AS_CALLER =
+  'Athena runs the state machine\'s queries with the caller\'s credentials: it reads the Glue tables and the lake and writes the UNLOAD output and its results as the state machine role (https://docs.aws.amazon.com/step-functions/latest/dg/athena-iam.html, https://docs.aws.amazon.com/athena/latest/ug/managed-policies.html); no suite runs Athena (DuckDB plays it locally), so these calls are never recorded';
+
 const UNUSED_GRANT_REASONS: Record<string, string> = {
   'lambdas/consumer/index.ts kinesis:DescribeStreamConsumer': ESM_READ,
   'lambdas/consumer/index.ts kinesis:ListStreams': ESM_READ,
@@ -36,6 +39,19 @@ const UNUSED_GRANT_REASONS: Record<string, string> = {
   'lambdas/analytics-consumer/index.ts kinesis:SubscribeToShard': ESM_READ,
   'lambdas/analytics-consumer/index.ts sqs:GetQueueAttributes': ESM_DLQ,
   'lambdas/analytics-consumer/index.ts sqs:GetQueueUrl': ESM_DLQ,
+  'RetrainingStateMachineRole84400054 glue:BatchGetPartition': ATHENA_AS_CALLER,
+  'RetrainingStateMachineRole84400054 glue:GetPartition': ATHENA_AS_CALLER,
+  'RetrainingStateMachineRole84400054 glue:GetPartitions': ATHENA_AS_CALLER,
+  'RetrainingStateMachineRole84400054 glue:GetTable': ATHENA_AS_CALLER,
+  'RetrainingStateMachineRole84400054 glue:GetTables': ATHENA_AS_CALLER,
+  'RetrainingStateMachineRole84400054 s3:GetObject': ATHENA_AS_CALLER,
+  'RetrainingStateMachineRole84400054 s3:AbortMultipartUpload': ATHENA_AS_CALLER,
+  'RetrainingStateMachineRole84400054 s3:ListMultipartUploadParts': ATHENA_AS_CALLER,
+  'RetrainingStateMachineRole84400054 s3:PutObject': ATHENA_AS_CALLER,
+  'RetrainingStateMachineRole84400054 s3:GetBucketLocation': ATHENA_AS_CALLER,
+  'RetrainingStateMachineRole84400054 s3:ListBucketMultipartUploads': ATHENA_AS_CALLER,
+  'lambdas/retraining/write-feature-file.ts s3:ListBucket':
+    'the lake grants pair reads with ListBucket so a missing key answers NoSuchKey, not AccessDenied; WriteFeatureFile reads only keys the Distributed Map listed, which exist',
   'lambdas/retraining/extract-features.ts s3:DeleteObject':
     'src/retraining/extract.ts deletes a Silver partition whose every row moved to another partition (a late replay); no suite reaches that branch, and without the grant it would fail with AccessDenied',
 };

@@ -141,6 +141,33 @@ describe('the synthesised stack on LocalStack community', () => {
     expect(communityGap('AWS::Scheduler::Schedule')?.consequence).toBe('mocked');
   });
 
+  it('the lake catalog (Glue) and the Athena workgroup are documented gaps: skipped, so the Athena engine does not run there', () => {
+    const skipped = ['AWS::Athena::WorkGroup', 'AWS::Glue::Database', 'AWS::Glue::Table'];
+    const types = resourceTypes(template('deploy:localstack (-c destroyOnRemoval=true)'));
+    for (const t of skipped) {
+      expect(types.get(t), t).toBeGreaterThan(0);
+      expect(COMMUNITY.has(t), t).toBe(false);
+      expect(readiness(t), t).toBe('documented-gap');
+      expect(communityGap(t)?.consequence, t).toBe('skipped');
+      expect(communityGap(t)?.effect, t).toMatch(/retrainingEngine=lambda/);
+    }
+    expect(COMMUNITY_SERVICES).not.toContain('athena');
+    expect(COMMUNITY_SERVICES).not.toContain('glue');
+    // A skipped resource gets no real physical ID or attributes: nothing LocalStack does create may Ref or GetAtt one.
+    const t = template('deploy:localstack (-c destroyOnRemoval=true)');
+    const skippedIds = new Set(Object.entries(t.Resources).filter(([, r]) => skipped.includes(r.Type)).map(([id]) => id));
+    const refersTo = (value: unknown): string[] => {
+      if (!value || typeof value !== 'object') return [];
+      const v = value as Record<string, unknown>;
+      const own = typeof v.Ref === 'string' ? [v.Ref] : Array.isArray(v['Fn::GetAtt']) ? [String(v['Fn::GetAtt'][0])] : [];
+      return [...own, ...Object.values(v).flatMap(refersTo)];
+    };
+    const dangling = Object.entries(t.Resources)
+      .filter(([, r]) => !skipped.includes(r.Type))
+      .flatMap(([id, r]) => refersTo(r.Properties).filter((ref) => skippedIds.has(ref)).map((ref) => `${id} -> ${ref}`));
+    expect(dangling).toEqual([]);
+  });
+
   it('reports unsupported types by name (a mutated copy with an HTTP API and a Pipe)', () => {
     const original = template('default');
     const mutated: CfnTemplate = structuredClone(original);
@@ -193,7 +220,8 @@ describe('what deploy:localstack relies on', () => {
     const needed = new Set(['cloudformation', 'sts', 'ssm', 's3', 'iam', 'ecr']); // cdklocal bootstrap (CDKToolkit stack)
     for (const name of Object.keys(VARIANTS)) {
       for (const t of resourceTypes(template(name)).keys()) {
-        if (t.startsWith('Custom::')) continue;
+        // Skipped types (no community provider, e.g. Athena and Glue) need no service loaded.
+        if (t.startsWith('Custom::') || communityGap(t)?.consequence === 'skipped') continue;
         const ns = t.split('::')[1] ?? '';
         const service = byNamespace[ns];
         expect(service, `no LocalStack service known for ${t}`).toBeDefined();

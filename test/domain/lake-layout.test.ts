@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bronzeKeyFor, compareSequenceNumbers, parseBronzeKey, partitionDate } from '../../src/domain/lake-layout';
+import { bronzeKeyFor, compareSequenceNumbers, parseBronzeKey, parseSilverInteractionsKey, partitionDate, silverInteractionsKey, silverInteractionsPartitionPrefix } from '../../src/domain/lake-layout';
 
 describe('lake layout', () => {
   it('puts Bronze objects under Hive partitions by date and shard, named by the first sequence number', () => {
@@ -25,5 +25,17 @@ describe('lake layout', () => {
     expect(compareSequenceNumbers('9', '10')).toBe(-1);
     expect(compareSequenceNumbers('49680448745139131299602588026467992212747009159604469778', '49680448745139131299602588026467992212747009159604469779')).toBe(-1);
     expect(compareSequenceNumbers('42', '42')).toBe(0);
+  });
+
+  it('puts Silver interactions under event-date then arrival-date partitions, and still reads the legacy one-level files', () => {
+    expect(silverInteractionsKey('2026-11-20', '2026-11-22')).toBe('silver/interactions/dt=2026-11-20/arrival_dt=2026-11-22/part-0.parquet');
+    expect(silverInteractionsPartitionPrefix('2026-11-20', '2026-11-22')).toBe('silver/interactions/dt=2026-11-20/arrival_dt=2026-11-22/');
+    // Athena's UNLOAD names its files itself: any Parquet file of a partition belongs to it.
+    expect(parseSilverInteractionsKey('silver/interactions/dt=2026-11-20/arrival_dt=2026-11-22/20261122_020312_00042_abcde_3f0c.parquet')).toEqual({ eventDt: '2026-11-20', arrivalDt: '2026-11-22', legacy: false });
+    expect(parseSilverInteractionsKey('silver/interactions/dt=2026-11-20/part-2026-11-22.parquet')).toEqual({ eventDt: '2026-11-20', arrivalDt: '2026-11-22', legacy: true });
+    for (const foreign of ['silver/interactions/dt=2026-11-20/arrival_dt=2026-11-22/x.json', 'silver/interactions/dt=2026-11-20/arrival_dt=2026-11-22/a/b.parquet', 'silver/user_features/as_of=2026-11-22/part-0.parquet', 'silver/interactions/dt=2026-11-20/part-x.parquet']) {
+      expect(parseSilverInteractionsKey(foreign)).toBeUndefined();
+    }
+    expect(() => silverInteractionsKey('2026-11-20/../..', '2026-11-22')).toThrow(/YYYY-MM-DD/);
   });
 });

@@ -61,7 +61,7 @@ describe('recommend API infrastructure', () => {
       if (route.path.includes('{')) expect(Object.keys(m!.Properties.RequestParameters)).toEqual([...route.path.matchAll(/\{(\w+)\}/g)].map((x) => `method.request.path.${x[1]}`));
     }
     const iam = methods.filter((m) => m.Properties.AuthorizationType === 'AWS_IAM');
-    expect(iam.map((m) => `${m.Properties.HttpMethod} ${pathOf(m.Properties.ResourceId)}`).sort()).toEqual(['DELETE /items/{itemId}', 'GET /admin/experiment', 'POST /admin/experiment/{action}', 'POST /admin/reload', 'PUT /items']);
+    expect(iam.map((m) => `${m.Properties.HttpMethod} ${pathOf(m.Properties.ResourceId)}`).sort()).toEqual(['DELETE /admin/users/{userId}', 'DELETE /items/{itemId}', 'GET /admin/experiment', 'POST /admin/experiment/{action}', 'POST /admin/reload', 'PUT /items']);
   });
 
   it('PUT /items and DELETE /items/{itemId} are IAM-authorised and reach the catalogue function, nothing else does', () => {
@@ -108,7 +108,8 @@ describe('recommend API infrastructure', () => {
     const admin = fnOf(method('GET', '/admin/experiment')!);
     expect(new Set([events, read, catalog, admin]).size).toBe(4);
     expect(fnOf(method('POST', '/admin/experiment/{action}')!)).toBe(admin);
-    const elsewhere = new Set(['POST /events', 'PUT /items', 'DELETE /items/{itemId}', 'GET /admin/experiment', 'POST /admin/experiment/{action}']);
+    expect(fnOf(method('DELETE', '/admin/users/{userId}')!)).toBe(admin);
+    const elsewhere = new Set(['POST /events', 'PUT /items', 'DELETE /items/{itemId}', 'GET /admin/experiment', 'POST /admin/experiment/{action}', 'DELETE /admin/users/{userId}']);
     for (const m of methods.filter((x) => x.Properties.HttpMethod !== 'OPTIONS')) {
       if (!elsewhere.has(`${m.Properties.HttpMethod} ${pathOf(m.Properties.ResourceId)}`)) expect(fnOf(m)).toBe(read);
     }

@@ -3,7 +3,7 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDocumentClient } from '../../src/adapters/aws-clients';
 import { DynamoFeatureTable, type ExactFeatureRow } from '../../src/adapters/dynamo-feature-table';
 import type { UserEvent } from '../../src/domain/events';
-import { bronzeKeyFor } from '../../src/domain/lake-layout';
+import { bronzeKeyFor, silverInteractionsKey } from '../../src/domain/lake-layout';
 import { ensureFeatureTable } from '../../src/adapters/local-resources';
 import { extractWindow, readSilverHistory, writeParquetIsolating, type ExactFeatureWriter } from '../../src/retraining/extract';
 import { readParquet, writeParquet } from '../../src/retraining/parquet';
@@ -75,9 +75,9 @@ describe('Bronze → Silver across windows', () => {
 
     const parts = await silverParts();
     expect(parts).toEqual({
-      [`silver/interactions/dt=${D1}/part-${D1}.parquet`]: ids(1, 10).sort(),
-      [`silver/interactions/dt=${D1}/part-${D2}.parquet`]: ids(11, 15),
-      [`silver/interactions/dt=${D2}/part-${D2}.parquet`]: ['e16'],
+      [silverInteractionsKey(D1, D1)]: ids(1, 10).sort(),
+      [silverInteractionsKey(D1, D2)]: ids(11, 15),
+      [silverInteractionsKey(D2, D2)]: ['e16'],
     });
 
     // Reruns, in either order, change nothing.
@@ -92,6 +92,24 @@ describe('Bronze → Silver across windows', () => {
     // Exact features count every event once.
     const clicks = [...table.rows.values()].filter((r) => r.entity === 'user').reduce((s, r) => s + r.features.counts.click, 0);
     expect(clicks).toBe(16);
+  });
+
+  it("rewrites a window's partitions as one file each, replacing legacy and Athena-written files, and keeps earlier arrivals' events where they are", async () => {
+    const lake = lakeOf(aws);
+    for (const key of await lake.listKeys('')) await lake.deleteObject(key);
+    const D0 = '2026-11-09';
+    const row = (id: string, arrivalDt: string) =>
+      toParquetRow(toSilverInteraction({ event: { eventId: id, type: 'click', userId: 'u1', itemId: `i${id}`, timestamp: `${D1}T10:00:00.000Z` } as UserEvent, arrivalMs: Date.parse(`${arrivalDt}T23:00:00.000Z`), arrivalDt, shardId: 'shardId-000', sequenceNumber: '1' }));
+    // e3 first arrived on D0 (a legacy one-level file); the window's own partition holds stale files of both kinds.
+    const earlier = `silver/interactions/dt=${D1}/part-${D0}.parquet`;
+    await lake.putObject(earlier, await writeParquet(INTERACTION_COLUMNS, [row('e3', D0)]), 'application/vnd.apache.parquet');
+    await lake.putObject(`silver/interactions/dt=${D1}/part-${D1}.parquet`, await writeParquet(INTERACTION_COLUMNS, [row('stale-legacy', D1)]), 'application/vnd.apache.parquet');
+    await lake.putObject(`silver/interactions/dt=${D1}/arrival_dt=${D1}/20261110_020000_00001_athena.parquet`, await writeParquet(INTERACTION_COLUMNS, [row('stale-athena', D1)]), 'application/vnd.apache.parquet');
+    await putBronze(D1, 'shardId-000', 100, ['e1', 'e2', 'e3', 'e4'].map((id) => ({ id, at: `${D1}T10:00:00Z` })));
+
+    const result = await extractWindow({ from: D1, to: D1 }, { lake, table: new MemoryTable() });
+    expect(result).toMatchObject({ windowInteractions: 3, duplicatesDropped: 1, totalInteractions: 4 });
+    expect(await silverParts()).toEqual({ [earlier]: ['e3'], [silverInteractionsKey(D1, D1)]: ['e1', 'e2', 'e4'] });
   });
 
   it('fails with a TransientError, to be retried as a whole, when feature rows cannot be written', async () => {

@@ -13,6 +13,7 @@ describe('route table', () => {
     expect(matchRoute('GET', '/users/u1/features')).toMatchObject({ kind: 'match', route: { id: 'userFeatures' } });
     expect(matchRoute('POST', '/events')).toMatchObject({ kind: 'match', route: { id: 'postEvents', function: 'events' } });
     expect(matchRoute('POST', '/admin/reload')).toMatchObject({ kind: 'match', route: { id: 'adminReload', auth: 'iam' } });
+    expect(matchRoute('DELETE', '/admin/users/u1')).toMatchObject({ kind: 'match', route: { id: 'eraseUser', function: 'admin', auth: 'iam' }, params: { userId: 'u1' } });
     expect(matchRoute('GET', '/health/')).toMatchObject({ kind: 'match', route: { id: 'health' } });
   });
 
@@ -24,9 +25,9 @@ describe('route table', () => {
     expect(matchRoute('GET', '/recommend//')).toEqual({ kind: 'not-found' });
   });
 
-  it('only the admin and catalogue write routes need IAM; events, catalogue writes and experiment control have their own functions', () => {
-    expect(ROUTES.filter((r) => r.auth === 'iam').map((r) => r.id).sort()).toEqual(['adminReload', 'deleteItem', 'experimentAction', 'experimentStatus', 'putItems']);
-    expect(ROUTES.filter((r) => r.function === 'admin').map((r) => r.id).sort()).toEqual(['experimentAction', 'experimentStatus']);
+  it('only the admin and catalogue write routes need IAM; events, catalogue writes and experiment control with user erasure have their own functions', () => {
+    expect(ROUTES.filter((r) => r.auth === 'iam').map((r) => r.id).sort()).toEqual(['adminReload', 'deleteItem', 'eraseUser', 'experimentAction', 'experimentStatus', 'putItems']);
+    expect(ROUTES.filter((r) => r.function === 'admin').map((r) => r.id).sort()).toEqual(['eraseUser', 'experimentAction', 'experimentStatus']);
     expect(ROUTES.filter((r) => r.function === 'events').map((r) => r.id)).toEqual(['postEvents']);
     expect(ROUTES.filter((r) => r.function === 'catalog').map((r) => r.id).sort()).toEqual(['deleteItem', 'putItems']);
     // Every write but POST /events (public, validated) is authenticated.

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gateDecision, type GateInput } from '../../src/retraining/gate';
-import { functionOfState, readRetrainingDefinition, RETRAINING_FUNCTIONS, substitute, type AslDefinition } from '../../src/local/retraining-runner';
+import { allStates, functionOfState, readRetrainingDefinition, RETRAINING_FUNCTIONS, substitute, type AslDefinition } from '../../src/local/retraining-runner';
 import { DataError, RETRIED_ERROR_NAMES } from '../../src/retraining/errors';
 import { lambdaStep } from '../../src/retraining/lambda-step';
 import type { Context } from 'aws-lambda';
@@ -28,7 +28,7 @@ async function stateMachineClass() {
 }
 
 const placeholders = () => {
-  const values: Record<string, string> = { FailureTopicArn: 'arn:aws:sns:eu-west-1:123456789012:failures' };
+  const values: Record<string, string> = { FailureTopicArn: 'arn:aws:sns:eu-west-1:123456789012:failures', AthenaWorkGroup: 'recsys-retraining', GlueDatabase: 'recsys_lake' };
   for (const fn of Object.keys(RETRAINING_FUNCTIONS)) values[`${fn}FunctionArn`] = `arn:aws:lambda:eu-west-1:123456789012:function:${fn}`;
   return values;
 };
@@ -38,7 +38,7 @@ describe('statemachines/nightly-retraining.asl.json', () => {
     const StateMachine = await stateMachineClass();
     expect(() => new StateMachine(substitute(definition, placeholders()) as never, { validationOptions: { checkArn: true, checkPaths: true } })).not.toThrow();
     expect(definition.QueryLanguage ?? 'JSONPath').toBe('JSONPath');
-    expect(definition.StartAt).toBe('ValidateData');
+    expect(definition.StartAt).toBe('EraseUsers');
   });
 
   it('has no dangling transitions and no unreachable states', () => {
@@ -54,13 +54,28 @@ describe('statemachines/nightly-retraining.asl.json', () => {
     expect([...reachable].sort()).toEqual(Object.keys(states).sort());
   });
 
-  it('runs the steps in the reference order: validate → extract → snapshot the catalogue → train → evaluate → gate → deploy → reload', () => {
+  it('runs the steps in the reference order: erase users → plan → validate → extract → snapshot the catalogue → train → evaluate → gate → deploy → reload', () => {
     const order: string[] = [];
     for (let name: string | undefined = definition.StartAt; name; name = states[name]!.Type === 'Choice' ? states[name]!.Default : states[name]!.Next) {
       order.push(name);
       if (order.length > 20) break;
     }
-    expect(order.slice(0, 8)).toEqual(['ValidateData', 'ExtractFeatures', 'SnapshotCatalog', 'TrainModel', 'EvaluateModel', 'Gate', 'DeployModel', 'ReloadApi']);
+    expect(order.slice(0, 11)).toEqual(['EraseUsers', 'PlanRun', 'ChooseEngine', 'ValidateData', 'ExtractFeatures', 'SnapshotCatalog', 'TrainModel', 'EvaluateModel', 'Gate', 'DeployModel', 'ReloadApi']);
+  });
+
+  it('takes the Athena engine when PlanRun picks it, and joins the Lambda path at SnapshotCatalog with the same state', () => {
+    expect(states.ChooseEngine).toMatchObject({ Type: 'Choice', Choices: [{ Variable: '$.plan.engine', StringEquals: 'athena', Next: 'ValidateQuery' }], Default: 'ValidateData' });
+    const order: string[] = [];
+    for (let name: string | undefined = 'ValidateQuery'; name && name !== 'SnapshotCatalog'; name = states[name]!.Next) order.push(name);
+    expect(order).toEqual(['ValidateQuery', 'ValidateReport', 'BuildSilver', 'FeatureQueries', 'WriteFeatures', 'FinishExtract']);
+    // Every query runs through the native Athena integration in the workgroup and database CDK defines.
+    const queries = allStates(states).filter(([, s]) => s.Resource === 'arn:aws:states:::athena:startQueryExecution.sync');
+    expect(queries.map(([n]) => n).sort()).toEqual(['InteractionsQuery', 'ItemCategoriesQuery', 'ItemFeaturesQuery', 'SilverCountsQuery', 'SilverQuery', 'UserFeaturesQuery', 'ValidateQuery']);
+    for (const [, q] of queries) expect(q.Parameters).toMatchObject({ WorkGroup: '${AthenaWorkGroup}', QueryExecutionContext: { Database: '${GlueDatabase}' } });
+    // The feature writers scale with the files the queries wrote: a Distributed Map over the S3 listing.
+    expect(states.WriteFeatures).toMatchObject({ Type: 'Map', ItemReader: { Resource: 'arn:aws:states:::s3:listObjectsV2' }, ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED' } } });
+    // Both engines hand the same fields on: the Athena path names its compact tables, the Lambda path nulls.
+    expect(Object.keys((states.FinishExtract!.ResultSelector as { extract: object }).extract).sort()).toEqual(Object.keys(states.ExtractFeatures!.ResultSelector as object).sort());
   });
 
   it('hands TrainModel and EvaluateModel the one snapshot SnapshotCatalog wrote', () => {
@@ -79,7 +94,7 @@ describe('statemachines/nightly-retraining.asl.json', () => {
   });
 
   it('resolves every Lambda Task to a retraining function with a handler file', () => {
-    const tasks = Object.entries(states).filter(([, s]) => s.Type === 'Task' && s.Resource === 'arn:aws:states:::lambda:invoke');
+    const tasks = allStates(states).filter(([, s]) => s.Type === 'Task' && s.Resource === 'arn:aws:states:::lambda:invoke');
     expect(tasks.length).toBeGreaterThanOrEqual(9);
     for (const [name, state] of tasks) {
       const fn = functionOfState(state);
@@ -171,7 +186,7 @@ describe('statemachines/nightly-retraining.asl.json', () => {
   });
 
   it('sends failures before deployment to the notification, and failures after it through RestoreProduction', () => {
-    for (const name of ['ValidateData', 'ExtractFeatures', 'SnapshotCatalog', 'TrainModel', 'EvaluateModel']) expect(states[name]!.Catch![0]!.Next).toBe('NotifyFailure');
+    for (const name of ['EraseUsers', 'PlanRun', 'ValidateData', 'ExtractFeatures', 'ValidateQuery', 'ValidateReport', 'BuildSilver', 'FeatureQueries', 'WriteFeatures', 'FinishExtract', 'SnapshotCatalog', 'TrainModel', 'EvaluateModel']) expect(states[name]!.Catch![0]!.Next).toBe('NotifyFailure');
     for (const name of ['DeployModel', 'ReloadApi']) expect(states[name]!.Catch![0]!.Next).toBe('RestoreProduction');
     expect(states.RestoreProduction!.Parameters).toMatchObject({ Payload: { action: 'restore' } });
     expect(states.NotifyFailure).toMatchObject({ Resource: 'arn:aws:states:::sns:publish', Parameters: { TopicArn: '${FailureTopicArn}' } });

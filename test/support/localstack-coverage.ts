@@ -135,6 +135,19 @@ export const COMMUNITY_GAPS: readonly CommunityGap[] = [
       '(no SigV4 identity in requestContext), which test/deployed checks either way.',
     source: 'git grep ENFORCE_IAM / AWS_IAM in localstack-core @ v4.14.0 (no enforcement code in community); test/deployed/pipeline.deployed.test.ts',
   },
+  ...(['AWS::Athena::WorkGroup', 'AWS::Glue::Database', 'AWS::Glue::Table'] as const).map((type): CommunityGap => ({
+    type,
+    consequence: 'skipped',
+    effect:
+      'Athena and Glue are not community services (not in providers.py; paid plans only) and have no community resource provider: with the default ' +
+      'CFN_IGNORE_UNSUPPORTED_RESOURCE_TYPES the deploy skips the lake catalog (Glue database and tables) and the Athena workgroup as it skips the dashboard, ' +
+      'so the Athena engine cannot run on LocalStack community. The state machine still deploys (it names the workgroup and database by literal name, no Ref ' +
+      'to a skipped resource), but its ValidateQuery/SilverQuery/feature-query tasks would fail: deploy with -c retrainingEngine=lambda (RETRAINING_ENGINE=lambda), ' +
+      'or keep the default auto, which stays on the Lambda engine while a window holds at most ATHENA_MIN_BRONZE_BYTES (256 MiB) of Bronze.',
+    source:
+      'services/providers.py @ v4.14.0 (no athena or glue provider) and no AWS::Athena::* / AWS::Glue::* among the community resource providers; ' +
+      'https://docs.localstack.cloud/aws/services/athena/ and https://docs.localstack.cloud/aws/services/glue/ (paid-plan services)',
+  })),
 ];
 
 /**

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AslDefinition } from '../../src/local/retraining-runner';
-import { ResolvedTemplate } from './cfn-template';
+import { silverBatchPrefix } from '../../src/domain/lake-layout';
+import { ACCOUNT, REGION, ResolvedTemplate } from './cfn-template';
 import type { IamRequest, TemplateIam } from './iam-check';
 
 /**
@@ -28,7 +29,12 @@ export function deployedDefinition(t: ResolvedTemplate, assemblyDir: string, sta
   return { id, text, definition: JSON.parse(text) as AslDefinition };
 }
 
-type AnyState = AslDefinition['States'][string] & { Branches?: { States: Record<string, AnyState> }[]; ItemProcessor?: { States: Record<string, AnyState> }; Iterator?: { States: Record<string, AnyState> } };
+type AnyState = AslDefinition['States'][string] & {
+  Branches?: { States: Record<string, AnyState> }[];
+  ItemProcessor?: { States: Record<string, AnyState>; ProcessorConfig?: { Mode?: string; ExecutionType?: string } };
+  Iterator?: { States: Record<string, AnyState> };
+  ItemReader?: { Resource: string; Parameters?: Record<string, unknown> };
+};
 
 /** Every Task state, in nested Parallel and Map states too. */
 export function taskStates(states: Record<string, AnyState>): [string, AnyState][] {
@@ -42,14 +48,43 @@ export function taskStates(states: Record<string, AnyState>): [string, AnyState]
   return out;
 }
 
+/** Every Map state, in nested Parallel and Map states too. */
+export function mapStates(states: Record<string, AnyState>): [string, AnyState][] {
+  const out: [string, AnyState][] = [];
+  for (const [name, state] of Object.entries(states)) {
+    if (state.Type === 'Map') out.push([name, state]);
+    for (const b of state.Branches ?? []) out.push(...mapStates(b.States));
+    const inner = state.ItemProcessor ?? state.Iterator;
+    if (inner) out.push(...mapStates(inner.States));
+  }
+  return out;
+}
+
 const SFN_LOGS_DOC = 'https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html';
 const SFN_XRAY_DOC = 'https://docs.aws.amazon.com/step-functions/latest/dg/xray-iam.html';
 const SNS_SSE_DOC = 'https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html';
 
+const ATHENA_SYNC_DOC = 'https://docs.aws.amazon.com/step-functions/latest/dg/athena-iam.html';
+const ITEM_READER_DOC = 'https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html#itemreader-iam-policies';
+const DISTRIBUTED_MAP_DOC = 'https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html';
+
+/**
+ * Values the deployed definition reads from the state's input, for requests whose resource comes from it: the
+ * `WriteFeatures` ItemReader lists `$.batch.featuresPrefix` of `$.batch.bucket`, which PlanRun sets to the lake
+ * bucket and `silver/_batch/<runId>/features/` (src/retraining/batch-steps.ts). `$.batch.bucket` defaults to the
+ * bucket the invoked functions get as LAKE_BUCKET. A path without a value here makes an `unknown:` request,
+ * which the evaluation reports as an error rather than passing.
+ */
+export const SAMPLE_STATE_INPUT: Readonly<Record<string, string>> = {
+  '$.batch.featuresPrefix': silverBatchPrefix('manual-2026-12-03T00-00-00Z', 'features'),
+};
+
 /**
  * What the state machine's role is asked to do: each Task's call (Lambda invoke, SNS publish with the topic's
- * KMS key), and the log deliveries and traces Step Functions makes with it.
+ * KMS key, Athena query run to completion), in Map and Parallel states too; each Map's ItemReader listing and a
+ * Distributed Map's child executions; and the log deliveries and traces Step Functions makes with it.
  */
+
 export function stateMachineCalls(iam: TemplateIam, assemblyDir: string, stateMachineId?: string): IamRequest[] {
   const t = iam.t;
   const { id, definition } = deployedDefinition(t, assemblyDir, stateMachineId);
@@ -72,8 +107,55 @@ export function stateMachineCalls(iam: TemplateIam, assemblyDir: string, stateMa
       if (keyId) {
         for (const action of ['kms:GenerateDataKey', 'kms:Decrypt']) out.push({ role, origin, action, resource: t.physical[keyId]!.attributes.Arn!, because: SNS_SSE_DOC });
       }
+    } else if (state.Resource === 'arn:aws:states:::athena:startQueryExecution.sync') {
+      // What the .sync integration calls (start, poll, read, stop on timeout/abort), on the workgroup the task names,
+      // which must be the template's; and the catalog and database of the query context (athena-iam.html).
+      const name = String(params.WorkGroup);
+      const workGroup = t.resources('AWS::Athena::WorkGroup').find(([wid]) => t.properties(wid).Name === name);
+      if (!workGroup) {
+        out.push({ role, origin, action: `unknown:athena workgroup ${name} (not in the template)`, resource: '*' });
+        continue;
+      }
+      const wgArn = `arn:aws:athena:${REGION}:${ACCOUNT}:workgroup/${name}`;
+      for (const action of ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution']) out.push({ role, origin, action, resource: wgArn, because: ATHENA_SYNC_DOC });
+      out.push({ role, origin, action: 'athena:GetDataCatalog', resource: `arn:aws:athena:${REGION}:${ACCOUNT}:datacatalog/AwsDataCatalog`, because: ATHENA_SYNC_DOC });
+      const database = (params.QueryExecutionContext as { Database?: string } | undefined)?.Database;
+      if (database) out.push({ role, origin, action: 'glue:GetDatabase', resource: `arn:aws:glue:${REGION}:${ACCOUNT}:database/${database}`, because: ATHENA_SYNC_DOC });
     } else {
       out.push({ role, origin, action: `unknown:${String(state.Resource)}`, resource: '*' });
+    }
+  }
+  const smArn = t.physical[id]!.attributes.Arn!;
+  for (const [name, state] of mapStates(definition.States as Record<string, AnyState>)) {
+    const origin = `state ${name}`;
+    const reader = state.ItemReader;
+    if (reader) {
+      if (reader.Resource === 'arn:aws:states:::s3:listObjectsV2') {
+        const p = reader.Parameters ?? {};
+        const value = (field: string): string | undefined => {
+          if (typeof p[field] === 'string') return p[field];
+          const path = p[`${field}.$`];
+          if (typeof path !== 'string') return undefined;
+          if (path in SAMPLE_STATE_INPUT) return SAMPLE_STATE_INPUT[path];
+          if (field === 'Bucket') return lakeBucketOfInvokedFunctions(t, definition.States as Record<string, AnyState>);
+          return undefined;
+        };
+        const bucket = value('Bucket');
+        const prefix = value('Prefix');
+        if (!bucket || (('Prefix' in p || 'Prefix.$' in p) && prefix === undefined)) {
+          out.push({ role, origin, action: `unknown:ItemReader ${JSON.stringify(p)}`, resource: '*' });
+        } else {
+          out.push({ role, origin, action: 's3:ListBucket', resource: `arn:aws:s3:::${bucket}`, context: prefix === undefined ? {} : { 's3:prefix': prefix }, because: ITEM_READER_DOC });
+        }
+      } else {
+        out.push({ role, origin, action: `unknown:ItemReader ${reader.Resource}`, resource: '*' });
+      }
+    }
+    if (state.ItemProcessor?.ProcessorConfig?.Mode === 'DISTRIBUTED') {
+      // Each batch of items runs as a child execution of this state machine, which the role starts, reads and stops.
+      out.push({ role, origin, action: 'states:StartExecution', resource: smArn, because: DISTRIBUTED_MAP_DOC });
+      const child = `${smArn.replace(':stateMachine:', ':execution:')}/${name}:00000000-0000-4000-8000-000000000000`;
+      for (const action of ['states:DescribeExecution', 'states:StopExecution']) out.push({ role, origin, action, resource: child, because: DISTRIBUTED_MAP_DOC });
     }
   }
   if ((props.LoggingConfiguration as { Level?: string } | undefined)?.Level && (props.LoggingConfiguration as { Level?: string }).Level !== 'OFF') {
@@ -87,6 +169,18 @@ export function stateMachineCalls(iam: TemplateIam, assemblyDir: string, stateMa
     }
   }
   return out;
+}
+
+/** The one bucket the functions a definition invokes get as LAKE_BUCKET (an error if none or several). */
+function lakeBucketOfInvokedFunctions(t: ResolvedTemplate, states: Record<string, AnyState>): string | undefined {
+  const names = new Set<string>();
+  for (const [, state] of taskStates(states)) {
+    const fnArn = String((state.Parameters as Record<string, unknown> | undefined)?.FunctionName ?? '');
+    const fn = t.resources('AWS::Lambda::Function').find(([fid]) => t.physical[fid]!.attributes.Arn === fnArn)?.[0];
+    const env = fn ? (t.properties(fn).Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables : undefined;
+    if (env && typeof env.LAKE_BUCKET === 'string') names.add(env.LAKE_BUCKET);
+  }
+  return names.size === 1 ? [...names][0] : undefined;
 }
 
 /** `stateMachineCalls` of every state machine in the template (the nightly retraining, the experiment check, …). */
