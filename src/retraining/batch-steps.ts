@@ -12,8 +12,8 @@ import { silverCountsQuery } from '../batch/queries/silver';
 import { batchNumber } from '../batch/engine';
 import { BATCH_FEATURE_ENTITIES } from '../domain/lake-layout';
 import { createHash } from 'node:crypto';
-import { DataError, describeError, TransientError } from './errors';
-import { exactItemRow, exactUserRow, type ExtractResult } from './extract';
+import { DataError, describeError } from './errors';
+import { exactItemRow, exactUserRow, writeExactRows, type ExtractResult } from './extract';
 import { parquetRowCountOf } from './parquet';
 import { emptySetAside, SetAsideLog, type SetAside } from './poison';
 import { trainingFromDt } from './train-candidate';
@@ -213,11 +213,8 @@ export async function writeFeatureFileStep(payload: unknown, deps: RetrainingDep
       setAside.add(`${entity} features`, id, `cannot be read: ${describeError(err)}`);
     }
   }
-  const { failed, rejected = new Map<string, string>() } = await deps.table.putExactFeatures(rows);
-  for (const [id, reason] of rejected) setAside.add('exact feature row', id.replace('\u0000', ' '), reason);
-  const unwritten = [...failed].filter((id) => !rejected.has(id));
-  if (unwritten.length > 0) throw new TransientError(`${unwritten.length} of ${rows.length} exact feature rows of ${key} could not be written to DynamoDB after retries`);
-  const write: FeatureWrite = { key, entity, rows: rows.length - rejected.size, asOf, setAside: setAside.summary() };
+  const refused = await writeExactRows(deps.table, rows, setAside, ` of ${key}`);
+  const write: FeatureWrite = { key, entity, rows: rows.length - refused, asOf, setAside: setAside.summary() };
   await putJson(deps.lake, `${silverBatchPrefix(run.runId, 'feature_writes')}${createHash('sha256').update(key).digest('hex').slice(0, 32)}.json`, write);
   return { rows: write.rows, setAside: write.setAside };
 }

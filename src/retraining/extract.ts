@@ -199,14 +199,7 @@ export async function extractWindow(window: DateWindow, deps: ExtractDeps): Prom
   await lake.putObject(keys.userFeatures, (await writeParquetIsolating(USER_FEATURE_COLUMNS, users, userFeatureRow, (f) => f.userId, 'user features', setAside)).bytes, 'application/vnd.apache.parquet');
   await lake.putObject(keys.itemFeatures, (await writeParquetIsolating(ITEM_FEATURE_COLUMNS, items, itemFeatureRow, (f) => f.itemId, 'item features', setAside)).bytes, 'application/vnd.apache.parquet');
 
-  const { failed, rejected = new Map<string, string>() } = await deps.table.putExactFeatures(rows);
-  for (const [id, reason] of rejected) setAside.add('exact feature row', id.replace('\u0000', ' '), reason);
-  // Only infrastructure failures are left (throttling, 5xx after the store's own retries): every row is
-  // rewritten on a retry, so the whole step can simply run again.
-  const unwritten = [...failed].filter((id) => !rejected.has(id));
-  if (unwritten.length > 0) {
-    throw new TransientError(`${unwritten.length} of ${rows.length} exact feature rows could not be written to DynamoDB after retries (throttling or service errors), e.g. ${unwritten[0]!.replace('\u0000', ' ')}`);
-  }
+  const refused = await writeExactRows(deps.table, rows, setAside);
 
   return {
     windowInteractions,
@@ -217,11 +210,26 @@ export async function extractWindow(window: DateWindow, deps: ExtractDeps): Prom
     totalInteractions: history.length,
     users: users.length,
     items: items.length,
-    featureRowsWritten: rows.length - rejected.size,
+    featureRowsWritten: rows.length - refused,
     asOf,
     keys,
     setAside: setAside.summary(),
   };
+}
+
+/**
+ * Writes exact feature rows: rows the store refuses are set aside with its reason; rows it failed to take after its
+ * own retries (throttling, 5xx) fail as a TransientError, and every row is rewritten when the step runs again.
+ * Returns how many were refused. Both engines' feature writers use it.
+ */
+export async function writeExactRows(table: ExactFeatureWriter, rows: readonly ExactFeatureRow[], setAside: SetAsideLog, what = ''): Promise<number> {
+  const { failed, rejected = new Map<string, string>() } = await table.putExactFeatures(rows);
+  for (const [id, reason] of rejected) setAside.add('exact feature row', id.replace('\u0000', ' '), reason);
+  const unwritten = [...failed].filter((id) => !rejected.has(id));
+  if (unwritten.length > 0) {
+    throw new TransientError(`${unwritten.length} of ${rows.length} exact feature rows${what} could not be written to DynamoDB after retries (throttling or service errors), e.g. ${unwritten[0]!.replace('\u0000', ' ')}`);
+  }
+  return rejected.size;
 }
 
 /** A user's exact feature row, and why neither the feature Parquet file nor the table could hold it (both engines set such rows aside). */

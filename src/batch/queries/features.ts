@@ -31,6 +31,10 @@ function usableInteractions(fromDt?: string): string {
 const countOf = (type: InteractionType) => `count(*) FILTER (WHERE event_type = '${type}')`;
 /** An event's line total in minor units: Math.round(price × 100) × quantity, as lineTotal (quantity defaults to 1). */
 const LINE_MINOR = `CAST(round(coalesce(price, 0) * ${MINOR_PER_MAJOR}) AS BIGINT) * coalesce(quantity, 1)`;
+/** What user and item rows both count: events per type, and the ratings' count and sum. */
+const SHARED_TOTALS = `${countOf('view')} AS views, ${countOf('click')} AS clicks, ${countOf('add_to_cart')} AS add_to_carts,
+    ${countOf('purchase')} AS purchases, ${countOf('rating')} AS ratings,
+    coalesce(sum(coalesce(rating, 0)) FILTER (WHERE event_type = 'rating'), 0) AS rating_sum`;
 const money = (filter: string) => `least(coalesce(sum(${LINE_MINOR}) FILTER (WHERE ${filter}), 0), ${sqlInteger(MAX_MONEY_TOTAL_MINOR)})`;
 
 /**
@@ -56,9 +60,7 @@ recent AS (
 ),
 totals AS (
   SELECT user_id,
-    ${countOf('view')} AS views, ${countOf('click')} AS clicks, ${countOf('add_to_cart')} AS add_to_carts,
-    ${countOf('purchase')} AS purchases, ${countOf('rating')} AS ratings,
-    coalesce(sum(coalesce(rating, 0)) FILTER (WHERE event_type = 'rating'), 0) AS rating_sum,
+    ${SHARED_TOTALS},
     ${money("event_type = 'purchase'")} AS spend_minor,
     min(event_time_ms) AS first_ms, max(event_time_ms) AS last_ms
   FROM usable GROUP BY user_id
@@ -78,9 +80,7 @@ categorised AS (
 ),
 totals AS (
   SELECT item_id,
-    ${countOf('view')} AS views, ${countOf('click')} AS clicks, ${countOf('add_to_cart')} AS add_to_carts,
-    ${countOf('purchase')} AS purchases, ${countOf('rating')} AS ratings,
-    coalesce(sum(coalesce(rating, 0)) FILTER (WHERE event_type = 'rating'), 0) AS rating_sum,
+    ${SHARED_TOTALS},
     ${money("event_type = 'purchase'")} AS revenue_minor,
     coalesce(sum(coalesce(quantity, 1)) FILTER (WHERE event_type = 'purchase'), 0) AS units_sold,
     ${popularity} AS popularity,
@@ -132,6 +132,15 @@ const str = (row: BatchRow, col: string): string => {
   return v;
 };
 
+/** The SHARED_TOTALS columns of a feature row, as both feature types hold them. */
+function sharedTotals(row: BatchRow): Pick<UserFeatures, 'counts' | 'ratingCount' | 'ratingSum'> {
+  return {
+    counts: { ...emptyCounts(), view: num(row, 'views'), click: num(row, 'clicks'), add_to_cart: num(row, 'add_to_carts'), purchase: num(row, 'purchases'), rating: num(row, 'ratings') },
+    ratingCount: num(row, 'ratings'),
+    ratingSum: num(row, 'rating_sum'),
+  };
+}
+
 /** `as_of_ms` of a feature row: the history's latest interaction. */
 export function asOfOf(row: BatchRow): string {
   return iso(num(row, 'as_of_ms'));
@@ -151,9 +160,7 @@ export function userFeaturesFromRow(row: BatchRow): UserFeatures {
   });
   return {
     userId: str(row, 'user_id'),
-    counts: { ...emptyCounts(), view: num(row, 'views'), click: num(row, 'clicks'), add_to_cart: num(row, 'add_to_carts'), purchase: num(row, 'purchases'), rating: num(row, 'ratings') },
-    ratingCount: num(row, 'ratings'),
-    ratingSum: num(row, 'rating_sum'),
+    ...sharedTotals(row),
     spend: fromMinor(num(row, 'spend_minor')),
     firstSeen: iso(num(row, 'first_ms')),
     lastSeen: iso(num(row, 'last_ms')),
@@ -166,9 +173,7 @@ export function itemFeaturesFromRow(row: BatchRow): ItemFeatures {
   const category = batchString(row.category);
   return {
     itemId: str(row, 'item_id'),
-    counts: { ...emptyCounts(), view: num(row, 'views'), click: num(row, 'clicks'), add_to_cart: num(row, 'add_to_carts'), purchase: num(row, 'purchases'), rating: num(row, 'ratings') },
-    ratingCount: num(row, 'ratings'),
-    ratingSum: num(row, 'rating_sum'),
+    ...sharedTotals(row),
     revenue: fromMinor(num(row, 'revenue_minor')),
     unitsSold: num(row, 'units_sold'),
     popularity: num(row, 'popularity'),
