@@ -38,6 +38,8 @@ export interface RecsysConfig {
   bronzeInfrequentAccessDays: number;
   bronzeGlacierDays: number;
   bronzeExpirationDays: number;
+  /** Days a retraining run's batch outputs (silver/_batch/<runId>/: checked Bronze, feature and interaction tables) are kept. */
+  batchOutputExpirationDays: number;
   quarantineExpirationDays: number;
   logRetentionDays: number;
   /** `true` lets `cdk destroy` delete the bucket and table with their data (development stacks only). */
@@ -369,6 +371,7 @@ export function readConfig(node: Node): RecsysConfig {
     bronzeInfrequentAccessDays: num(node, 'bronzeInfrequentAccessDays', 30, 30, 3650),
     bronzeGlacierDays: num(node, 'bronzeGlacierDays', 90, 31, 3650),
     bronzeExpirationDays: num(node, 'bronzeExpirationDays', 730, 32, 36500),
+    batchOutputExpirationDays: num(node, 'batchOutputExpirationDays', 7, 1, 3650),
     quarantineExpirationDays: num(node, 'quarantineExpirationDays', 90, 1, 3650),
     logRetentionDays: oneOf(node, 'logRetentionDays', 30, LOG_RETENTION_DAYS),
     destroyOnRemoval: bool(node, 'destroyOnRemoval', false),

@@ -2,7 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { BRONZE_EVENTS_PREFIX, BRONZE_QUARANTINE_PREFIX } from '../src/domain/lake-layout';
+import { BRONZE_EVENTS_PREFIX, BRONZE_QUARANTINE_PREFIX, SILVER_BATCH_PREFIX } from '../src/domain/lake-layout';
 import type { RecsysConfig } from './config';
 import { acknowledge, arnToken } from './nag';
 
@@ -80,6 +80,8 @@ export class DataLake extends Construct {
           expiration: Duration.days(config.bronzeExpirationDays),
         },
         { id: 'bronze-quarantine-expiry', prefix: BRONZE_QUARANTINE_PREFIX, expiration: Duration.days(config.quarantineExpirationDays) },
+        // A run's batch outputs are read within the run only (a rerun rewrites its own): kept a few days for inspection.
+        { id: 'batch-outputs-expiry', prefix: SILVER_BATCH_PREFIX, expiration: Duration.days(config.batchOutputExpirationDays) },
         { id: 'old-versions', noncurrentVersionExpiration: Duration.days(30), abortIncompleteMultipartUploadAfter: Duration.days(7) },
       ],
     });

@@ -7,6 +7,7 @@ import { Construct, type IConstruct } from 'constructs';
 import { DEFAULT_EVENT_TIME_FLOOR, DEFAULT_MAX_FUTURE_SKEW_SECONDS } from '../src/domain/events';
 import { BRONZE_EVENTS_PREFIX, BRONZE_QUARANTINE_PREFIX, LAKE_AREAS, SILVER_INTERACTIONS_PREFIX, SILVER_BATCH_PREFIX, ATHENA_RESULTS_PREFIX } from '../src/domain/lake-layout';
 import type { ParquetColumns } from '../src/retraining/parquet';
+import { BATCH_TABLES } from '../src/batch/dialect';
 import { INTERACTION_COLUMNS } from '../src/retraining/silver';
 import type { RecsysConfig } from './config';
 import { acknowledge, arnToken } from './nag';
@@ -26,6 +27,14 @@ export function glueColumns(columns: ParquetColumns): glue.CfnTable.ColumnProper
     if (!type) throw new Error(`lake catalog: no Glue type for Parquet column ${name} of type ${String(def.type)}`);
     return { name, type };
   });
+}
+
+/** The Glue (Hive) type of each SQL type the batch tables declare (src/batch/dialect.ts BATCH_TABLES). */
+const GLUE_TYPES_OF_SQL: Readonly<Record<string, string>> = { VARCHAR: 'string', BIGINT: 'bigint', INTEGER: 'int', DOUBLE: 'double', BOOLEAN: 'boolean' };
+function glueTypeOfSql(type: string): string {
+  const glueType = GLUE_TYPES_OF_SQL[type];
+  if (!glueType) throw new Error(`lake catalog: no Glue type for SQL type ${type}`);
+  return glueType;
 }
 
 const TEXT_FORMAT = {
@@ -116,6 +125,9 @@ export class LakeCatalog extends Construct {
       }),
     };
 
+    // The tables one query of a run writes and a later one reads (src/batch/dialect.ts BATCH_TABLES).
+    for (const [name, columns] of Object.entries(BATCH_TABLES)) this.addBatchTable(name, columns.map(([c, t]) => ({ name: c, type: glueTypeOfSql(t) })));
+
     this.outputLocation = this.s3Url(ATHENA_RESULTS_PREFIX);
     const key = bucket.encryptionKey;
     this.workGroup = new athena.CfnWorkGroup(this, 'WorkGroup', {
@@ -144,13 +156,13 @@ export class LakeCatalog extends Construct {
    * output. `run_id` is an injected projection: every query of it must say `run_id = '<id>'`, which the engine's
    * queries do (they read their own run only). Add batch tables before `grantQueries`.
    */
-  addBatchTable(name: string, columns: ParquetColumns): glue.CfnTable {
+  addBatchTable(name: string, columns: ParquetColumns | glue.CfnTable.ColumnProperty[]): glue.CfnTable {
     if (this.granted) throw new Error(`lake catalog: batch table ${name} added after grantQueries; add it first so the grant names it`);
     if (!/^[a-z][a-z0-9_]{0,60}$/.test(name)) throw new Error(`lake catalog: not a batch table name: ${name}`);
     const table = this.table(`batch_${name}`, {
       description: `Batch output ${name} of one retraining run (silver/_batch/<run_id>/${name}/)`,
       location: this.s3Url(SILVER_BATCH_PREFIX),
-      columns: glueColumns(columns),
+      columns: Array.isArray(columns) ? columns : glueColumns(columns),
       format: PARQUET_FORMAT,
       partitions: ['run_id'],
       template: this.s3Url(`${SILVER_BATCH_PREFIX}\${run_id}/${name}/`),

@@ -44,6 +44,8 @@ export interface NightlyRetrainingProps {
 /** What each step may touch in the lake: reads, writes and deletes by key pattern. */
 const { bronze, silver, models, reports } = LAKE_AREAS;
 const CATALOG_SNAPSHOTS = `${CATALOG_SNAPSHOTS_PREFIX}*`;
+/** Where the Fargate training task writes its outcome (TRAIN_TASKS_PREFIX of src/retraining/train-task.ts). */
+export const TRAIN_TASK_OUTCOMES = `${models}_tasks/*`;
 const LAKE_ACCESS: Record<RetrainingFunction, LakeAccess> = {
   // Erasure rewrites Bronze and Silver objects in place, redacts reports, deletes model versions and finished requests.
   EraseUsers: {
@@ -63,6 +65,8 @@ const LAKE_ACCESS: Record<RetrainingFunction, LakeAccess> = {
   // Writes only the run's catalogue snapshot; reads catalog/items.json, the fallback import path (the table is granted apart).
   SnapshotCatalog: { read: [CATALOG_KEY], put: [CATALOG_SNAPSHOTS] },
   TrainModel: { read: [`${silver}*`, CATALOG_SNAPSHOTS], put: [MODEL_KEY_PATTERNS.payload, MODEL_KEY_PATTERNS.manifest, MODEL_KEY_PATTERNS.training] },
+  // After the Fargate task: reads the outcome the task wrote, nothing else.
+  TrainTaskResult: { read: [TRAIN_TASK_OUTCOMES] },
   // The run's catalogue snapshot joins titles and categories to the evaluation, as to training.
   EvaluateModel: { read: [`${silver}*`, `${models}*`, CATALOG_SNAPSHOTS], put: [MODEL_KEY_PATTERNS.evaluation] },
   // The nightly writer of the production pointer; a canary deploy also writes the experiment's `started` log object.
@@ -70,6 +74,19 @@ const LAKE_ACCESS: Record<RetrainingFunction, LakeAccess> = {
   ReloadApi: {},
   RecordRun: { put: [`${reports}*`] },
 };
+
+/**
+ * The `${Training…}` placeholders of the ASL's TrainTask when the Fargate task is not deployed: well-formed values in
+ * this stack's partition, region and account that name no cluster, task definition, security group or subnet.
+ */
+export const NO_TRAINING_TASK = (stack: Stack): Record<string, string> => ({
+  TrainingClusterArn: stack.formatArn({ service: 'ecs', resource: 'cluster', resourceName: 'fargate-training-not-deployed' }),
+  TrainingTaskDefinitionArn: stack.formatArn({ service: 'ecs', resource: 'task-definition', resourceName: 'fargate-training-not-deployed:1' }),
+  TrainingContainerName: 'training',
+  TrainingSecurityGroupId: 'sg-00000000000000000',
+  TrainingSubnet1: 'subnet-00000000000000000',
+  TrainingSubnet2: 'subnet-00000000000000001',
+});
 
 /**
  * The nightly retraining: one Lambda per step, the Step Functions state machine from
@@ -111,6 +128,7 @@ export class NightlyRetraining extends Construct {
       ExtractFeatures: { memorySize: config.retrainMemorySize, timeout: Duration.minutes(15), description: 'Nightly retraining: Bronze to Silver Parquet and exact features' },
       SnapshotCatalog: { memorySize: 1024, timeout: Duration.minutes(15), description: 'Nightly retraining: snapshots the item catalogue into the lake for training and evaluation' },
       TrainModel: { memorySize: config.retrainMemorySize, timeout: Duration.minutes(15), description: 'Nightly retraining: trains a new model version from Silver' },
+      TrainTaskResult: { memorySize: 256, timeout: Duration.minutes(2), description: "Nightly retraining: the Fargate training task's outcome as TrainModel's result" },
       EvaluateModel: { memorySize: config.retrainMemorySize, timeout: Duration.minutes(15), description: 'Nightly retraining: temporal hold-out evaluation and gate figures' },
       DeployModel: { memorySize: 256, timeout: Duration.minutes(1), description: 'Nightly retraining: moves, restores or rolls back models/production.json' },
       ReloadApi: { memorySize: 256, timeout: reloadTimeout, description: 'Nightly retraining: confirms the API serves the deployed version' },
@@ -152,6 +170,7 @@ export class NightlyRetraining extends Construct {
     this.failureTopic = new sns.Topic(this, 'FailureTopic', { displayName: 'Nightly retraining failures', masterKey: topicKey, enforceSSL: true });
     if (config.retrainNotificationEmail) this.failureTopic.addSubscription(new subscriptions.EmailSubscription(config.retrainNotificationEmail));
 
+    const stack = Stack.of(this);
     const substitutions: Record<string, string> = { FailureTopicArn: this.failureTopic.topicArn };
     for (const [name, fn] of Object.entries(this.functions)) substitutions[`${name}FunctionArn`] = fn.functionArn;
     if (props.lakeCatalog) {
@@ -159,9 +178,15 @@ export class NightlyRetraining extends Construct {
     }
     if (props.trainingTask) {
       Object.assign(substitutions, props.trainingTask.substitutions);
-      // The task runs TrainModel's code: the same environment and the same part of the lake.
+      // The task runs TrainModel's code: the same environment and the same part of the lake, plus its outcome object
+      // (models/_tasks/<runId>/train-result.json: it deletes an earlier attempt's, then writes its own).
       for (const [key, value] of Object.entries(environment)) props.trainingTask.container.addEnvironment(key, value);
-      grantLakeAccess(props.bucket, { grantPrincipal: props.trainingTask.taskDefinition.taskRole, role: props.trainingTask.taskDefinition.taskRole }, LAKE_ACCESS.TrainModel);
+      const train = LAKE_ACCESS.TrainModel;
+      grantLakeAccess(props.bucket, { grantPrincipal: props.trainingTask.taskDefinition.taskRole, role: props.trainingTask.taskDefinition.taskRole }, { ...train, put: [...(train.put ?? []), TRAIN_TASK_OUTCOMES], delete: [TRAIN_TASK_OUTCOMES] });
+    } else {
+      // No task deployed: FARGATE_TRAINING is false, so ChooseTrainer never routes to TrainTask; its placeholders get
+      // values that name nothing (and the role has no ECS grant), so the one ASL file stays valid and deployable.
+      Object.assign(substitutions, NO_TRAINING_TASK(stack));
     }
     // Named, so the Distributed Map's grant to start its own child executions can name it without a dependency cycle.
     const stateMachineName = `${config.namePrefix}-nightly-retraining`;
@@ -183,7 +208,6 @@ export class NightlyRetraining extends Construct {
     props.lakeCatalog?.grantQueries(this.stateMachine);
     // WriteFeatures is a Distributed Map: each file is a child execution of this state machine
     // (https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html).
-    const stack = Stack.of(this);
     this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: stateMachineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })] }));
     this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${stateMachineName}/*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })] }));
     // cdk-nag names a finding's ARN with the stack's region and account when they are known, as pseudo-parameters otherwise.

@@ -1,9 +1,10 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { BatchRow, BatchValue, LakeSqlEngine, QueryOptions, UnloadRequest, UnloadResult } from '../batch/engine';
-import { checkIdentifier, checkPrefix, DUCKDB_MACROS, duckdbCopy, duckdbViews, TABLE_PREFIXES, type StagedFiles } from '../batch/dialect';
+import { BATCH_TABLES, batchRunIdsOf, checkIdentifier, checkPrefix, DUCKDB_MACROS, duckdbCopy, duckdbViews, TABLE_PREFIXES, type BatchTableName, type StagedFiles } from '../batch/dialect';
+import { silverBatchPrefix } from '../domain/lake-layout';
 import type { S3Lake } from './s3-lake';
 
 export interface DuckDbLakeEngineOptions {
@@ -91,9 +92,19 @@ export class DuckDbLakeEngine implements LakeSqlEngine {
         if (!mentions(sql, name)) continue;
         extra[name] = { dir: join(root, checkPrefix(prefix)), files: await this.stage(prefix, root, '.parquet') };
       }
+      const batch: Partial<Record<BatchTableName, Record<string, readonly string[]>>> = {};
+      for (const name of Object.keys(BATCH_TABLES) as BatchTableName[]) {
+        if (!mentions(sql, `batch_${name}`)) continue;
+        const runIds = batchRunIdsOf(sql, name);
+        // Athena refuses a query of an injected-projection table without a literal equality on the column.
+        if (runIds.length === 0) throw new Error(`batch_${name}: the query must say run_id = '<id>' (an injected partition, as Athena requires)`);
+        const runs: Record<string, readonly string[]> = {};
+        for (const runId of runIds) runs[runId] = await this.stage(silverBatchPrefix(runId, name), root, '.parquet');
+        batch[name] = runs;
+      }
       const run = async (statement: string) => (await connection.runAndReadAll(statement)).getRowObjectsJS() as Record<string, unknown>[];
       for (const macro of DUCKDB_MACROS) await run(macro);
-      for (const view of duckdbViews({ ...staged, files, extra })) await run(view);
+      for (const view of duckdbViews({ ...staged, files, extra, batch, parallel: this.options.threads ?? availableParallelism() })) await run(view);
       return await body(run, work);
     } finally {
       connection.closeSync();

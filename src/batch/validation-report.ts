@@ -45,6 +45,18 @@ export interface ValidationAggregates {
 
 const INVALID_KINDS: readonly string[] = ['json', 'ingest', 'contract', 'after-arrival'] satisfies InvalidKind[];
 
+/** The Silver partitions (`<event date>/<arrival date>`, sorted) the window's events fall in: the `partition` rows. */
+export function silverPartitionsFromRows(rows: readonly BatchRow[]): string[] {
+  const out: string[] = [];
+  for (const row of rows) {
+    if (batchString(row.section) !== 'partition') continue;
+    const name = batchString(row.name) ?? '';
+    if (!/^\d{4}-\d{2}-\d{2}\/\d{4}-\d{2}-\d{2}$/.test(name)) throw new Error(`validation query returned a partition that is not <date>/<date>: ${JSON.stringify(name.slice(0, 40))}`);
+    out.push(name);
+  }
+  return out.sort();
+}
+
 /** Reads the long table of `validationQuery` into aggregates. Throws on a row it does not understand. */
 export function validationAggregatesFromRows(rows: readonly BatchRow[], window: DateWindow): ValidationAggregates {
   const counts = new Map<string, number>();
@@ -94,6 +106,8 @@ export function validationAggregatesFromRows(rows: readonly BatchRow[], window: 
           },
         });
         break;
+      case 'partition':
+        break; // the Silver partitions, read by silverPartitionsFromRows
       default:
         throw new Error(`validation query returned an unknown section ${JSON.stringify(section)}`);
     }

@@ -85,7 +85,11 @@ const RetrainingConfigSchema = z.object({
   // Athena once the window's Bronze objects hold more than ATHENA_MIN_BRONZE_BYTES.
   RETRAINING_ENGINE: z.enum(['lambda', 'athena', 'auto']).default('auto'),
   ATHENA_MIN_BRONZE_BYTES: z.coerce.number().int().min(0).default(256 * 1024 * 1024),
-  /** Compact interactions above which training (and the evaluation's retraining) runs as a Fargate task, when enabled. */
+  /**
+   * Training (TrainModel only; EvaluateModel stays a Lambda) runs as the Fargate task when enabled and the run's
+   * compact interactions — one row per (user, item) pair, what training holds in memory — reach
+   * FARGATE_MIN_INTERACTIONS (`trainerFor`). CDK sets it true only when the task is deployed.
+   */
   FARGATE_TRAINING: z.stringbool().default(false),
   FARGATE_MIN_INTERACTIONS: z.coerce.number().int().min(1).default(20_000_000),
 
@@ -149,4 +153,20 @@ export function engineFor(c: Pick<RetrainingConfig, 'RETRAINING_ENGINE' | 'ATHEN
   return bronzeBytes > c.ATHENA_MIN_BRONZE_BYTES
     ? { engine: 'athena', reason: `window Bronze ${mib(bronzeBytes)} > ATHENA_MIN_BRONZE_BYTES ${mib(c.ATHENA_MIN_BRONZE_BYTES)}` }
     : { engine: 'lambda', reason: `window Bronze ${mib(bronzeBytes)} <= ATHENA_MIN_BRONZE_BYTES ${mib(c.ATHENA_MIN_BRONZE_BYTES)}` };
+}
+
+export type Trainer = 'lambda' | 'fargate';
+
+/**
+ * Where one run trains (the ASL's ChooseTrainer routes on it; the extract steps compute it): the Fargate task once
+ * enabled and the run's (user, item) pairs — the compact table's rows, what training holds in memory — reach
+ * `minInteractions`; the TrainModel Lambda otherwise. At the threshold itself: Fargate.
+ */
+export function trainerFor(c: { fargateEnabled: boolean; minInteractions: number }, interactionPairs: number): Trainer {
+  return c.fargateEnabled && interactionPairs >= c.minInteractions ? 'fargate' : 'lambda';
+}
+
+/** `trainerFor` with the configuration's FARGATE_TRAINING and FARGATE_MIN_INTERACTIONS. */
+export function trainerOf(c: Pick<RetrainingConfig, 'FARGATE_TRAINING' | 'FARGATE_MIN_INTERACTIONS'>, interactionPairs: number): Trainer {
+  return trainerFor({ fargateEnabled: c.FARGATE_TRAINING, minInteractions: c.FARGATE_MIN_INTERACTIONS }, interactionPairs);
 }

@@ -142,7 +142,7 @@ export function parseSilverInteractionsKey(key: string): { eventDt: string; arri
  * holds data) always finds its location empty; a lifecycle rule expires them.
  */
 export const SILVER_BATCH_PREFIX = `${LAKE_AREAS.silver}_batch/`;
-export type BatchOutputName = 'validation' | 'silver_counts' | 'features' | 'interactions' | 'item_categories' | 'feature_writes';
+export type BatchOutputName = 'checked_bronze' | 'validation' | 'silver_counts' | 'features' | 'interactions' | 'item_categories' | 'feature_writes';
 /** The two halves of the `features` output, one folder each, listed together by the feature writers. */
 export const BATCH_FEATURE_ENTITIES = { user: 'entity=user/', item: 'entity=item/' } as const;
 export function silverBatchPrefix(runId: string, output?: BatchOutputName): string {

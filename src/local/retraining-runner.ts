@@ -8,6 +8,8 @@ import { retrainingDeps } from '../retraining/deps';
 import { DuckDbLakeEngine } from '../adapters/duckdb-lake-engine';
 import { localAthenaTask } from './athena-task';
 import { emulateDistributedMaps, emulatedStartAt, ITEM_READER_RESOURCE } from './distributed-map';
+import { ECS_RUN_TASK_SYNC, localEcsRunTask, type LocalEcsTarget } from './ecs-task';
+import { runTrainTask } from '../retraining/train-task';
 
 /** The Resource of the state machine's Athena tasks (run on DuckDB locally). */
 export const ATHENA_SYNC = 'arn:aws:states:::athena:startQueryExecution.sync';
@@ -34,6 +36,24 @@ export interface AslDefinition {
   States: Record<string, AslState>;
   [key: string]: unknown;
 }
+
+/**
+ * The training task the local runner's `ecs:runTask.sync` stand-in runs (src/local/ecs-task.ts): what the ASL's
+ * `${Training…}` placeholders are filled with locally.
+ */
+export const LOCAL_TRAINING_TASK: LocalEcsTarget = {
+  clusterArn: 'arn:aws:ecs:us-east-1:000000000000:cluster/recsys-local-training',
+  taskDefinitionArn: 'arn:aws:ecs:us-east-1:000000000000:task-definition/recsys-local-training:1',
+  containerName: 'training',
+};
+const LOCAL_TRAINING_SUBSTITUTIONS: Record<string, string> = {
+  TrainingClusterArn: LOCAL_TRAINING_TASK.clusterArn,
+  TrainingTaskDefinitionArn: LOCAL_TRAINING_TASK.taskDefinitionArn,
+  TrainingContainerName: LOCAL_TRAINING_TASK.containerName,
+  TrainingSecurityGroupId: 'sg-0000000000000local',
+  TrainingSubnet1: 'subnet-000000000000local1',
+  TrainingSubnet2: 'subnet-000000000000local2',
+};
 
 export function readRetrainingDefinition(): AslDefinition {
   return JSON.parse(readFileSync(RETRAINING_ASL_PATH, 'utf8')) as AslDefinition;
@@ -209,9 +229,14 @@ export async function runRetrainingLocally(input: Record<string, unknown> = {}, 
       return (payload) => handlers[fn](payload, localContext(`local-${fn}`));
     },
     // The reader Tasks the emulation added are the only s3:listObjectsV2 Tasks.
-    { [ATHENA_SYNC]: athena, ...(Object.keys(readerHandlers).length ? { [ITEM_READER_RESOURCE]: Object.values(readerHandlers)[0]! } : {}) },
+    {
+      [ATHENA_SYNC]: athena,
+      // The training task's container entry point, in-process (a deployed definition names its own cluster and task definition).
+      [ECS_RUN_TASK_SYNC]: localEcsRunTask(options.deployed ? undefined : LOCAL_TRAINING_TASK, (env) => runTrainTask(env)),
+      ...(Object.keys(readerHandlers).length ? { [ITEM_READER_RESOURCE]: Object.values(readerHandlers)[0]! } : {}),
+    },
   );
-  const substitutions: Record<string, string> = { FailureTopicArn: 'arn:aws:sns:us-east-1:000000000000:recsys-retraining-failures', AthenaWorkGroup: 'recsys-local', GlueDatabase: 'recsys_local' };
+  const substitutions: Record<string, string> = { FailureTopicArn: 'arn:aws:sns:us-east-1:000000000000:recsys-retraining-failures', AthenaWorkGroup: 'recsys-local', GlueDatabase: 'recsys_local', ...LOCAL_TRAINING_SUBSTITUTIONS };
   for (const fn of Object.keys(RETRAINING_FUNCTIONS)) substitutions[`${fn}FunctionArn`] = `arn:aws:lambda:us-east-1:000000000000:function:recsys-${fn}`;
   const rewritten: AslDefinition = { ...raw, StartAt: emulatedStartAt(raw.StartAt, emulated), States: emulatedStates };
   const definition = options.deployed ? rewritten : substitute(rewritten, substitutions);

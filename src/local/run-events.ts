@@ -20,16 +20,19 @@ const setAsideOf = (x: unknown): string => {
 export function describeStateOutput(state: string, output: unknown): string {
   const o = (output ?? {}) as Output;
   switch (state) {
-    case 'ValidateData': {
+    case 'ValidateData':
+    case 'ValidateReport': {
       const v = o.validation ?? o.validated;
       if (!v) return '';
       const warnings = Array.isArray(v.warnings) && v.warnings.length > 0 ? `; warnings: ${(v.warnings as string[]).join(', ')}` : '';
       return `${n(v.uniqueEvents)} unique events, ${n(v.duplicates)} repeated eventIds dropped, ${n(Number(v.invalidLines ?? 0) + Number(v.quarantined ?? 0))} invalid${warnings}`;
     }
     case 'ExtractFeatures':
+    case 'FinishExtract':
       if (!o.extract) return '';
       return `${n(o.extract.windowInteractions)} Silver rows written, ${n(o.extract.totalInteractions)} in history, ${n(o.extract.featureRowsWritten)} exact feature rows${setAsideOf(o.extract.setAside)}`;
     case 'TrainModel':
+    case 'TrainTaskResult':
       if (!o.training) return '';
       return `${String(o.training.version)}: ${n(o.training.interactions)} interactions, ${n(o.training.users)} users, ${n(o.training.items)} items${setAsideOf(o.training.setAside)}`;
     case 'EvaluateModel':

@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { defaultEventContract } from '../domain/events';
 import { bronzePartitionPrefix, LAST_VALIDATION_KEY, parseSilverInteractionsKey, SILVER_INTERACTIONS_PREFIX, silverBatchPrefix } from '../domain/lake-layout';
-import { engineFor, validationThresholds, type BatchEngine } from '../config/retraining';
+import { engineFor, trainerOf, validationThresholds, type BatchEngine, type Trainer } from '../config/retraining';
 import { athenaUnload } from '../batch/dialect';
 import type { BatchRow } from '../batch/engine';
 import { validationQuery } from '../batch/queries/validate';
-import { silverInteractionsSelect, SILVER_PARTITION_COLUMNS } from '../batch/queries/silver';
-import { validationReportFromRows } from '../batch/validation-report';
+import { silverChunks, silverInteractionsSelect, SILVER_PARTITION_COLUMNS } from '../batch/queries/silver';
+import { checkedBronzeSelect } from '../batch/queries/bronze';
+import { silverPartitionsFromRows, validationReportFromRows } from '../batch/validation-report';
 import { asOfOf, interactionsSelect, itemCategoriesSelect, itemFeaturesFromRow, itemFeaturesSelect, userFeaturesFromRow, userFeaturesSelect } from '../batch/queries/features';
 import { silverCountsQuery } from '../batch/queries/silver';
 import { batchNumber } from '../batch/engine';
@@ -39,8 +40,11 @@ export interface PlanOutput {
   reason: string;
   bronze: { objects: number; bytes: number };
   bucket: string;
-  /** The first query of the Athena path (null with the Lambda engine). */
-  queries: { validate: string } | null;
+  /**
+   * The first queries of the Athena path (null with the Lambda engine): CheckBronze parses and judges the window's
+   * Bronze lines once into `checked_bronze`; the validation query (and every Silver query after it) reads that.
+   */
+  queries: { checkBronze: string; validate: string } | null;
   durationMs: number;
 }
 
@@ -63,7 +67,11 @@ export async function planRunStep(payload: unknown, deps: RetrainingDeps): Promi
   if (engine === 'athena') {
     // UNLOAD refuses a location that holds data: the run's batch outputs start from an empty one (a retried PlanRun too).
     await deleteUnder(deps.lake, silverBatchPrefix(run.runId));
-    queries = { validate: athenaUnload(validationQuery({ window: run.window, contract: defaultEventContract() }), deps.lake.bucket, silverBatchPrefix(run.runId, 'validation')) };
+    const input = { window: run.window, contract: defaultEventContract() };
+    queries = {
+      checkBronze: athenaUnload(checkedBronzeSelect(input), deps.lake.bucket, silverBatchPrefix(run.runId, 'checked_bronze')),
+      validate: athenaUnload(validationQuery({ ...input, checkedRunId: run.runId }), deps.lake.bucket, silverBatchPrefix(run.runId, 'validation')),
+    };
   }
   return { run, engine, reason, bronze: { objects, bytes }, bucket: deps.lake.bucket, queries, durationMs: Math.round(performance.now() - started) };
 }
@@ -132,7 +140,7 @@ export async function validateReportStep(payload: unknown, deps: RetrainingDeps)
   await refuseOutOfOrderRerun(deps.lake, run);
   const stale = await windowSilverKeys(deps.lake, run.window);
   await mapLimit(stale, 16, (key) => deps.lake.deleteObject(key));
-  return { ...validated, batch: { ...batchQueries(run, deps.lake.bucket, deps.config), silverFilesDeleted: stale.length } };
+  return { ...validated, batch: { ...batchQueries(run, deps.lake.bucket, deps.config, silverPartitionsFromRows(rows)), silverFilesDeleted: stale.length } };
 }
 
 /**
@@ -148,17 +156,21 @@ async function refuseOutOfOrderRerun(lake: RetrainingLake, run: RunInfo): Promis
   }
 }
 
-/** Every query after validation, rendered for the run (SQL text from src/batch/queries, statement from src/batch/dialect.ts). */
-export function batchQueries(run: RunInfo, bucket: string, config: RetrainingDeps['config']): BatchPlan {
+/**
+ * Every query after validation, rendered for the run (SQL text from src/batch/queries, statement from src/batch/dialect.ts),
+ * reading the run's checked Bronze. `partitions` are the Silver partitions the window's events fall in (the validation
+ * query's): past 100 the Silver rows are written by one query per chunk of 100.
+ */
+export function batchQueries(run: RunInfo, bucket: string, config: RetrainingDeps['config'], partitions: readonly string[] = []): BatchPlan {
   const contract = defaultEventContract();
-  const input = { window: run.window, contract };
+  const input = { window: run.window, contract, checkedRunId: run.runId };
   const featuresPrefix = silverBatchPrefix(run.runId, 'features');
   const interactionsPrefix = silverBatchPrefix(run.runId, 'interactions');
   const itemCategoriesPrefix = silverBatchPrefix(run.runId, 'item_categories');
   const fromDt = trainingFromDt(run.window, config.TRAINING_WINDOW_DAYS);
   return {
     bucket,
-    silverQueries: [athenaUnload(silverInteractionsSelect(input), bucket, SILVER_INTERACTIONS_PREFIX, SILVER_PARTITION_COLUMNS)],
+    silverQueries: silverChunks(partitions).map((chunk) => athenaUnload(silverInteractionsSelect(input, chunk), bucket, SILVER_INTERACTIONS_PREFIX, SILVER_PARTITION_COLUMNS)),
     queries: {
       userFeatures: athenaUnload(userFeaturesSelect(config.RECENT_ITEMS_LIMIT), bucket, featuresPrefix + BATCH_FEATURE_ENTITIES.user),
       itemFeatures: athenaUnload(itemFeaturesSelect(), bucket, featuresPrefix + BATCH_FEATURE_ENTITIES.item),
@@ -232,7 +244,7 @@ async function rowsUnder(lake: RetrainingLake, prefix: string): Promise<{ files:
  * FinishExtract: what the Athena steps wrote, in ExtractFeatures' shape (so SnapshotCatalog, TrainModel and RecordRun
  * read one contract), and the last-extracted mark. `totalInteractions` counts the compact table's (user, item) pairs.
  */
-export async function finishExtractStep(payload: unknown, deps: RetrainingDeps): Promise<{ run: RunInfo; validation: unknown; extract: ExtractResult & { interactionsPrefix: string; itemCategoriesPrefix: string; durationMs: number } }> {
+export async function finishExtractStep(payload: unknown, deps: RetrainingDeps): Promise<{ run: RunInfo; validation: unknown; extract: ExtractResult & { interactionsPrefix: string; itemCategoriesPrefix: string; trainer: Trainer; durationMs: number } }> {
   const started = performance.now();
   const p = parsePayload(FinishPayloadSchema, payload, 'FinishExtract');
   const run = p.run as RunInfo;
@@ -241,6 +253,13 @@ export async function finishExtractStep(payload: unknown, deps: RetrainingDeps):
   if (!counts) throw new Error(`FinishExtract: the Silver counts query wrote nothing under ${silverBatchPrefix(run.runId, 'silver_counts')}`);
   const n = (col: string) => batchNumber(counts[col]) ?? 0;
   const silverKeys = await windowSilverKeys(lake, run.window);
+  // The Silver queries (one per chunk of partitions) together wrote what the counts query says, or the run stops.
+  const written = new Set(silverKeys);
+  const silverObjects = (await lake.listObjects(SILVER_INTERACTIONS_PREFIX)).filter((o) => written.has(o.key) && o.size > 0);
+  const silverRows = (await mapLimit(silverObjects, 8, (o) => parquetRowCountOf(o.size, (start, end) => lake.getRange(o.key, start, end)))).reduce((a, b) => a + b, 0);
+  if (silverRows !== n('silver_rows')) {
+    throw new Error(`FinishExtract: the window's Silver partitions hold ${silverRows} rows, the Silver counts query expected ${n('silver_rows')}: a Silver query wrote too little or too much (see BuildSilver)`);
+  }
   const setAside = new SetAsideLog();
   if (n('set_aside') > 0) setAside.merge({ count: n('set_aside'), reasons: { 'Silver interaction: interactionProblem': n('set_aside') }, samples: [] });
   let featureRows = 0;
@@ -273,6 +292,8 @@ export async function finishExtractStep(payload: unknown, deps: RetrainingDeps):
       setAside: setAside.count ? setAside.summary() : emptySetAside(),
       interactionsPrefix: silverBatchPrefix(run.runId, 'interactions'),
       itemCategoriesPrefix: silverBatchPrefix(run.runId, 'item_categories'),
+      // ChooseTrainer: the compact table's (user, item) pairs are what training holds in memory.
+      trainer: trainerOf(deps.config, pairs.rows),
       durationMs: Math.round(performance.now() - started),
     },
   };

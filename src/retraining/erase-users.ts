@@ -13,6 +13,7 @@ import {
   MODELS_PREFIX,
   parseErasureRequestKey,
   PRODUCTION_POINTER_KEY,
+  SILVER_BATCH_PREFIX,
   SILVER_INTERACTIONS_PREFIX,
   SILVER_USER_FEATURES_PREFIX,
   encodeJson,
@@ -224,6 +225,13 @@ function columnsOf(key: string, bytes: Uint8Array): ParquetColumns | undefined {
 async function eraseSilver(lake: RetrainingLake, users: ErasedUsers, limit: number, result: EraseUsersResult): Promise<void> {
   const keys = (await lake.listKeys(LAKE_AREAS.silver)).filter((k) => k.endsWith('.parquet'));
   await mapLimit(keys, limit, async (key) => {
+    // Earlier runs' batch outputs (checked Bronze lines, feature and interaction tables) are scratch no later step
+    // reads, and may hold a user's id in raw text: deleted whole (this run's own start empty, after this step).
+    if (key.startsWith(SILVER_BATCH_PREFIX)) {
+      await lake.deleteObject(key);
+      result.silver.filesDeleted += 1;
+      return;
+    }
     const bytes = await lake.getBytes(key);
     if (bytes === undefined) return;
     result.silver.filesRead += 1;

@@ -14,6 +14,8 @@ export const RETRAINING_FUNCTIONS = {
   ExtractFeatures: 'extract-features',
   SnapshotCatalog: 'snapshot-catalog',
   TrainModel: 'train-model',
+  // After the Fargate training task (ChooseTrainer): its outcome in the lake as TrainModel's result.
+  TrainTaskResult: 'train-task-result',
   EvaluateModel: 'evaluate-model',
   DeployModel: 'deploy-model',
   ReloadApi: 'reload-api',

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { formatIssues } from '../domain/zod-issues';
 import type { RetrainingDeps } from './deps';
 import { evaluateCandidate, type EvaluateResult } from './evaluate-candidate';
-import { DataValidationError } from './errors';
+import { DataError, DataValidationError, RetrainingError } from './errors';
 import { extractWindow, type ExtractResult } from './extract';
 import { deployModel, restoreProduction, rollbackProduction, type DeployResult, type RestoreResult } from './deploy';
 import { getJson, putJson, type RetrainingLake } from './lake';
@@ -11,6 +11,7 @@ import { snapshotCatalog, type SnapshotResult } from './snapshot-catalog';
 import { confirmReload, type ReloadResult } from './reload';
 import { readBronzeWindow } from './bronze';
 import { trainCandidate, trainFromCompact, type TrainResult } from './train-candidate';
+import { trainTaskResult, trainTaskResultKey } from './train-task';
 import { nextValidationHistory, recentSummaries, validateWindow, type CheckName, type ValidationHistory, type ValidationReport } from './validate';
 import { rolloutOf, validationThresholds } from '../config/retraining';
 import { resolveRun, type RunInfo } from './run-window';
@@ -119,15 +120,19 @@ export async function markExtracted(lake: RetrainingLake, run: RunInfo): Promise
   if (!previous || previous.window.to < run.window.to) await putJson(lake, EXTRACT_STATE_KEY, { window: run.window, runId: run.runId, at: new Date().toISOString() });
 }
 
-/** ExtractFeatures: Bronze → Silver for the window, exact features from all of Silver. */
-export async function extractFeaturesStep(payload: unknown, deps: RetrainingDeps): Promise<ExtractResult & { durationMs: number; interactionsPrefix: null; itemCategoriesPrefix: null }> {
+/**
+ * ExtractFeatures: Bronze → Silver for the window, exact features from all of Silver. `trainer` (the ASL's
+ * ChooseTrainer) is always `lambda` with this engine: the Fargate task trains from the compact table, which only the
+ * Athena engine writes (FinishExtract), and this engine has just held the whole Silver history in one Lambda.
+ */
+export async function extractFeaturesStep(payload: unknown, deps: RetrainingDeps): Promise<ExtractResult & { durationMs: number; interactionsPrefix: null; itemCategoriesPrefix: null; trainer: 'lambda' }> {
   const { run } = parsePayload(z.object({ run: RunSchema }), payload, 'ExtractFeatures');
   if (!deps.table) throw new Error('ExtractFeatures needs FEATURES_TABLE (the DynamoDB feature table)');
   const table = deps.table;
   const result = await timed(() => extractWindow(run.window, { lake: deps.lake, table, recentLimit: deps.config.RECENT_ITEMS_LIMIT }));
   await markExtracted(deps.lake, run);
   // Training reads Silver itself with this engine (the Athena engine names its compact tables here).
-  return { ...result, interactionsPrefix: null, itemCategoriesPrefix: null };
+  return { ...result, interactionsPrefix: null, itemCategoriesPrefix: null, trainer: 'lambda' };
 }
 
 /** The compact tables of the Athena engine, when FinishExtract named them (null with the Lambda engine). */
@@ -177,6 +182,66 @@ export async function trainModelStep(payload: unknown, deps: RetrainingDeps): Pr
   const compact = compactOf(p, run.runId, 'TrainModel');
   // The Athena engine's compact table reads into typed arrays; Silver is read whole with the Lambda engine.
   return timed(() => (compact ? trainFromCompact({ ...request, ...compact }, deps.lake) : trainCandidate(request, deps.lake)));
+}
+
+/**
+ * The ECS task as `ecs:runTask.sync` hands it on (DescribeTasks' task, PascalCase): TrainTask's ResultSelector keeps
+ * a few fields when the state succeeded; a failed state's Cause is the whole task as JSON.
+ */
+const EcsTaskSchema = z.object({
+  TaskArn: z.string(),
+  StopCode: z.string().optional(),
+  StoppedReason: z.string().optional(),
+  Containers: z.array(z.object({ Name: z.string().optional(), ExitCode: z.number().optional(), Reason: z.string().optional() })).optional(),
+});
+type EcsTask = z.infer<typeof EcsTaskSchema>;
+
+const TrainTaskResultPayloadSchema = z.object({
+  run: RunSchema,
+  trainTask: z.object({
+    /** TrainTask succeeded (the container exited 0): what its ResultSelector kept. */
+    task: z.object({ taskArn: z.string(), createdAt: z.number().optional(), stoppedAt: z.number().optional() }).passthrough().optional(),
+    /** TrainTask failed and its Catch came here: the Step Functions error. */
+    error: z.object({ Error: z.string(), Cause: z.string().optional() }).optional(),
+  }).passthrough(),
+});
+
+function failedTaskOf(cause: string | undefined): EcsTask | undefined {
+  try {
+    const parsed = EcsTaskSchema.safeParse(JSON.parse(cause ?? ''));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const describeTask = (t: EcsTask) =>
+  `ECS task ${t.TaskArn} stopped (${[t.StopCode, t.StoppedReason, ...(t.Containers ?? []).map((c) => `container ${c.Name ?? '?'} exit ${c.ExitCode ?? 'none'}${c.Reason ? ` ${c.Reason}` : ''}`)].filter(Boolean).join('; ')})`;
+
+/**
+ * TrainTaskResult: the Fargate task's outcome (models/_tasks/<runId>/train-result.json) as TrainModel's result, or
+ * the error TrainModel would have failed with, by name. It runs after TrainTask whether the task succeeded or its
+ * container exited non-zero (the state fails then, States.TaskFailed with the task as Cause; its Catch comes here):
+ * the outcome names the error. A state that failed before any task ran (RunTask refused) fails here under its own
+ * error name; a failed task that left no outcome, or only an earlier attempt's success, is a DataError citing
+ * the task's stop code, reason and exit code.
+ */
+export async function trainTaskResultStep(payload: unknown, deps: RetrainingDeps): Promise<TrainResult & { durationMs: number }> {
+  const { run, trainTask } = parsePayload(TrainTaskResultPayloadSchema, payload, 'TrainTaskResult');
+  const failed = trainTask.error;
+  const task = failed ? failedTaskOf(failed.Cause) : undefined;
+  if (failed && !task) throw new RetrainingError(failed.Error, `TrainTask failed before a training task ran: ${failed.Cause ?? failed.Error}`);
+  let result: TrainResult;
+  try {
+    result = await trainTaskResult(deps.lake, run.runId);
+  } catch (err) {
+    if (task && err instanceof DataError) throw new DataError(`${err.message}; ${describeTask(task)}`, { cause: err });
+    throw err;
+  }
+  if (task) throw new DataError(`${describeTask(task)}, yet ${trainTaskResultKey(run.runId)} reports success: an earlier attempt's outcome, not this task's`);
+  const { createdAt, stoppedAt } = trainTask.task ?? {};
+  // The task's time from RunTask to its stop, as TrainModel's is its Lambda's.
+  return { ...result, durationMs: createdAt !== undefined && stoppedAt !== undefined ? Math.max(0, stoppedAt - createdAt) : 0 };
 }
 
 /** EvaluateModel: candidate, production and popularity on one temporal hold-out, and the gate's numbers. */

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { S3Lake } from '../../src/adapters/s3-lake';
 import { DuckDbLakeEngine } from '../../src/adapters/duckdb-lake-engine';
+import { BATCH_TABLES, batchTableOf } from '../../src/batch/dialect';
 import { writeParquet, readParquet } from '../../src/retraining/parquet';
 import { INTERACTION_COLUMNS, toParquetRow, type SilverInteraction } from '../../src/retraining/silver';
 import { startTestAws, type TestAws } from '../support/aws-env';
@@ -82,6 +83,19 @@ describe('DuckDbLakeEngine over s3rver', () => {
     expect(back).toEqual([{ part: 'a', s: 6n }, { part: 'b', s: 6n }]);
     const plain = await engine.unload({ name: 'plain', select: 'SELECT 1 AS one WHERE false', output: { prefix: 'silver/_batch/run-1/plain/' } });
     expect(plain.rows).toBe(0);
+  });
+
+  it("reads a run's batch table only for the run a literal run_id names (Athena's injected projection), with its declared columns even when nothing was written", async () => {
+    const engine = new DuckDbLakeEngine(lake);
+    const cols = BATCH_TABLES.checked_bronze.map(([c, t]) => (c === 'event_id' ? `CAST(id AS ${t}) AS ${c}` : `CAST(NULL AS ${t}) AS ${c}`)).join(', ');
+    for (const [run, ids] of [['run-a', ['a1', 'a2']], ['run-b', ['b1']]] as const) {
+      await engine.unload({ name: 'checked', select: `SELECT ${cols} FROM (VALUES ${ids.map((i) => `('${i}')`).join(', ')}) t(id)`, output: { prefix: `silver/_batch/${run}/checked_bronze/` } });
+    }
+    const ids = async (run: string) => (await engine.select(`SELECT event_id FROM ${batchTableOf('checked_bronze', run)} c ORDER BY event_id`)).map((r) => r.event_id);
+    expect(await ids('run-a')).toEqual(['a1', 'a2']);
+    expect(await ids('run-b')).toEqual(['b1']);
+    expect(await ids('run-none')).toEqual([]);
+    await expect(engine.select('SELECT count(*) AS n FROM batch_checked_bronze')).rejects.toThrow(/run_id = '<id>'/);
   });
 
   it('adds partitions next to the ones a prefix already holds, as Athena does when an UNLOAD writes partitions (the next night into silver/interactions/)', async () => {

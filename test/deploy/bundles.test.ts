@@ -15,13 +15,14 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
-import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteStreamCommand } from '@aws-sdk/client-kinesis';
 import { DeleteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { generateEvents } from '../../src/domain/event-generator';
 import { readStreamAsLambdaEvents } from '../../src/local/kinesis-reader';
 import { ensureResources } from '../../src/adapters/local-resources';
 import { RETRAINING_FUNCTIONS, type RetrainingFunction } from '../../src/retraining/functions';
+import { trainTaskResultKey } from '../../src/retraining/train-task';
 import type { StepHandler } from '../../src/retraining/lambda-step';
 import { runRetrainingLocally } from '../../src/local/retraining-runner';
 import { generateTasteEvents } from '../../src/local/synthetic-events';
@@ -173,6 +174,8 @@ async function startBundleGateway(readApiId: string): Promise<{ url: string; req
 
 /** The retraining functions only the Athena engine's path of the state machine invokes. */
 const ATHENA_ONLY: readonly RetrainingFunction[] = ['ValidateReport', 'WriteFeatureFile', 'FinishExtract'];
+/** Run after the Fargate training task only (off in the synthesised stack): invoked on its own below. */
+const FARGATE_ONLY: readonly RetrainingFunction[] = ['TrainTaskResult'];
 
 /**
  * One nightly run of the state machine whose every Lambda Task is a cold start of that function's bundle
@@ -334,14 +337,14 @@ describe('the Lambda bundles of `cdk synth`, each run alone like the Lambda runt
     const failures = run.events.filter((e) => e.type === 'failed');
     expect(run.error, JSON.stringify(failures, null, 2)).toBeNull();
     expect(failures, JSON.stringify(failures, null, 2)).toEqual([]);
-    expect(run.path, JSON.stringify((run.output as { evaluation?: unknown } | null)?.evaluation)).toEqual(['EraseUsers', 'PlanRun', 'ChooseEngine', 'ValidateData', 'ExtractFeatures', 'SnapshotCatalog', 'TrainModel', 'EvaluateModel', 'Gate', 'DeployModel', 'ReloadApi', 'Deployed', 'RecordRun', 'Succeeded']);
+    expect(run.path, JSON.stringify((run.output as { evaluation?: unknown } | null)?.evaluation)).toEqual(['EraseUsers', 'PlanRun', 'ChooseEngine', 'ValidateData', 'ExtractFeatures', 'SnapshotCatalog', 'ChooseTrainer', 'TrainModel', 'EvaluateModel', 'Gate', 'DeployModel', 'ReloadApi', 'Deployed', 'RecordRun', 'Succeeded']);
     const out = run.output as { training: { version: string }; reload: { skipped: boolean; confirmedVersion: string | null } };
     deployedVersion = out.training.version;
     // ReloadApi confirmed the new version from the read API's bundle, cold-started for every request.
     expect(out.reload).toMatchObject({ skipped: false, confirmedVersion: deployedVersion });
     expect(run.gatewayRequests).toBeGreaterThan(0);
     for (const name of Object.keys(RETRAINING_FUNCTIONS) as RetrainingFunction[]) {
-      if (ATHENA_ONLY.includes(name)) continue; // run by the Athena engine's run below
+      if (ATHENA_ONLY.includes(name) || FARGATE_ONLY.includes(name)) continue; // run by the Athena engine's run, or on their own, below
       expect(runner.invoked.get(fnId(`retraining:${name}`)), name).toBe(true);
     }
   }, 120_000);
@@ -364,7 +367,7 @@ describe('the Lambda bundles of `cdk synth`, each run alone like the Lambda runt
     const failures = run.events.filter((e) => e.type === 'failed');
     expect(run.error, JSON.stringify(failures, null, 2)).toBeNull();
     expect(failures, JSON.stringify(failures, null, 2)).toEqual([]);
-    const athenaPath = ['EraseUsers', 'PlanRun', 'ChooseEngine', 'ValidateQuery', 'ValidateReport', 'BuildSilver', 'FeatureQueries', 'WriteFeatures', 'FinishExtract', 'SnapshotCatalog', 'TrainModel', 'EvaluateModel', 'Gate', 'DeployModel', 'ReloadApi', 'Deployed', 'RecordRun', 'Succeeded'];
+    const athenaPath = ['EraseUsers', 'PlanRun', 'ChooseEngine', 'CheckBronze', 'ValidateQuery', 'ValidateReport', 'BuildSilver', 'FeatureQueries', 'WriteFeatures', 'FinishExtract', 'SnapshotCatalog', 'ChooseTrainer', 'TrainModel', 'EvaluateModel', 'Gate', 'DeployModel', 'ReloadApi', 'Deployed', 'RecordRun', 'Succeeded'];
     // Top-level states in order (the Map and Parallel states' inner states are in the path too, interleaved).
     expect(run.path.filter((s) => athenaPath.includes(s)), JSON.stringify((run.output as { evaluation?: unknown } | null)?.evaluation)).toEqual(athenaPath);
     expect(run.path).not.toContain('ValidateData');
@@ -376,6 +379,21 @@ describe('the Lambda bundles of `cdk synth`, each run alone like the Lambda runt
     expect(run.gatewayRequests).toBeGreaterThan(0);
     for (const name of ATHENA_ONLY) expect(runner.invoked.get(fnId(`retraining:${name}`)), name).toBe(true);
   }, 150_000);
+
+  it("TrainTaskResult (the Fargate path): its bundle turns the task's outcome into TrainModel's result, and a failed one into TrainModel's error", async () => {
+    const runId = 'bundles-fargate';
+    const run = { runId, window: { from: '2026-01-10', to: '2026-01-10' }, trigger: 'manual', startedAt: '2026-01-11T02:00:00.000Z', modelConfig: null };
+    const result = { version: 'v1', trainingKey: 'models/v1/training.json', manifestKey: 'models/v1/manifest.json', events: 5, interactions: 4, users: 2, items: 2, algorithm: 'ease', trainingSeconds: 0.1, payloadBytes: 10, setAside: { count: 0, reasons: {}, samples: [] } };
+    const outcome = (body: object) => aws.s3.send(new PutObjectCommand({ Bucket: aws.names.lakeBucket, Key: trainTaskResultKey(runId), Body: JSON.stringify({ runId, ...body }), ContentType: 'application/json' }));
+    await outcome({ status: 'failed', error: { name: 'NoTrainingDataError', message: 'nothing to train on' }, retryable: false });
+    const cause = JSON.stringify({ TaskArn: 'arn:aws:ecs:eu-west-1:123456789012:task/training/2', StopCode: 'EssentialContainerExited', Containers: [{ Name: 'training', ExitCode: 2 }] });
+    await expect(runner.call(fnId('retraining:TrainTaskResult'), { run, trainTask: { request: {}, error: { Error: 'States.TaskFailed', Cause: cause } } })).rejects.toMatchObject({ name: 'NoTrainingDataError' });
+    // Last, so the invocation the summary below judges is one that succeeded.
+    await outcome({ status: 'succeeded', result });
+    const ok = await runner.call(fnId('retraining:TrainTaskResult'), { run, trainTask: { request: {}, task: { taskArn: 'arn:aws:ecs:eu-west-1:123456789012:task/training/1', createdAt: 1_000, stoppedAt: 3_000, exitCode: 0 } } });
+    expect(ok).toEqual({ ...result, durationMs: 2_000 });
+    for (const name of FARGATE_ONLY) expect(runner.invoked.get(fnId(`retraining:${name}`)), name).toBe(true);
+  });
 
   it('read API: GET /health and GET /recommend/{userId} answer 200 from the model the retraining deployed', async () => {
     const id = fnId('read-api');

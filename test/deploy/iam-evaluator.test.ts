@@ -150,7 +150,7 @@ describe('the IAM evaluation against the synthesised template', () => {
     const { definition } = deployedDefinition(iam.t, dir);
     const athenaTasks = taskStates(definition.States as never).filter(([, s]) => s.Resource === 'arn:aws:states:::athena:startQueryExecution.sync').map(([n]) => n);
     // ValidateQuery at the top level, SilverQuery inside the BuildSilver Map, five queries inside the FeatureQueries Parallel.
-    expect(athenaTasks).toEqual(expect.arrayContaining(['ValidateQuery', 'SilverQuery', 'UserFeaturesQuery', 'ItemFeaturesQuery', 'InteractionsQuery', 'ItemCategoriesQuery', 'SilverCountsQuery']));
+    expect(athenaTasks).toEqual(expect.arrayContaining(['CheckBronze', 'ValidateQuery', 'SilverQuery', 'UserFeaturesQuery', 'ItemFeaturesQuery', 'InteractionsQuery', 'ItemCategoriesQuery', 'SilverCountsQuery']));
     const workGroup = iam.t.resources('AWS::Athena::WorkGroup');
     expect(workGroup).toHaveLength(1);
     const wgArn = `arn:aws:athena:eu-west-1:123456789012:workgroup/${String(iam.t.properties(workGroup[0]![0]).Name)}`;

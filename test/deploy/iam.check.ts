@@ -52,6 +52,8 @@ const UNUSED_GRANT_REASONS: Record<string, string> = {
   'RetrainingStateMachineRole84400054 s3:ListBucketMultipartUploads': ATHENA_AS_CALLER,
   'lambdas/retraining/write-feature-file.ts s3:ListBucket':
     'the lake grants pair reads with ListBucket so a missing key answers NoSuchKey, not AccessDenied; WriteFeatureFile reads only keys the Distributed Map listed, which exist',
+  'lambdas/retraining/train-task-result.ts s3:ListBucket':
+    "the lake grants pair reads with ListBucket so a missing key answers NoSuchKey, not AccessDenied: TrainTaskResult must tell a task that left no outcome (stopped, out of memory) from one it may not read; the suites run it only on tasks that wrote theirs",
   'lambdas/retraining/extract-features.ts s3:DeleteObject':
     'src/retraining/extract.ts deletes a Silver partition whose every row moved to another partition (a late replay); no suite reaches that branch, and without the grant it would fail with AccessDenied',
 };

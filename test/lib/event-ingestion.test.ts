@@ -22,6 +22,7 @@ describe('ingestion infrastructure', () => {
             ],
           }),
           Match.objectLike({ Prefix: 'bronze/_quarantine/', ExpirationInDays: 90 }),
+          Match.objectLike({ Prefix: 'silver/_batch/', ExpirationInDays: 7 }),
         ]),
       },
     });

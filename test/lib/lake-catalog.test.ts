@@ -7,6 +7,7 @@ import { readConfig } from '../../lib/config';
 import { ATHENA_RESULTS_PREFIX, LAKE_TABLES, LakeCatalog, SILVER_BATCH_PREFIX } from '../../lib/lake-catalog';
 import type { NightlyRetraining } from '../../lib/nightly-retraining';
 import { INTERACTION_COLUMNS, USER_FEATURE_COLUMNS } from '../../src/retraining/silver';
+import { BATCH_TABLES, batchTableOf } from '../../src/batch/dialect';
 import { synthStack } from '../support/synth';
 
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, unknown>> };
@@ -43,11 +44,23 @@ describe('the lake catalogue and the Athena workgroup (lib/lake-catalog.ts)', ()
   ).flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement);
   const statementsOf = (service: string) => machineStatements.filter((s) => list(s.Action).some((a) => a.startsWith(`${service}:`)));
 
-  it('defines one Glue database with the three tables the queries name', () => {
+  it('defines one Glue database with the three lake tables and the batch tables the queries name', () => {
     template.resourceCountIs('AWS::Glue::Database', 1);
     template.hasResourceProperties('AWS::Glue::Database', { DatabaseInput: { Name: catalog.databaseName } });
-    expect(Object.keys(tables).sort()).toEqual(Object.values(LAKE_TABLES).sort());
+    expect(Object.keys(tables).sort()).toEqual([...Object.values(LAKE_TABLES), ...Object.keys(BATCH_TABLES).map((n) => `batch_${n}`)].sort());
     for (const t of Object.values(tables)) expect(t.database).toBe(catalog.databaseName);
+  });
+
+  it("reads one run's checked Bronze as batch_checked_bronze: the columns the CheckBronze query writes, run_id an injected partition", () => {
+    const t = tables.batch_checked_bronze!;
+    expect(t.StorageDescriptor.Columns.map((c) => [c.Name, c.Type])).toEqual(
+      BATCH_TABLES.checked_bronze.map(([c, type]) => [c, { VARCHAR: 'string', BIGINT: 'bigint', INTEGER: 'int', DOUBLE: 'double' }[type]]),
+    );
+    expect(t.PartitionKeys).toEqual([{ Name: 'run_id', Type: 'string' }]);
+    expect(t.Parameters).toMatchObject({ 'projection.enabled': 'true', 'projection.run_id.type': 'injected' });
+    expect(render(t.Parameters['storage.location.template'])).toBe(`s3://${bucket}/${SILVER_BATCH_PREFIX}\${run_id}/checked_bronze/`);
+    // The query that reads it names its run by a literal, as an injected projection requires.
+    expect(batchTableOf('checked_bronze', 'run-1')).toContain("WHERE run_id = 'run-1'");
   });
 
   it('reads each Bronze line whole into one string column, partitioned by arrival date with date projection over all shards', () => {
@@ -114,7 +127,7 @@ describe('the lake catalogue and the Athena workgroup (lib/lake-catalog.ts)', ()
     expect(glue.flatMap((s) => list(s.Action)).every((a) => /^glue:(Get|BatchGet)/.test(a))).toBe(true);
     const glueResources = glue.flatMap((s) => list(s.Resource).map(render));
     const prefix = 'arn:<AWS::Partition>:glue:eu-west-1:123456789012:';
-    expect(glueResources.sort()).toEqual([`${prefix}catalog`, `${prefix}database/${catalog.databaseName}`, ...Object.values(LAKE_TABLES).map((t) => `${prefix}table/${catalog.databaseName}/${t}`)].sort());
+    expect(glueResources.sort()).toEqual([`${prefix}catalog`, `${prefix}database/${catalog.databaseName}`, ...[...Object.values(LAKE_TABLES), ...Object.keys(BATCH_TABLES).map((n) => `batch_${n}`)].map((t) => `${prefix}table/${catalog.databaseName}/${t}`)].sort());
   });
 
   it('lets the queries read Bronze and Silver, write only Silver interactions, batch outputs and results, and list only those prefixes', () => {

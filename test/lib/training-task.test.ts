@@ -3,6 +3,10 @@ import { Match } from 'aws-cdk-lib/assertions';
 import type { NightlyRetraining } from '../../lib/nightly-retraining';
 import { TRAINING_CONTAINER_NAME, type TrainingTask } from '../../lib/training-task';
 import { synthStack } from '../support/synth';
+import { TRAIN_TASK_OUTCOMES } from '../../lib/nightly-retraining';
+import { TRAIN_TASKS_PREFIX } from '../../src/retraining/train-task';
+import { ResolvedTemplate, type CfnTemplate } from '../support/cfn-template';
+import { deployedDefinition } from '../support/state-machine-template';
 
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, unknown>> };
 type Policy = { Properties: { Roles: unknown[]; PolicyDocument: { Statement: Statement[] } } };
@@ -16,6 +20,12 @@ function render(r: unknown): string {
   return JSON.stringify(r);
 }
 /** Actions that take no resource ARN in IAM, so `Resource: "*"` is the only option. */
+/**
+ * Every policy document of the template: the roles' inline policies and, once a role's inline policy outgrows IAM's
+ * size limit, the overflow managed policies CDK attaches to it (the state machine role's does with the Fargate path on).
+ */
+const policies = (template: { findResources: (type: string, props?: unknown) => Record<string, unknown> }, props?: unknown): Policy[] =>
+  [...Object.values(template.findResources('AWS::IAM::Policy', props)), ...Object.values(template.findResources('AWS::IAM::ManagedPolicy', props))] as Policy[];
 const RESOURCELESS = /^(xray:|ecr:GetAuthorizationToken$|logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups))/;
 
 describe('the Fargate training task (lib/training-task.ts)', () => {
@@ -24,18 +34,22 @@ describe('the Fargate training task (lib/training-task.ts)', () => {
     for (const type of ['AWS::ECS::Cluster', 'AWS::ECS::TaskDefinition', 'AWS::EC2::VPC', 'AWS::EC2::VPCEndpoint', 'AWS::EC2::SecurityGroup']) template.resourceCountIs(type, 0);
     const retraining = stack.node.findChild('Retraining') as NightlyRetraining;
     const machine = template.toJSON().Resources[stack.getLogicalId(retraining.stateMachine.node.defaultChild as never)] as { Properties: { DefinitionSubstitutions: Record<string, unknown> } };
-    expect(Object.keys(machine.Properties.DefinitionSubstitutions).filter((k) => k.startsWith('Training'))).toEqual([]);
-    const actions = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => (p as Policy).Properties.PolicyDocument.Statement.flatMap((s) => list(s.Action)));
+    // The one ASL file still names TrainTask's placeholders: they get values that name nothing, and no grant.
+    const training = Object.fromEntries(Object.entries(machine.Properties.DefinitionSubstitutions).filter(([k]) => k.startsWith('Training')));
+    expect(Object.keys(training).sort()).toEqual(['TrainingClusterArn', 'TrainingContainerName', 'TrainingSecurityGroupId', 'TrainingSubnet1', 'TrainingSubnet2', 'TrainingTaskDefinitionArn']);
+    expect(render(training.TrainingClusterArn)).toMatch(/:ecs:eu-west-1:123456789012:cluster\/fargate-training-not-deployed$/);
+    expect(render(training.TrainingTaskDefinitionArn)).toMatch(/:ecs:eu-west-1:123456789012:task-definition\/fargate-training-not-deployed:1$/);
+    const actions = policies(template).flatMap((p) => p.Properties.PolicyDocument.Statement.flatMap((s) => list(s.Action)));
     expect(actions.filter((a) => /^(ecs|events):|^iam:PassRole$/.test(a))).toEqual([]);
   });
 
   describe('when enabled', () => {
-    const { template, stack } = synthStack({ fargateTrainingEnabled: 'true', fargateTrainingCpu: 2048, fargateTrainingMemoryMiB: 8192, fargateMinInteractions: 1_000_000 });
+    const { app, template, stack } = synthStack({ fargateTrainingEnabled: 'true', fargateTrainingCpu: 2048, fargateTrainingMemoryMiB: 8192, fargateMinInteractions: 1_000_000 });
     const task = stack.node.findChild('Training') as TrainingTask;
     const retraining = stack.node.findChild('Retraining') as NightlyRetraining;
     const id = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as never);
     const statementsOfRole = (roleId: string) =>
-      Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) } })).flatMap((p) => (p as Policy).Properties.PolicyDocument.Statement);
+      policies(template, { Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) } }).flatMap((p) => p.Properties.PolicyDocument.Statement);
     const machineStatements = statementsOfRole(id(retraining.stateMachine.role));
 
     it('runs in private isolated subnets with no route out: S3 through a gateway endpoint, ECR and Logs through interface endpoints', () => {
@@ -77,13 +91,39 @@ describe('the Fargate training task (lib/training-task.ts)', () => {
       template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
     });
 
-    it('gives the task exactly TrainModel’s part of the lake: read Silver and catalogue snapshots, write model files, delete nothing', () => {
+    it('gives the task TrainModel’s part of the lake (read Silver and catalogue snapshots, write model files) and its outcome object', () => {
       const statements = statementsOfRole(id(task.taskDefinition.taskRole));
-      expect(statements.flatMap((s) => list(s.Action)).sort()).toEqual(['s3:GetObject', 's3:ListBucket', 's3:PutObject']);
+      expect(statements.flatMap((s) => list(s.Action)).sort()).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
       const bucket = `<${id(stack.lake.bucket)}.Arn>`;
       const on = (action: string) => statements.filter((s) => list(s.Action).includes(action)).flatMap((s) => list(s.Resource).map(render)).sort();
       expect(on('s3:GetObject')).toEqual([`${bucket}/catalog/snapshots/*`, `${bucket}/silver/*`]);
-      expect(on('s3:PutObject')).toEqual([`${bucket}/models/v*/manifest.json`, `${bucket}/models/v*/model.bin`, `${bucket}/models/v*/training.json`]);
+      // models/_tasks/<runId>/train-result.json: the task deletes an earlier attempt's outcome, then writes its own.
+      expect(`${TRAIN_TASKS_PREFIX}*`).toBe(TRAIN_TASK_OUTCOMES);
+      expect(on('s3:PutObject')).toEqual([`${bucket}/${TRAIN_TASK_OUTCOMES}`, `${bucket}/models/v*/manifest.json`, `${bucket}/models/v*/model.bin`, `${bucket}/models/v*/training.json`]);
+      expect(on('s3:DeleteObject')).toEqual([`${bucket}/${TRAIN_TASK_OUTCOMES}`]);
+    });
+
+    it('gives TrainTaskResult read access to the task outcomes only', () => {
+      const fn = retraining.functions.TrainTaskResult;
+      const statements = statementsOfRole(id(fn.role!)).filter((s) => list(s.Action).some((a) => a.startsWith('s3:')));
+      const bucket = `<${id(stack.lake.bucket)}.Arn>`;
+      expect(statements.flatMap((s) => list(s.Action)).sort()).toEqual(['s3:GetObject', 's3:ListBucket']);
+      expect(statements.filter((s) => list(s.Action).includes('s3:GetObject')).flatMap((s) => list(s.Resource).map(render))).toEqual([`${bucket}/${TRAIN_TASK_OUTCOMES}`]);
+    });
+
+    it('synthesises TrainTask with the real cluster, task definition, container, security group and subnets', () => {
+      const t = new ResolvedTemplate(template.toJSON() as CfnTemplate);
+      const { definition } = deployedDefinition(t, app.synth().directory, id(retraining.stateMachine));
+      const physical = (c: { node: { defaultChild?: unknown } }) => t.physical[id(c)]!;
+      const params = definition.States.TrainTask!.Parameters as Record<string, unknown>;
+      expect(params).toMatchObject({
+        LaunchType: 'FARGATE',
+        Cluster: t.resolve({ 'Fn::GetAtt': [id(task.cluster), 'Arn'] }),
+        TaskDefinition: physical(task.taskDefinition).ref,
+        NetworkConfiguration: { AwsvpcConfiguration: { Subnets: task.vpc.isolatedSubnets.map((s) => physical(s).ref), SecurityGroups: [t.resolve({ 'Fn::GetAtt': [id(task.securityGroup), 'GroupId'] })], AssignPublicIp: 'DISABLED' } },
+        Overrides: { ContainerOverrides: [{ Name: TRAINING_CONTAINER_NAME }] },
+      });
+      expect(JSON.stringify(params)).not.toMatch(/not-deployed|\$\{/);
     });
 
     it('lets the state machine run this task definition in this cluster, pass only its two roles to ECS, and use only the Step Functions ECS rule', () => {
@@ -117,7 +157,7 @@ describe('the Fargate training task (lib/training-task.ts)', () => {
     });
 
     it('uses Resource "*" only for actions that take no resource, with the Fargate path on', () => {
-      const offenders = Object.entries(template.findResources('AWS::IAM::Policy')).flatMap(([policy, p]) =>
+      const offenders = [...Object.entries(template.findResources('AWS::IAM::Policy')), ...Object.entries(template.findResources('AWS::IAM::ManagedPolicy'))].flatMap(([policy, p]) =>
         (p as Policy).Properties.PolicyDocument.Statement.filter((s) => list(s.Resource).includes('*') && !list(s.Action).every((a) => RESOURCELESS.test(a))).map((s) => `${policy}: ${list(s.Action).join(',')}`),
       );
       expect(offenders).toEqual([]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRunEventPrinter, formatSummarySteps, RunView } from '../../src/local/run-events';
+import { createRunEventPrinter, describeStateOutput, formatSummarySteps, RunView } from '../../src/local/run-events';
 import type { RunEvent } from '../../src/local/retraining-runner';
 import { summarizeRun } from '../../src/retraining/record';
 
@@ -67,5 +67,15 @@ describe('a failed retraining step is shown failed, with its error', () => {
     expect(lines.join('\n')).toMatch(/✓ ExtractFeatures .*10 Silver rows written.*1 row set aside .*e\.g\. Silver history whale-buy: price × quantity/);
     const summary = summarizeRun({ state: { run, validation, extract }, status: 'not-deployed', executionName: 'r1', startTime: run.startedAt });
     expect(summary.warnings.join('\n')).toContain('ExtractFeatures: 1 row set aside');
+  });
+
+  it('the Athena path and the Fargate path describe their steps as the Lambda steps do', () => {
+    const extract = { windowInteractions: 10, totalInteractions: 50, users: 5, items: 5, featureRowsWritten: 10, silverFilesWritten: 1, durationMs: 10 };
+    const training = { version: 'v20261203T020000Z-x', interactions: 50, users: 5, items: 5 };
+    expect(describeStateOutput('FinishExtract', { run, validation, extract })).toBe(describeStateOutput('ExtractFeatures', { run, validation, extract }));
+    expect(describeStateOutput('ValidateReport', { run, validation })).toBe(describeStateOutput('ValidateData', { run, validation }));
+    expect(describeStateOutput('TrainTaskResult', { run, training })).toBe(describeStateOutput('TrainModel', { run, training }));
+    expect(describeStateOutput('TrainTaskResult', { run, training })).toContain('50 interactions');
+    expect(describeStateOutput('FinishExtract', { run, validation, extract })).toContain('10 Silver rows written');
   });
 });

@@ -77,6 +77,17 @@ describe('EraseUsers', () => {
     expect(await snapshot()).toEqual(before);
   });
 
+  it("deletes earlier runs' batch outputs, whose raw Bronze lines may name the user outside any user_id column", async () => {
+    await layout();
+    const lake = lakeOf(aws);
+    // An invalid line CheckBronze kept as text (user_id NULL: the line broke the contract).
+    const checked = await writeParquet({ line: { type: 'UTF8' }, kind: { type: 'UTF8' }, user_id: { type: 'UTF8', optional: true } }, [{ line: '{"userId":"u1","type":"x"}', kind: 'contract', user_id: null }]);
+    await lake.putObject('silver/_batch/run-0/checked_bronze/data_0.parquet', checked, 'application/vnd.apache.parquet');
+    await request('u1', new Date('2026-12-02T12:00:00Z'));
+    await eraseUsers('run-1', { lake, retentionDays: 0, now: () => NOW });
+    expect(await lake.listKeys('silver/_batch/')).toEqual([]);
+  });
+
   it("drops u1's lines and rows everywhere, never u10's, keeps untouched objects byte for byte, and finishes the request", async () => {
     await layout();
     await putModel('v20261201T020000Z-old', ['u2', 'u1']);

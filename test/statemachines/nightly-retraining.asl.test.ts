@@ -28,7 +28,17 @@ async function stateMachineClass() {
 }
 
 const placeholders = () => {
-  const values: Record<string, string> = { FailureTopicArn: 'arn:aws:sns:eu-west-1:123456789012:failures', AthenaWorkGroup: 'recsys-retraining', GlueDatabase: 'recsys_lake' };
+  const values: Record<string, string> = {
+    FailureTopicArn: 'arn:aws:sns:eu-west-1:123456789012:failures',
+    AthenaWorkGroup: 'recsys-retraining',
+    GlueDatabase: 'recsys_lake',
+    TrainingClusterArn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/training',
+    TrainingTaskDefinitionArn: 'arn:aws:ecs:eu-west-1:123456789012:task-definition/training:1',
+    TrainingContainerName: 'training',
+    TrainingSecurityGroupId: 'sg-0123456789abcdef0',
+    TrainingSubnet1: 'subnet-0123456789abcdef0',
+    TrainingSubnet2: 'subnet-0123456789abcdef1',
+  };
   for (const fn of Object.keys(RETRAINING_FUNCTIONS)) values[`${fn}FunctionArn`] = `arn:aws:lambda:eu-west-1:123456789012:function:${fn}`;
   return values;
 };
@@ -60,17 +70,17 @@ describe('statemachines/nightly-retraining.asl.json', () => {
       order.push(name);
       if (order.length > 20) break;
     }
-    expect(order.slice(0, 11)).toEqual(['EraseUsers', 'PlanRun', 'ChooseEngine', 'ValidateData', 'ExtractFeatures', 'SnapshotCatalog', 'TrainModel', 'EvaluateModel', 'Gate', 'DeployModel', 'ReloadApi']);
+    expect(order.slice(0, 12)).toEqual(['EraseUsers', 'PlanRun', 'ChooseEngine', 'ValidateData', 'ExtractFeatures', 'SnapshotCatalog', 'ChooseTrainer', 'TrainModel', 'EvaluateModel', 'Gate', 'DeployModel', 'ReloadApi']);
   });
 
   it('takes the Athena engine when PlanRun picks it, and joins the Lambda path at SnapshotCatalog with the same state', () => {
-    expect(states.ChooseEngine).toMatchObject({ Type: 'Choice', Choices: [{ Variable: '$.plan.engine', StringEquals: 'athena', Next: 'ValidateQuery' }], Default: 'ValidateData' });
+    expect(states.ChooseEngine).toMatchObject({ Type: 'Choice', Choices: [{ Variable: '$.plan.engine', StringEquals: 'athena', Next: 'CheckBronze' }], Default: 'ValidateData' });
     const order: string[] = [];
-    for (let name: string | undefined = 'ValidateQuery'; name && name !== 'SnapshotCatalog'; name = states[name]!.Next) order.push(name);
-    expect(order).toEqual(['ValidateQuery', 'ValidateReport', 'BuildSilver', 'FeatureQueries', 'WriteFeatures', 'FinishExtract']);
+    for (let name: string | undefined = 'CheckBronze'; name && name !== 'SnapshotCatalog'; name = states[name]!.Next) order.push(name);
+    expect(order).toEqual(['CheckBronze', 'ValidateQuery', 'ValidateReport', 'BuildSilver', 'FeatureQueries', 'WriteFeatures', 'FinishExtract']);
     // Every query runs through the native Athena integration in the workgroup and database CDK defines.
     const queries = allStates(states).filter(([, s]) => s.Resource === 'arn:aws:states:::athena:startQueryExecution.sync');
-    expect(queries.map(([n]) => n).sort()).toEqual(['InteractionsQuery', 'ItemCategoriesQuery', 'ItemFeaturesQuery', 'SilverCountsQuery', 'SilverQuery', 'UserFeaturesQuery', 'ValidateQuery']);
+    expect(queries.map(([n]) => n).sort()).toEqual(['CheckBronze', 'InteractionsQuery', 'ItemCategoriesQuery', 'ItemFeaturesQuery', 'SilverCountsQuery', 'SilverQuery', 'UserFeaturesQuery', 'ValidateQuery']);
     for (const [, q] of queries) expect(q.Parameters).toMatchObject({ WorkGroup: '${AthenaWorkGroup}', QueryExecutionContext: { Database: '${GlueDatabase}' } });
     // The feature writers scale with the files the queries wrote: a Distributed Map over the S3 listing.
     expect(states.WriteFeatures).toMatchObject({ Type: 'Map', ItemReader: { Resource: 'arn:aws:states:::s3:listObjectsV2' }, ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED' } } });
@@ -84,13 +94,59 @@ describe('statemachines/nightly-retraining.asl.json', () => {
       Parameters: { FunctionName: '${SnapshotCatalogFunctionArn}', Payload: { 'run.$': '$.run' } },
       ResultPath: '$.catalog',
       ResultSelector: { 'key.$': '$.Payload.key', 'source.$': '$.Payload.source', 'items.$': '$.Payload.items', 'withdrawn.$': '$.Payload.withdrawn' },
-      Next: 'TrainModel',
+      Next: 'ChooseTrainer',
     });
+    expect((states.TrainTaskRequest!.Parameters as { request: Record<string, unknown> }).request['catalogKey.$']).toBe('$.catalog.key');
     expect(states.SnapshotCatalog!.Catch![0]!.Next).toBe('NotifyFailure');
     expect((states.TrainModel!.Parameters as { Payload: Record<string, unknown> }).Payload['catalogKey.$']).toBe('$.catalog.key');
     expect((states.EvaluateModel!.Parameters as { Payload: Record<string, unknown> }).Payload['catalogKey.$']).toBe('$.catalog.key');
     // Nothing after the snapshot overwrites $.catalog, so both read the same key.
     for (const [name, state] of Object.entries(states)) if (name !== 'SnapshotCatalog') expect(state.ResultPath, name).not.toBe('$.catalog');
+  });
+
+  it('trains on the Fargate task only when the extract step decided so, and hands EvaluateModel what TrainModel hands it', () => {
+    // The decision is made in code (src/config/retraining.ts trainerFor): the Choice compares no number.
+    expect(states.ChooseTrainer).toMatchObject({ Type: 'Choice', Choices: [{ Variable: '$.extract.trainer', StringEquals: 'fargate', Next: 'TrainTaskRequest' }], Default: 'TrainModel' });
+    expect(JSON.stringify(states.ChooseTrainer!.Choices)).not.toMatch(/Numeric/);
+    expect(states.ExtractFeatures!.ResultSelector).toMatchObject({ 'trainer.$': '$.Payload.trainer' });
+    expect((states.FinishExtract!.ResultSelector as { extract: object }).extract).toMatchObject({ 'trainer.$': '$.Payload.extract.trainer' });
+    const order: string[] = [];
+    for (let name: string | undefined = 'TrainTaskRequest'; name && name !== 'EvaluateModel'; name = states[name]!.Next) order.push(name);
+    expect(order).toEqual(['TrainTaskRequest', 'TrainTask', 'TrainTaskResult']);
+    // TRAIN_REQUEST carries what TrainModel's Payload carries.
+    const train = (states.TrainModel!.Parameters as { Payload: Record<string, string> }).Payload;
+    expect((states.TrainTaskRequest!.Parameters as { request: Record<string, string> }).request).toEqual({
+      'runId.$': '$.run.runId',
+      'window.$': '$.run.window',
+      'modelConfig.$': '$.run.modelConfig',
+      'catalogKey.$': train['catalogKey.$'],
+      'interactionsPrefix.$': train['interactionsPrefix.$'],
+      'itemCategoriesPrefix.$': train['itemCategoriesPrefix.$'],
+    });
+    expect(states.TrainTask).toMatchObject({
+      Resource: 'arn:aws:states:::ecs:runTask.sync',
+      Parameters: {
+        LaunchType: 'FARGATE',
+        Cluster: '${TrainingClusterArn}',
+        TaskDefinition: '${TrainingTaskDefinitionArn}',
+        NetworkConfiguration: { AwsvpcConfiguration: { Subnets: ['${TrainingSubnet1}', '${TrainingSubnet2}'], SecurityGroups: ['${TrainingSecurityGroupId}'], AssignPublicIp: 'DISABLED' } },
+        Overrides: { ContainerOverrides: [{ Name: '${TrainingContainerName}', Environment: [{ Name: 'TRAIN_REQUEST', 'Value.$': 'States.JsonToString($.trainTask.request)' }] }] },
+      },
+      ResultPath: '$.trainTask.task',
+      Next: 'TrainTaskResult',
+    });
+    // A container that exits non-zero fails runTask.sync (States.TaskFailed): the outcome still names the error.
+    expect(states.TrainTask!.Catch).toEqual([
+      { ErrorEquals: ['States.TaskFailed'], ResultPath: '$.trainTask.error', Next: 'TrainTaskResult' },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'NotifyFailure' },
+    ]);
+    const retried = (states.TrainTask!.Retry as { ErrorEquals: string[]; BackoffRate: number }[]).flatMap((r) => r.ErrorEquals);
+    expect(retried).toEqual(expect.arrayContaining(['ECS.AmazonECSException', 'AmazonECS.Unknown']));
+    expect(retried.filter((e) => e.startsWith('States.'))).toEqual([]);
+    expect(states.TrainTaskResult).toMatchObject({ Parameters: { FunctionName: '${TrainTaskResultFunctionArn}', Payload: { 'run.$': '$.run', 'trainTask.$': '$.trainTask' } }, ResultPath: '$.training', Next: 'EvaluateModel' });
+    expect(states.TrainTaskResult!.ResultSelector).toEqual(states.TrainModel!.ResultSelector);
+    expect(states.TrainTaskResult!.Retry).toEqual(states.TrainModel!.Retry);
+    expect(states.TrainTaskResult!.Catch).toEqual(states.TrainModel!.Catch);
   });
 
   it('resolves every Lambda Task to a retraining function with a handler file', () => {
@@ -186,7 +242,8 @@ describe('statemachines/nightly-retraining.asl.json', () => {
   });
 
   it('sends failures before deployment to the notification, and failures after it through RestoreProduction', () => {
-    for (const name of ['EraseUsers', 'PlanRun', 'ValidateData', 'ExtractFeatures', 'ValidateQuery', 'ValidateReport', 'BuildSilver', 'FeatureQueries', 'WriteFeatures', 'FinishExtract', 'SnapshotCatalog', 'TrainModel', 'EvaluateModel']) expect(states[name]!.Catch![0]!.Next).toBe('NotifyFailure');
+    for (const name of ['EraseUsers', 'PlanRun', 'ValidateData', 'ExtractFeatures', 'CheckBronze', 'ValidateQuery', 'ValidateReport', 'BuildSilver', 'FeatureQueries', 'WriteFeatures', 'FinishExtract', 'SnapshotCatalog', 'TrainModel', 'TrainTaskResult', 'EvaluateModel']) expect(states[name]!.Catch![0]!.Next).toBe('NotifyFailure');
+    expect(states.TrainTask!.Catch!.at(-1)).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'NotifyFailure' });
     for (const name of ['DeployModel', 'ReloadApi']) expect(states[name]!.Catch![0]!.Next).toBe('RestoreProduction');
     expect(states.RestoreProduction!.Parameters).toMatchObject({ Payload: { action: 'restore' } });
     expect(states.NotifyFailure).toMatchObject({ Resource: 'arn:aws:states:::sns:publish', Parameters: { TopicArn: '${FailureTopicArn}' } });

@@ -3,7 +3,8 @@ import { DeleteObjectsCommand } from '@aws-sdk/client-s3';
 import { DeleteTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ensureFeatureTable } from '../../src/adapters/local-resources';
-import { parseSilverInteractionsKey } from '../../src/domain/lake-layout';
+import { modelKeys, parseSilverInteractionsKey } from '../../src/domain/lake-layout';
+import { trainTaskResultKey } from '../../src/retraining/train-task';
 import { runRetrainingLocally, type LocalRunResult } from '../../src/local/retraining-runner';
 import { readParquet } from '../../src/retraining/parquet';
 import { generateTasteEvents } from '../../src/local/synthetic-events';
@@ -18,13 +19,17 @@ import { fillLakeThroughConsumer, lakeOf } from '../retraining/support';
 
 let aws: TestAws;
 const today = () => new Date().toISOString().slice(0, 10);
-const ATHENA_PATH = ['EraseUsers', 'PlanRun', 'ChooseEngine', 'ValidateQuery', 'ValidateReport', 'BuildSilver', 'FeatureQueries', 'WriteFeatures.ItemReader', 'WriteFeatures', 'FinishExtract', 'SnapshotCatalog', 'TrainModel', 'EvaluateModel', 'Gate', 'DeployModel', 'ReloadApi', 'Deployed', 'RecordRun', 'Succeeded'];
+const ATHENA_PATH = ['EraseUsers', 'PlanRun', 'ChooseEngine', 'CheckBronze', 'ValidateQuery', 'ValidateReport', 'BuildSilver', 'FeatureQueries', 'WriteFeatures.ItemReader', 'WriteFeatures', 'FinishExtract', 'SnapshotCatalog', 'ChooseTrainer', 'TrainModel', 'EvaluateModel', 'Gate', 'DeployModel', 'ReloadApi', 'Deployed', 'RecordRun', 'Succeeded'];
+/** The same run training on the Fargate task (its ecs:runTask.sync emulated in-process, src/local/ecs-task.ts). */
+const FARGATE_PATH = ATHENA_PATH.flatMap((s) => (s === 'TrainModel' ? ['TrainTaskRequest', 'TrainTask', 'TrainTaskResult'] : [s]));
 
 beforeAll(async () => {
   aws = await startTestAws();
 });
 afterAll(async () => {
   delete process.env.RETRAINING_ENGINE;
+  delete process.env.FARGATE_TRAINING;
+  delete process.env.FARGATE_MIN_INTERACTIONS;
   await aws?.stop();
 });
 beforeEach(async () => {
@@ -42,14 +47,19 @@ async function resetTable() {
 }
 
 let runs = 0;
-async function retrain(engine: 'lambda' | 'athena'): Promise<LocalRunResult> {
+async function retrain(engine: 'lambda' | 'athena', fargateMinInteractions?: number): Promise<LocalRunResult> {
   process.env.RETRAINING_ENGINE = engine;
+  // FARGATE_TRAINING on (as CDK sets it once the task is deployed), with the threshold the test picks.
+  if (fargateMinInteractions !== undefined) Object.assign(process.env, { FARGATE_TRAINING: 'true', FARGATE_MIN_INTERACTIONS: String(fargateMinInteractions) });
   try {
     return await runRetrainingLocally({ date: today() }, { retryIntervalMs: 1, executionName: `engines-${engine}-${++runs}` });
   } finally {
     delete process.env.RETRAINING_ENGINE;
+    delete process.env.FARGATE_TRAINING;
+    delete process.env.FARGATE_MIN_INTERACTIONS;
   }
 }
+const modelBytes = async (version: unknown) => Buffer.from((await lakeOf(aws).getBytes(modelKeys(String(version)).payload))!);
 
 /** Every Silver interaction by eventId, with the partition it sits in (file names differ between engines). */
 async function silverRows(): Promise<Record<string, unknown>[]> {
@@ -82,8 +92,13 @@ describe('the nightly run on the Athena engine (DuckDB locally) and on the Lambd
     const events = [...generateTasteEvents({ events: 1500, users: 80, items: 60, seed: 5, duplicateShare: 0.03 })];
     await fillLakeThroughConsumer(aws, events);
 
-    const lambda = await retrain('lambda');
+    // Fargate on from one pair: the Lambda engine still trains in the Lambda (the task reads the compact table only
+    // the Athena engine writes).
+    const lambda = await retrain('lambda', 1);
     expect(lambda.error, JSON.stringify(lambda.error)).toBeNull();
+    expect(lambda.path).toEqual(expect.arrayContaining(['SnapshotCatalog', 'ChooseTrainer', 'TrainModel']));
+    expect(lambda.path).not.toContain('TrainTask');
+    expect((lambda.output as { extract: { trainer: string } }).extract.trainer).toBe('lambda');
     const lambdaOut = lambda.output as Record<string, Record<string, unknown>>;
     const lambdaSilver = await silverRows();
     const lambdaExact = await exactRows();
@@ -94,7 +109,9 @@ describe('the nightly run on the Athena engine (DuckDB locally) and on the Lambd
     await resetTable();
     // A retried PlanRun finds what its first attempt's queries left: it empties the run's batch location first.
     await lakeOf(aws).putObject(`silver/_batch/engines-athena-${runs + 1}/validation/left-by-a-first-attempt.parquet`, new Uint8Array([1, 2, 3]), 'application/vnd.apache.parquet');
-    const athena = await retrain('athena');
+    // One pair below the threshold: the Lambda trains.
+    const pairs = Number(lambdaOut.training!.interactions);
+    const athena = await retrain('athena', pairs + 1);
     expect(athena.error).toBeNull();
     // Top-level states in order (the Map and Parallel states' inner states are in the path too, interleaved).
     expect(athena.path.filter((s) => ATHENA_PATH.includes(s))).toEqual(ATHENA_PATH);
@@ -118,13 +135,29 @@ describe('the nightly run on the Athena engine (DuckDB locally) and on the Lambd
       interactionsPrefix: expect.stringMatching(/^silver\/_batch\/engines-athena-\d+\/interactions\/$/),
     });
     expect(athenaOut.training).toMatchObject({ interactions: lambdaTraining.interactions, users: lambdaTraining.users, items: lambdaTraining.items });
+    // What ChooseTrainer compared: the compact table's (user, item) pairs, the pairs training held.
+    expect(athenaOut.extract).toMatchObject({ totalInteractions: pairs, trainer: 'lambda' });
     // The same interactions train the same model: the gate sees the same figures.
     expect(athenaOut.evaluation!.gate).toEqual(lambdaOut.evaluation!.gate);
 
-    // Rerunning the window on the Athena engine replaces its partitions: the same Silver, nothing twice.
-    const again = await retrain('athena');
-    expect(again.error).toBeNull();
+    // Rerunning the window on the Athena engine replaces its partitions: the same Silver, nothing twice. At the
+    // threshold itself it trains on the Fargate task, into the same model, byte for byte.
+    const again = await retrain('athena', pairs);
+    expect(again.error, JSON.stringify(again.error)).toBeNull();
     expect(await silverRows()).toEqual(lambdaSilver);
+    expect(again.path.filter((s) => FARGATE_PATH.includes(s))).toEqual(FARGATE_PATH);
+    expect(again.path).not.toContain('TrainModel');
+    const againOut = again.output as Record<string, Record<string, unknown>>;
+    expect(againOut.extract!.trainer).toBe('fargate');
+    expect(againOut.trainTask).toMatchObject({ request: { runId: again.executionName, catalogKey: athenaOut.catalog!.key === null ? null : expect.any(String) }, task: { stopCode: 'EssentialContainerExited', exitCode: 0 } });
+    expect(Object.keys(againOut.training!).sort()).toEqual(Object.keys(athenaOut.training!).sort());
+    expect(againOut.training).toMatchObject({ interactions: pairs, users: athenaOut.training!.users, items: athenaOut.training!.items });
+    expect(againOut.training!.version).not.toBe(athenaOut.training!.version);
+    expect((await modelBytes(againOut.training!.version)).equals(await modelBytes(athenaOut.training!.version))).toBe(true);
+    expect(await lakeOf(aws).getText(trainTaskResultKey(again.executionName))).toContain('"succeeded"');
+    // The candidate scores what the Lambda-trained one did, which is now production.
+    const gate = (out: Record<string, Record<string, unknown>>) => out.evaluation!.gate as { candidate: number; popularity: number; production: number | null };
+    expect(gate(againOut)).toMatchObject({ candidate: gate(athenaOut).candidate, popularity: gate(athenaOut).popularity, production: gate(athenaOut).candidate });
   }, 120_000);
 
   it('refuses, with the way out, to rerun an older window once a later one is in Silver (the Athena path runs windows in order)', async () => {

@@ -12,7 +12,7 @@ import { fillLakeThroughConsumer, lakeOf } from '../retraining/support';
 
 /** ROLLOUT=canary through the nightly state machine, run locally against the emulators. */
 let aws: TestAws;
-const HAPPY_PATH = ['EraseUsers', 'PlanRun', 'ChooseEngine', 'ValidateData', 'ExtractFeatures', 'SnapshotCatalog', 'TrainModel', 'EvaluateModel', 'Gate', 'DeployModel', 'ReloadApi', 'Deployed', 'RecordRun', 'Succeeded'];
+const HAPPY_PATH = ['EraseUsers', 'PlanRun', 'ChooseEngine', 'ValidateData', 'ExtractFeatures', 'SnapshotCatalog', 'ChooseTrainer', 'TrainModel', 'EvaluateModel', 'Gate', 'DeployModel', 'ReloadApi', 'Deployed', 'RecordRun', 'Succeeded'];
 const ENV = ['ROLLOUT', 'CANARY_SHARE_PERCENT', 'EXPERIMENT_MIN_IMPRESSIONS', 'API_BASE_URL', 'MODEL_REFRESH_SECONDS', 'RELOAD_MARGIN_SECONDS', 'RELOAD_POLL_INTERVAL_MS', 'RELOAD_CONSECUTIVE_ANSWERS'];
 const today = () => new Date().toISOString().slice(0, 10);
 let runs = 0;
@@ -105,7 +105,7 @@ describe('nightly retraining with ROLLOUT=canary', () => {
       expect(failed.status).toBe('FAILED');
       expect(failed.error?.name).toBe('ReloadNotConfirmedError');
       expect(failed.error?.message).toMatch(/did not report challenger v\S+ loaded/);
-      expect(failed.path).toEqual([...HAPPY_PATH.slice(0, 11), 'RestoreProduction', 'NotifyFailure', 'RecordFailure', 'RunFailed']);
+      expect(failed.path).toEqual([...HAPPY_PATH.slice(0, 12), 'RestoreProduction', 'NotifyFailure', 'RecordFailure', 'RunFailed']);
       expect(await pointerText()).toBe(before);
     } finally {
       await notLoaded.close();

@@ -65,7 +65,7 @@ describe('nightly retraining with the live catalogue', () => {
 
     const run = await retrain();
     expect(run.error).toBeNull();
-    expect(run.path.slice(0, 8)).toEqual(['EraseUsers', 'PlanRun', 'ChooseEngine', 'ValidateData', 'ExtractFeatures', 'SnapshotCatalog', 'TrainModel', 'EvaluateModel']);
+    expect(run.path.slice(0, 9)).toEqual(['EraseUsers', 'PlanRun', 'ChooseEngine', 'ValidateData', 'ExtractFeatures', 'SnapshotCatalog', 'ChooseTrainer', 'TrainModel', 'EvaluateModel']);
     expect(run.path.at(-1)).toBe('Succeeded');
     const out = run.output as unknown as RunOutput;
     const key = catalogSnapshotKey(run.executionName);

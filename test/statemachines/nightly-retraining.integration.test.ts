@@ -23,7 +23,7 @@ let aws: TestAws;
 const today = () => new Date().toISOString().slice(0, 10);
 /** 100 users with tastes, 80 items: enough for the hybrid model to beat popularity (≈0.31 vs 0.27 nDCG@10). */
 const tasteEvents = () => [...generateTasteEvents({ events: 2000, users: 100, items: 80, seed: 3 })];
-const HAPPY_PATH = ['EraseUsers', 'PlanRun', 'ChooseEngine', 'ValidateData', 'ExtractFeatures', 'SnapshotCatalog', 'TrainModel', 'EvaluateModel', 'Gate', 'DeployModel', 'ReloadApi', 'Deployed', 'RecordRun', 'Succeeded'];
+const HAPPY_PATH = ['EraseUsers', 'PlanRun', 'ChooseEngine', 'ValidateData', 'ExtractFeatures', 'SnapshotCatalog', 'ChooseTrainer', 'TrainModel', 'EvaluateModel', 'Gate', 'DeployModel', 'ReloadApi', 'Deployed', 'RecordRun', 'Succeeded'];
 
 const RELOAD_ENV = ['API_BASE_URL', 'MODEL_REFRESH_SECONDS', 'RELOAD_MARGIN_SECONDS', 'RELOAD_POLL_INTERVAL_MS', 'RELOAD_CONSECUTIVE_ANSWERS', 'DEPLOY_TOLERANCE'];
 
@@ -175,7 +175,7 @@ describe('nightly retraining, the ASL run locally against the emulators', () => 
     process.env.DEPLOY_TOLERANCE = '0.01';
     const worse = await retrain({ modelConfig: { easeLambda: 100000 } });
     expect(worse.status).toBe('SUCCEEDED');
-    expect(worse.path).toEqual(['EraseUsers', 'PlanRun', 'ChooseEngine', 'ValidateData', 'ExtractFeatures', 'SnapshotCatalog', 'TrainModel', 'EvaluateModel', 'Gate', 'NotDeployedWorseThanProduction', 'RecordRun', 'Succeeded']);
+    expect(worse.path).toEqual(['EraseUsers', 'PlanRun', 'ChooseEngine', 'ValidateData', 'ExtractFeatures', 'SnapshotCatalog', 'ChooseTrainer', 'TrainModel', 'EvaluateModel', 'Gate', 'NotDeployedWorseThanProduction', 'RecordRun', 'Succeeded']);
     expect(await pointerText()).toBe(before);
     const summary = await runSummary(worse);
     expect(summary.status).toBe('not-deployed');
@@ -188,7 +188,7 @@ describe('nightly retraining, the ASL run locally against the emulators', () => 
   it('does not deploy a candidate that does not beat popularity', async () => {
     await fillLakeThroughConsumer(aws, tasteEvents());
     const run = await retrain({ modelConfig: { minRating: 4 } });
-    expect(run.path).toEqual(['EraseUsers', 'PlanRun', 'ChooseEngine', 'ValidateData', 'ExtractFeatures', 'SnapshotCatalog', 'TrainModel', 'EvaluateModel', 'Gate', 'NotDeployedBelowPopularity', 'RecordRun', 'Succeeded']);
+    expect(run.path).toEqual(['EraseUsers', 'PlanRun', 'ChooseEngine', 'ValidateData', 'ExtractFeatures', 'SnapshotCatalog', 'ChooseTrainer', 'TrainModel', 'EvaluateModel', 'Gate', 'NotDeployedBelowPopularity', 'RecordRun', 'Succeeded']);
     expect(await pointerText()).toBeUndefined();
     expect((await runSummary(run)).reason).toMatch(/does not beat popularity/);
   });
@@ -204,7 +204,7 @@ describe('nightly retraining, the ASL run locally against the emulators', () => 
     const run = await retrain({}, { handlers: { TrainModel: broken } });
     expect(run.status).toBe('FAILED');
     expect(run.error).toEqual({ name: 'Error', message: 'training ran out of memory' });
-    expect(run.path).toEqual(['EraseUsers', 'PlanRun', 'ChooseEngine', 'ValidateData', 'ExtractFeatures', 'SnapshotCatalog', 'TrainModel', 'NotifyFailure', 'RecordFailure', 'RunFailed']);
+    expect(run.path).toEqual(['EraseUsers', 'PlanRun', 'ChooseEngine', 'ValidateData', 'ExtractFeatures', 'SnapshotCatalog', 'ChooseTrainer', 'TrainModel', 'NotifyFailure', 'RecordFailure', 'RunFailed']);
     expect(run.notifications).toHaveLength(1);
     expect(run.notifications[0]!.Message).toContain('training ran out of memory');
     expect(run.notifications[0]!.Message).toContain('Production was left as it was');
@@ -244,7 +244,7 @@ describe('nightly retraining, the ASL run locally against the emulators', () => 
       const run = await retrain();
       expect(run.status).toBe('FAILED');
       expect(run.error?.name).toBe('ReloadNotConfirmedError');
-      expect(run.path).toEqual([...HAPPY_PATH.slice(0, 11), 'RestoreProduction', 'NotifyFailure', 'RecordFailure', 'RunFailed']);
+      expect(run.path).toEqual([...HAPPY_PATH.slice(0, 12), 'RestoreProduction', 'NotifyFailure', 'RecordFailure', 'RunFailed']);
       expect(await pointerText()).toBe(before);
       expect(run.notifications[0]!.Message).toContain('ReloadNotConfirmedError');
       expect(api.requests()).toBeGreaterThan(1);
@@ -362,7 +362,7 @@ describe('nightly retraining, the ASL run locally against the emulators', () => 
     try {
       const tolerant = await retrain();
       expect(tolerant.status).toBe('SUCCEEDED');
-      expect(tolerant.path.slice(0, 8)).toEqual(['EraseUsers', 'PlanRun', 'ChooseEngine', 'ValidateData', 'ExtractFeatures', 'SnapshotCatalog', 'TrainModel', 'EvaluateModel']);
+      expect(tolerant.path.slice(0, 9)).toEqual(['EraseUsers', 'PlanRun', 'ChooseEngine', 'ValidateData', 'ExtractFeatures', 'SnapshotCatalog', 'ChooseTrainer', 'TrainModel', 'EvaluateModel']);
       expect((tolerant.output as { extract: { setAside: { count: number } } }).extract.setAside.count).toBe(5);
     } finally {
       delete process.env.VALIDATION_MAX_INVALID_RATIO;

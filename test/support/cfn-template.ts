@@ -85,6 +85,16 @@ export function physicalResource(type: string, name: string, logicalId: string):
       return { ref: name, attributes: { Arn: `arn:aws:scheduler:${r}:${a}:schedule/default/${name}` } };
     case 'AWS::CloudWatch::Alarm':
       return { ref: name, attributes: { Arn: `arn:aws:cloudwatch:${r}:${a}:alarm:${name}` } };
+    case 'AWS::ECS::Cluster':
+      return { ref: name, attributes: { Arn: `arn:aws:ecs:${r}:${a}:cluster/${name}` } };
+    case 'AWS::ECS::TaskDefinition':
+      return { ref: `arn:aws:ecs:${r}:${a}:task-definition/${name}:1`, attributes: { TaskDefinitionArn: `arn:aws:ecs:${r}:${a}:task-definition/${name}:1` } };
+    case 'AWS::EC2::SecurityGroup': {
+      const sg = `sg-${logicalId.toLowerCase().replace(/[^0-9a-f]/g, '').padEnd(17, '0').slice(0, 17)}`;
+      return { ref: sg, attributes: { GroupId: sg } };
+    }
+    case 'AWS::EC2::Subnet':
+      return { ref: `subnet-${logicalId.toLowerCase().replace(/[^0-9a-f]/g, '').padEnd(17, '0').slice(0, 17)}`, attributes: {} };
     default:
       return { ref: name, attributes: {} };
   }

@@ -121,6 +121,12 @@ export function stateMachineCalls(iam: TemplateIam, assemblyDir: string, stateMa
       out.push({ role, origin, action: 'athena:GetDataCatalog', resource: `arn:aws:athena:${REGION}:${ACCOUNT}:datacatalog/AwsDataCatalog`, because: ATHENA_SYNC_DOC });
       const database = (params.QueryExecutionContext as { Database?: string } | undefined)?.Database;
       if (database) out.push({ role, origin, action: 'glue:GetDatabase', resource: `arn:aws:glue:${REGION}:${ACCOUNT}:database/${database}`, because: ATHENA_SYNC_DOC });
+    } else if (state.Resource === 'arn:aws:states:::ecs:runTask.sync' && fargateTrainingOff(t, definition.States as Record<string, AnyState>)) {
+      // TrainTask without the Fargate task deployed: its placeholders name nothing and ChooseTrainer never routes there
+      // (FARGATE_TRAINING=false in every function's environment), so the role is asked for nothing. With the task
+      // deployed this falls through to `unknown:` below: the ECS calls are not modelled here (test/lib/training-task.test.ts
+      // checks that grant).
+      continue;
     } else {
       out.push({ role, origin, action: `unknown:${String(state.Resource)}`, resource: '*' });
     }
@@ -169,6 +175,16 @@ export function stateMachineCalls(iam: TemplateIam, assemblyDir: string, stateMa
     }
   }
   return out;
+}
+
+/** True when every function the definition invokes has FARGATE_TRAINING=false (the Fargate task is not deployed). */
+function fargateTrainingOff(t: ResolvedTemplate, states: Record<string, AnyState>): boolean {
+  const values = taskStates(states).flatMap(([, state]) => {
+    const fnArn = String((state.Parameters as Record<string, unknown> | undefined)?.FunctionName ?? '');
+    const fn = t.resources('AWS::Lambda::Function').find(([fid]) => t.physical[fid]!.attributes.Arn === fnArn)?.[0];
+    return fn ? [(t.properties(fn).Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables?.FARGATE_TRAINING] : [];
+  });
+  return values.length > 0 && values.every((v) => v === 'false');
 }
 
 /** The one bucket the functions a definition invokes get as LAKE_BUCKET (an error if none or several). */

@@ -2,7 +2,7 @@ import { MAX_PRICE, MAX_QUANTITY, MAX_RATING, MIN_RATING } from '../../domain/ev
 import { MAX_LINE_TOTAL } from '../../domain/money';
 import { MAX_PARQUET_STRING_BYTES } from '../../retraining/poison';
 import { sqlDate } from '../dialect';
-import { bronzeCtes, sqlWindow, type BronzeQueryInput } from './bronze';
+import { bronzeSource, sqlWindow, type BronzeQueryInput } from './bronze';
 
 /**
  * Bronze → Silver for one window as SQL: the window's valid Bronze lines (src/batch/queries/bronze.ts), each
@@ -60,7 +60,7 @@ export const INTERACTION_PROBLEM_SQL = `CASE
 /** The window's rows before the cross-window check: `window_rows` (deduplicated, with `problem`), and `earlier`. */
 function silverCtes(input: BronzeQueryInput): string {
   const { from } = sqlWindow(input.window);
-  return `${bronzeCtes(input)},
+  return `${bronzeSource(input)},
 valid_lines AS (
   SELECT *, row_number() OVER (PARTITION BY shard_id, sequence_number ORDER BY object_path, line) AS stream_copy
   FROM bronze_checked WHERE kind IS NULL
@@ -94,11 +94,38 @@ const COLUMNS = `CAST(event_id AS VARCHAR) AS event_id, CAST(event_type AS VARCH
   CAST(sequence_number AS VARCHAR) AS sequence_number, CAST(recommendation_id AS VARCHAR) AS recommendation_id,
   CAST(position AS INTEGER) AS position`;
 
-/** The Silver rows of the window: INTERACTION_COLUMNS typed as the Parquet schema, then `dt`, `arrival_dt`. */
-export function silverInteractionsSelect(input: BronzeQueryInput): string {
+/** Athena writes at most 100 partitions a query (HIVE_TOO_MANY_OPEN_PARTITIONS, https://docs.aws.amazon.com/athena/latest/ug/ctas-insert-into.html). */
+export const MAX_PARTITIONS_PER_WRITE = 100;
+
+/**
+ * The Silver rows of the window: INTERACTION_COLUMNS typed as the Parquet schema, then `dt`, `arrival_dt`. With
+ * `partitions` (`<event date>/<arrival date>`, at most MAX_PARTITIONS_PER_WRITE), only the rows of those partitions:
+ * one chunk of a window that spans more.
+ */
+export function silverInteractionsSelect(input: BronzeQueryInput, partitions?: readonly string[]): string {
+  let only = '';
+  if (partitions !== undefined) {
+    if (partitions.length === 0 || partitions.length > MAX_PARTITIONS_PER_WRITE) throw new Error(`a Silver chunk holds 1-${MAX_PARTITIONS_PER_WRITE} partitions, got ${partitions.length}`);
+    const names = partitions.map((p) => {
+      const [dt = '', arrival = '', extra] = p.split('/');
+      if (extra !== undefined) throw new Error(`not a partition <date>/<date>: ${JSON.stringify(p.slice(0, 40))}`);
+      return `'${sqlDate(dt).slice(1, -1)}/${sqlDate(arrival).slice(1, -1)}'`;
+    });
+    only = `
+  AND concat(dt, '/', arrival_dt) IN (${names.join(', ')})`;
+  }
   return `WITH ${silverCtes(input)}
 SELECT ${COLUMNS}, dt, arrival_dt
-FROM judged_rows WHERE problem IS NULL AND NOT stored_earlier`;
+FROM judged_rows WHERE problem IS NULL AND NOT stored_earlier${only}`;
+}
+
+/** The window's partitions in chunks a query can write; no partition at all is one query (it writes nothing). */
+export function silverChunks(partitions: readonly string[]): (readonly string[] | undefined)[] {
+  if (partitions.length <= MAX_PARTITIONS_PER_WRITE) return [undefined];
+  const sorted = [...new Set(partitions)].sort();
+  const out: string[][] = [];
+  for (let i = 0; i < sorted.length; i += MAX_PARTITIONS_PER_WRITE) out.push(sorted.slice(i, i + MAX_PARTITIONS_PER_WRITE));
+  return out;
 }
 
 /**

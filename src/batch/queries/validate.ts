@@ -1,5 +1,6 @@
 import { sqlInteger } from '../dialect';
-import { bronzeCtes, OBJECT_KEY, sqlWindow, type BronzeQueryInput } from './bronze';
+import { bronzeSource, OBJECT_KEY, sqlWindow, type BronzeQueryInput } from './bronze';
+import { civilDate, shiftedDays } from './silver';
 
 /**
  * ValidateData as one set-based query: every aggregate the ValidationReport's rules read, computed over the
@@ -11,6 +12,8 @@ import { bronzeCtes, OBJECT_KEY, sqlWindow, type BronzeQueryInput } from './bron
  * - `count`: name ∈ objects, lines, invalid, quarantined, valid, unique, duplicates, repeated_event_ids,
  *   repeated_stream_records, records_after_arrival, late_events; n the count;
  * - `kind`: invalid lines per kind; `day`: valid lines per arrival-date partition; `type`: unique events per type;
+ * - `partition`: unique events per Silver partition they fall in, name `<event date>/<arrival date>` (the Silver
+ *   UNLOADs are cut into chunks of at most 100 of them: Athena writes at most 100 partitions a query);
  * - `top`: the most repeated eventIds (n copies; ord 1..10, most copies first, ties by id);
  * - `invalid`: the first invalid lines (ord 1..10 in key order) with reason, kind and readable eventId;
  * - `repeat`: the first repeated stream records (ord 1..10 in key order): the repeat's key, the kept copy's
@@ -45,7 +48,7 @@ export function validationQuery(input: BronzeQueryInput): string {
       `CAST(${c.same_event ?? 'NULL'} AS BOOLEAN) AS same_event`,
     ].join(', ');
   const count = (name: string, expr: string, fromClause: string) => `SELECT ${cols({ section: "'count'", name: `'${name}'`, n: expr })} FROM ${fromClause}`;
-  return `WITH ${bronzeCtes(input)},
+  return `WITH ${bronzeSource(input)},
 valid_lines AS (
   SELECT *, row_number() OVER (PARTITION BY shard_id, sequence_number ORDER BY object_path, line) AS stream_copy
   FROM bronze_checked WHERE kind IS NULL
@@ -67,8 +70,8 @@ repeated_ids AS (SELECT event_id, copies FROM unique_events WHERE copies > 1),
 quarantine_lines AS (
   SELECT line FROM bronze_quarantine WHERE dt BETWEEN ${from} AND ${to} AND NOT regexp_like(line, '\\A[ \\t\\r\\n\\x0B\\x0C\u00a0\ufeff\u2028\u2029]*\\z')
 )
-${count('objects', 'count(DISTINCT object_path)', 'bronze_lines')}
-UNION ALL ${count('lines', 'count(*)', 'bronze_lines')}
+${count('objects', 'count(DISTINCT object_path)', 'bronze_checked')}
+UNION ALL ${count('lines', 'count(*)', 'bronze_checked')}
 UNION ALL ${count('invalid', 'count(*)', 'bronze_checked WHERE kind IS NOT NULL')}
 UNION ALL ${count('quarantined', 'count(*)', 'quarantine_lines')}
 UNION ALL ${count('valid', 'count(*)', 'records')}
@@ -81,6 +84,9 @@ UNION ALL ${count('late_events', 'count(*)', `unique_events WHERE arrival_ms - e
 UNION ALL SELECT ${cols({ section: "'kind'", name: 'kind', n: 'count(*)' })} FROM bronze_checked WHERE kind IS NOT NULL GROUP BY kind
 UNION ALL SELECT ${cols({ section: "'day'", name: 'dt', n: 'count(*)' })} FROM records GROUP BY dt
 UNION ALL SELECT ${cols({ section: "'type'", name: 'event_type', n: 'count(*)' })} FROM unique_events GROUP BY event_type
+UNION ALL SELECT ${cols({ section: "'partition'", name: "concat(event_dt, '/', arrival_dt)", n: 'count(*)' })} FROM (
+  SELECT ${civilDate(shiftedDays('event_time_ms'))} AS event_dt, arrival_dt FROM unique_events
+) dated GROUP BY event_dt, arrival_dt
 UNION ALL SELECT ${cols({ section: "'top'", name: 'event_id', n: 'copies', ord: 'ord' })} FROM (
   SELECT event_id, copies, row_number() OVER (ORDER BY copies DESC, event_id) AS ord FROM repeated_ids
 ) top_ids WHERE ord <= ${SAMPLES}

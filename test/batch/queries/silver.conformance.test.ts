@@ -3,10 +3,10 @@ import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { S3Lake } from '../../../src/adapters/s3-lake';
 import type { LakeSqlEngine } from '../../../src/batch/engine';
 import { batchNumber, batchString } from '../../../src/batch/engine';
-import { DEFAULT_QUERY_CONTRACT } from '../../../src/batch/queries/bronze';
-import { SILVER_PARTITION_COLUMNS, silverCountsQuery, silverInteractionsSelect, silverLaterPartitionsQuery, silverPartitionRewriteSelect } from '../../../src/batch/queries/silver';
+import { checkedBronzeSelect, DEFAULT_QUERY_CONTRACT } from '../../../src/batch/queries/bronze';
+import { MAX_PARTITIONS_PER_WRITE, SILVER_PARTITION_COLUMNS, silverChunks, silverCountsQuery, silverInteractionsSelect, silverLaterPartitionsQuery, silverPartitionRewriteSelect } from '../../../src/batch/queries/silver';
 import { validationQuery } from '../../../src/batch/queries/validate';
-import { validationReportFromRows } from '../../../src/batch/validation-report';
+import { silverPartitionsFromRows, validationReportFromRows } from '../../../src/batch/validation-report';
 import { parseSilverInteractionsKey, silverBatchPrefix, silverInteractionsPartitionPrefix } from '../../../src/domain/lake-layout';
 import { parquetRowCount } from '../../../src/retraining/parquet';
 import { ingestBatch } from '../../../src/ingest/ingest-batch';
@@ -176,7 +176,9 @@ async function silverOf(lake: S3Lake): Promise<Record<string, SilverInteraction[
  * machine's publish step does with S3 copies). Returns the counts and the later partitions rewritten.
  */
 async function sqlExtract(window: DateWindow, runId: string, lake: S3Lake = sqlLake, eng: LakeSqlEngine = engine): Promise<{ counts: Record<string, number>; moved: string[] }> {
-  const input = { window, contract: DEFAULT_QUERY_CONTRACT };
+  // As the state machine does it: the window's Bronze parsed once (CheckBronze), every later query reading that.
+  await checkBronze(window, runId, eng, lake);
+  const input = { window, contract: DEFAULT_QUERY_CONTRACT, checkedRunId: runId };
   const [counts] = await eng.select(silverCountsQuery(input));
   const staging = silverBatchPrefix(runId, 'interactions');
   const { keys } = await eng.unload({ name: 'silver_interactions', select: silverInteractionsSelect(input), output: { prefix: staging, partitionedBy: SILVER_PARTITION_COLUMNS } });
@@ -202,6 +204,15 @@ async function sqlExtract(window: DateWindow, runId: string, lake: S3Lake = sqlL
   }
   return { counts: Object.fromEntries(Object.entries(counts!).map(([k, v]) => [k, batchNumber(v) ?? 0])), moved: later.map((p) => `${p.dt} ${p.arrivalDt}`) };
 }
+
+/** CheckBronze: the window's Bronze lines judged once into the run's `checked_bronze` table. */
+async function checkBronze(window: DateWindow, runId: string, eng: LakeSqlEngine = engine, lake: S3Lake = sqlLake): Promise<void> {
+  const prefix = silverBatchPrefix(runId, 'checked_bronze');
+  if ((await lake.listKeys(prefix)).length > 0) return; // judged already (the report's comparison did it)
+  await eng.unload({ name: 'checked_bronze', select: checkedBronzeSelect({ window, contract: DEFAULT_QUERY_CONTRACT }), output: { prefix } });
+}
+
+const rowSet = (rows: readonly Record<string, unknown>[]) => rows.map((r) => JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))).sort();
 
 /**
  * A report with what only the Lambda engine can say left out: line numbers, zod's messages, and so the order of
@@ -235,8 +246,12 @@ describe('the lake engine and the Lambda engine agree, window after window', () 
       const runId = `conformance-${i}`;
       const bronze = await readBronzeWindow(lambdaLake, window);
       const lambda = validateWindow(runId, window, bronze, null, {}, NOW);
-      const sql = validationReportFromRows(runId, window, await engine.select(validationQuery({ window, contract: DEFAULT_QUERY_CONTRACT })), null, {}, NOW);
+      const inline = await engine.select(validationQuery({ window, contract: DEFAULT_QUERY_CONTRACT }));
+      const sql = validationReportFromRows(runId, window, inline, null, {}, NOW);
       expect(comparable(sql)).toEqual(comparable(lambda));
+      // The state machine's form reads the lines CheckBronze judged once: the same rows as parsing them in the query.
+      await checkBronze(window, runId);
+      expect(rowSet(await engine.select(validationQuery({ window, contract: DEFAULT_QUERY_CONTRACT, checkedRunId: runId })))).toEqual(rowSet(inline));
 
       const extract = await extractWindow(window, { lake: lambdaLake, table: noTable });
       const { counts } = await sqlExtract(window, runId);
@@ -291,5 +306,41 @@ describe('a window rerun after a later one', () => {
     }
     expect(ids(await silverOf(b))).toEqual({ [`${D1} ${D1}`]: ['x1', 'x2'], [`${D1} ${D2}`]: ['x3', 'x4'] });
     expect(await silverOf(b)).toEqual(await silverOf(a));
+  }, 30_000);
+});
+
+describe('a window whose events fall in more Silver partitions than one Athena query may write', () => {
+  it('is written in chunks of at most 100 partitions, and the chunks together are what the Lambda engine writes', async () => {
+    const a = new S3Lake(aws.s3, `${aws.names.lakeBucket}-chunks-a`);
+    const b = new S3Lake(aws.s3, `${aws.names.lakeBucket}-chunks-b`);
+    for (const lake of [a, b]) await aws.s3.send(new CreateBucketCommand({ Bucket: lake.bucket }));
+    // 101 events, each of another event date (a client uploading its history), all arriving on D3.
+    const day0 = Date.parse(`${D3}T00:00:00Z`);
+    const text = Array.from({ length: MAX_PARTITIONS_PER_WRITE + 1 }, (_, i) =>
+      JSON.stringify({ ...event(i, new Date(day0 - (i + 1) * 86_400_000 + 3_600_000).toISOString(), { eventId: `h${i}` }), _ingest: { shardId: S0, sequenceNumber: String(1000 + i), arrivalTime: `${D3}T10:00:00.000Z` } }),
+    ).join('\n');
+    for (const lake of [a, b]) await lake.putObject(`bronze/events/dt=${D3}/shard=${S0}/1000.jsonl`, `${text}\n`, 'application/x-ndjson');
+    const eng = lakeEngine(b);
+    const window = { from: D3, to: D3 };
+    const runId = 'chunks-0';
+    await eng.unload({ name: 'checked_bronze', select: checkedBronzeSelect({ window, contract: DEFAULT_QUERY_CONTRACT }), output: { prefix: silverBatchPrefix(runId, 'checked_bronze') } });
+    const input = { window, contract: DEFAULT_QUERY_CONTRACT, checkedRunId: runId };
+    const partitions = silverPartitionsFromRows(await eng.select(validationQuery(input)));
+    expect(partitions).toHaveLength(MAX_PARTITIONS_PER_WRITE + 1);
+    const chunks = silverChunks(partitions);
+    expect(chunks.map((c) => c?.length)).toEqual([MAX_PARTITIONS_PER_WRITE, 1]);
+    for (const [i, chunk] of chunks.entries()) {
+      const staging = `${silverBatchPrefix(runId)}chunk_${i}/`;
+      const { keys } = await eng.unload({ name: `chunk_${i}`, select: silverInteractionsSelect(input, chunk), output: { prefix: staging, partitionedBy: SILVER_PARTITION_COLUMNS } });
+      expect(new Set(keys.map((k) => k.slice(staging.length).split('/').slice(0, 2).join('/'))).size).toBeLessThanOrEqual(MAX_PARTITIONS_PER_WRITE);
+      for (const key of keys) await b.putObject(`silver/interactions/${key.slice(staging.length)}`, (await b.getBytes(key))!, 'application/vnd.apache.parquet');
+    }
+    await extractWindow(window, { lake: a, table: noTable });
+    const silver = await silverOf(b);
+    expect(Object.keys(silver)).toHaveLength(MAX_PARTITIONS_PER_WRITE + 1);
+    expect(silver).toEqual(await silverOf(a));
+    // A chunk is refused past the limit, and a bad partition name never reaches the SQL.
+    expect(() => silverInteractionsSelect(input, partitions)).toThrow(/1-100 partitions/);
+    expect(() => silverInteractionsSelect(input, ["2026-11-01/2026-11-12' OR 1=1 --"])).toThrow(/not a date/);
   }, 30_000);
 });

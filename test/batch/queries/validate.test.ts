@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TrinoSQL } from 'dt-sql-parser';
-import { DEFAULT_QUERY_CONTRACT } from '../../../src/batch/queries/bronze';
+import { checkedBronzeSelect, DEFAULT_QUERY_CONTRACT } from '../../../src/batch/queries/bronze';
 import { silverCountsQuery, silverInteractionsSelect, silverLaterPartitionsQuery, silverPartitionRewriteSelect } from '../../../src/batch/queries/silver';
 import { validationQuery } from '../../../src/batch/queries/validate';
 
@@ -15,6 +15,12 @@ describe('the ValidateData and Bronze → Silver queries', () => {
     expect(parser.validate(silverCountsQuery(input))).toEqual([]);
     expect(parser.validate(silverLaterPartitionsQuery(input))).toEqual([]);
     expect(parser.validate(silverPartitionRewriteSelect(input, '2026-11-10', '2026-11-12'))).toEqual([]);
+    // The state machine's forms: Bronze judged once (CheckBronze), the later queries over that table, a Silver chunk.
+    const checked = { ...input, checkedRunId: 'run-1' };
+    expect(parser.validate(checkedBronzeSelect(input))).toEqual([]);
+    expect(parser.validate(validationQuery(checked))).toEqual([]);
+    expect(parser.validate(silverInteractionsSelect(checked, ['2026-11-01/2026-11-10', '2026-11-02/2026-11-11']))).toEqual([]);
+    expect(parser.validate(silverCountsQuery(checked))).toEqual([]);
     expect(parser.validate(validationQuery(input).replace('count(DISTINCT object_path)', 'count(DISTINCT object_path)::BIGINT')).length).toBeGreaterThan(0);
   }, 40_000);
 
